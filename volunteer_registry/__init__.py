@@ -1,0 +1,57 @@
+"""Volunteer Registry: the system of record for volunteer service."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from .config import CONFIGS, database_uri, load_instance_secrets
+
+
+def create_app(config: dict | None = None, *, instance_path: str | None = None) -> Flask:
+    """Build the application. ``config`` overrides settings (tests pass their database URL here)."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or os.environ.get("VOLUNTEER_REGISTRY_INSTANCE") or None,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    env = (config or {}).get("ENV_NAME") or os.environ.get("VOLUNTEER_REGISTRY_ENV", "development")
+    app.config.from_object(CONFIGS[env])
+    app.config.from_prefixed_env("VOLUNTEER_REGISTRY")
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    load_instance_secrets(app)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+
+    from . import cli, database, i18n, security, templating
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .errors import register_error_handlers
+
+    db.init_app(app)
+    database.configure(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+
+    from .accounts import views as accounts
+    from .api import views as api
+    from .audit import views as audit
+    from .home import views as home
+    from .organizations import views as organizations
+    from .volunteers import views as volunteers
+
+    for part in (home, accounts, organizations, volunteers, audit, api):
+        app.register_blueprint(part.bp)
+    csrf.exempt(api.bp)
+
+    register_error_handlers(app)
+    cli.register(app)
+    return app

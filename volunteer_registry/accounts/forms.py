@@ -1,0 +1,45 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..i18n import LANGUAGE_NAMES
+
+
+class SignupForm(FlaskForm):
+    identifier = StringField(_l("Email address or mobile number"), validators=[DataRequired(), Length(max=254)],
+                             render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters."), render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(_l("Email address or mobile number"), validators=[DataRequired(), Length(max=254)],
+                             render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(_l("Email address or mobile number"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters."), render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)],
+                       description=_l("For example: the scanner tablet at the community centre."))
+
+
+class PreferencesForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))

@@ -1,0 +1,158 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import apply_to_form
+from ..extensions import db, limiter
+from ..forms import ConfirmForm
+from ..security import is_safe_next
+from . import bp
+from .forms import ForgotPasswordForm, LoginForm, PreferencesForm, ResetPasswordForm, SignupForm, TokenForm
+from .services import (
+    AccountError, authenticate, create_account, create_api_token, request_password_reset, revoke_api_token,
+    set_password, user_for_reset_token,
+)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _identifier_key() -> str:
+    return "identifier:" + request.form.get("identifier", "").strip().lower()
+
+
+def _start_session(user, remember: bool = False) -> None:
+    """Sign in with a fresh session (no fixation), keeping only the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=remember)
+
+
+def _next_url(default: str) -> str:
+    target = request.args.get("next") or request.form.get("next")
+    return target if is_safe_next(target) else default
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = create_account(form.identifier.data, form.password.data, locale=session.get("lang"))
+        except AccountError as error:
+            apply_to_form(error, form) or form.identifier.errors.append(error.message)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(_("Welcome! Your account is ready. Next, complete your volunteer profile."), "success")
+            return redirect(_next_url(url_for("volunteers.profile")))
+    return render_template("accounts/signup.html", form=form, next=_next_url(""))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_identifier_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(_next_url(url_for("home.index")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.identifier.data, form.password.data)
+        except AccountError as error:
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            _start_session(user, remember=form.remember.data)
+            return redirect(_next_url(url_for("home.index")))
+    return render_template("accounts/login.html", form=form, next=_next_url(""))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+        session.clear()
+        flash(_("You are signed out."), "info")
+    return redirect(url_for("home.index"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        request_password_reset(form.identifier.data)
+        db.session.commit()
+        flash(_("If an account exists for %(identifier)s, a reset link is on its way.",
+                identifier=form.identifier.data.strip()), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def reset_password(token: str):
+    try:
+        user = user_for_reset_token(token)
+    except AccountError as error:
+        return render_template("accounts/reset_password.html", form=None, error=error.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            set_password(user, form.password.data)
+        except AccountError as error:
+            apply_to_form(error, form)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("home.index"))
+    return render_template("accounts/reset_password.html", form=form, error=None)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    preferences = PreferencesForm(locale=current_user.locale or session.get("lang") or "en")
+    if preferences.validate_on_submit():
+        current_user.locale = preferences.locale.data
+        session["lang"] = preferences.locale.data
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", preferences=preferences, token_form=TokenForm(),
+                           confirm=ConfirmForm(), new_token=None)
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=form,
+                               confirm=ConfirmForm(), new_token=None), 422
+    _token, plaintext = create_api_token(current_user, form.name.data)
+    db.session.commit()
+    return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=TokenForm(formdata=None),
+                           confirm=ConfirmForm(), new_token=plaintext)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    if ConfirmForm().validate_on_submit():
+        revoke_api_token(current_user, token_id)
+        db.session.commit()
+        flash(_("The token is revoked."), "info")
+    return redirect(url_for("accounts.account"))

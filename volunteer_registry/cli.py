@@ -1,0 +1,11 @@
+"""Registers every part's `flask` command group."""
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from .accounts.cli import accounts_cli
+    from .demo.cli import demo_cli
+    from .volunteers.cli import volunteers_cli
+
+    for group in (accounts_cli, demo_cli, volunteers_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,98 @@
+"""Configuration classes.
+
+Secrets never have a default in code: they come from the environment or from files in the instance
+folder, which :func:`load_instance_secrets` creates (mode 0600) on first run.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Config:
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_RECORD_QUERIES = False
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    RESET_RATE_LIMIT = "5 per minute"
+    PASSWORD_RESET_MAX_AGE = 3600
+    INVITATION_MAX_AGE_DAYS = 14
+    #: "console" logs messages, "smtp" sends them through MAIL_SERVER, "memory" keeps them (tests).
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if os.environ.get("MAIL_SERVER") else "console")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "1") == "1"
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "no-reply@volunteer-registry.local")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    IMPORT_MAX_ROWS = 20000
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    MAIL_BACKEND = "memory"
+    # scrypt at full strength dominates a suite that creates hundreds of accounts
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def _read_or_create_secret(path: Path, nbytes: int) -> str:
+    """Return the secret stored at ``path``, creating it (mode 0600) when missing."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def load_instance_secrets(app) -> None:
+    """Fill SECRET_KEY and ID_ENCRYPTION_KEY from the environment or the instance folder."""
+    instance = Path(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _read_or_create_secret(
+            instance / "secret_key", 48
+        )
+    if not app.config.get("ID_ENCRYPTION_KEY"):
+        app.config["ID_ENCRYPTION_KEY"] = os.environ.get("ID_ENCRYPTION_KEY") or _read_or_create_secret(
+            instance / "id_encryption.key", 32
+        )
+
+
+def database_uri(app) -> str:
+    """DATABASE_URL when set (postgresql:// is mapped to the psycopg 3 driver), else SQLite in the instance folder."""
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(Path(app.instance_path) / "volunteer_registry.sqlite3")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from ..accounts.models import User
+from ..accounts.services import create_account
+from ..extensions import db
+from ..organizations.credit_code import credit_code_check_character
+from ..organizations.services import (
+    OrganizationData, accept_invitation, apply_for_membership, apply_for_organization, create_invitation,
+    decide_membership, decide_organization,
+)
+from ..volunteers.identity import resident_id_check_character
+from ..volunteers.services import VolunteerData, save_own_profile
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_ACCOUNTS = (
+    ("admin@example.org", "platform admin (civil affairs): approves organizations, reads the audit log"),
+    ("orgadmin@example.org", "org admin of Chengdong Youth Volunteers: members, invitations, import"),
+    ("coordinator@example.org", "coordinator of Chengdong Youth Volunteers: approves join requests"),
+    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, memberships"),
+    ("applicant@example.org", "has applied to register an organization, waiting for approval"),
+)
+
+
+def demo_credit_code(category: str, region: str, serial: int) -> str:
+    body = f"5{category}{region}MJ{serial:07d}"
+    return body + credit_code_check_character(body)
+
+
+def demo_resident_id(region: str, birth: dt.date, sequence: int) -> str:
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + resident_id_check_character(body)
+
+
+def _org(applicant, name, org_type, category, region, serial, person, join_mode="approval", description=""):
+    return apply_for_organization(applicant, OrganizationData(
+        name=name, org_type=org_type, credit_code=demo_credit_code(category, region, serial) if category else None,
+        region_code=region, address=f"{name} 服务中心", person_in_charge=person, contact_phone="0971-8123456",
+        contact_email=f"contact{serial}@example.org", description=description, join_mode=join_mode))
+
+
+def _volunteer(user, name, gender, birth, region, sequence, skills=""):
+    return save_own_profile(user, VolunteerData(
+        name=name, gender=gender, birth_date=birth, id_type="resident_id",
+        id_number=demo_resident_id(region, birth, sequence), phone=f"139{sequence:08d}", region_code=region,
+        skills=skills, consent=True))
+
+
+def seed_demo() -> bool:
+    """Create the demo data once. Returns False (and changes nothing) when it is already there."""
+    if db.session.scalar(db.select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is not None:
+        return False
+    rng = random.Random(2026)
+    admin = create_account("admin@example.org", DEMO_PASSWORD, is_platform_admin=True)
+    org_admin = create_account("orgadmin@example.org", DEMO_PASSWORD)
+    coordinator = create_account("coordinator@example.org", DEMO_PASSWORD)
+    volunteer_user = create_account("volunteer@example.org", DEMO_PASSWORD, locale="zh_CN")
+    applicant = create_account("applicant@example.org", DEMO_PASSWORD)
+
+    chengdong = _org(org_admin, "西宁市城东区青年志愿者协会", "social_group", "1", "630102", 1, "马晓东",
+                     description="社区服务、敬老助老和大型活动保障。Community service, elderly care and large events.")
+    decide_organization(admin, chengdong, "approve")
+    _inv, token = create_invitation(org_admin, chengdong, "coordinator", "demo coordinator")
+    accept_invitation(coordinator, token)
+
+    others = [
+        ("海东市乐都区爱心助学基金会", "foundation", "3", "630202", "李文华", "open"),
+        ("海北州门源县环保志愿服务队", "community_team", None, "632221", "才让", "open"),
+        ("玉树市应急救援志愿者协会", "social_group", "1", "632701", "尼玛扎西", "approval"),
+        ("格尔木市社会工作服务中心", "social_service_institution", "2", "632801", "王建国", "invitation"),
+    ]
+    for serial, (name, kind, category, region, person, mode) in enumerate(others, start=2):
+        org = _org(org_admin if serial % 2 else admin, name, kind, category, region, serial, person, mode)
+        decide_organization(admin, org, "approve")
+    _org(applicant, "湟中区鲁沙尔镇老年协会", "social_group", "1", "630106", 9, "赵德明")
+
+    _volunteer(volunteer_user, "卓玛", "female", dt.date(1998, 4, 12), "632701", 42, "藏语翻译, 急救")
+    apply_for_membership(volunteer_user, chengdong)
+    surnames = "王李张刘陈杨赵马才尼"
+    given = ["丽", "强", "芳", "军", "敏", "杰", "燕", "涛", "措", "吉"]
+    for i in range(8):
+        user = create_account(f"volunteer{i + 1}@example.org", DEMO_PASSWORD)
+        gender = "female" if i % 2 else "male"
+        birth = dt.date(1975 + rng.randrange(30), rng.randrange(1, 13), rng.randrange(1, 28))
+        region = rng.choice(["630102", "630103", "630104", "630105"])
+        sequence = 100 + i * 2 + (0 if gender == "female" else 1)
+        _volunteer(user, surnames[i] + given[i], gender, birth, region, sequence)
+        membership = apply_for_membership(user, chengdong)
+        if i < 5:
+            decide_membership(coordinator, membership, approve=True)
+    db.session.flush()
+    return True

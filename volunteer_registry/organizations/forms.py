@@ -1,0 +1,62 @@
+"""Shape checks only; the rules (credit code, region, uniqueness) live in services."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..regions import region_choices
+from .models import INVITATION_ROLES, JOIN_MODES, ORG_TYPES
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField(_l("Organization name"), validators=[DataRequired(), Length(max=120)])
+    org_type = SelectField(_l("Type"), validators=[DataRequired()])
+    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=24)],
+                              description=_l("18 characters. Not needed for an unregistered community team."))
+    region_code = SelectField(_l("Region"), validators=[DataRequired()])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60)])
+    contact_phone = StringField(_l("Contact phone"), validators=[DataRequired(), Length(max=20)],
+                                render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    contact_email = StringField(_l("Contact email"), validators=[DataRequired(), Length(max=254)],
+                                render_kw={"inputmode": "email", "autocomplete": "email"})
+    description = TextAreaField(_l("What the organization does"), validators=[Optional(), Length(max=4000)])
+    join_mode = RadioField(_l("How volunteers join"), default="approval")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org_type.choices = [("", _l("Choose…"))] + [(k, v) for k, v in ORG_TYPES.items()]
+        self.region_code.choices = [("", _l("Choose…"))] + region_choices()
+        self.join_mode.choices = list(JOIN_MODES.items())
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Reject")),
+                                                    ("suspend", _l("Suspend")), ("reinstate", _l("Reinstate"))])
+    reason = TextAreaField(_l("Reason (shown to the applicant)"), validators=[Optional(), Length(max=2000)])
+
+
+class InvitationForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=list(INVITATION_ROLES.items()), default="coordinator")
+    note = StringField(_l("Who is it for (a note for yourselves)"), validators=[Optional(), Length(max=120)])
+
+
+class MembershipDecisionForm(FlaskForm):
+    decision = SelectField(choices=[("approve", _l("Approve")), ("decline", _l("Decline"))])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
+
+
+class DirectoryForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    region = SelectField(_l("Region"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region.choices = [("", _l("All regions"))] + region_choices()

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models import UTCDateTime, make_append_only, utcnow
+
+ORG_TYPES = {
+    "social_group": _l("Social group"),
+    "social_service_institution": _l("Social service institution"),
+    "foundation": _l("Foundation"),
+    "community_committee": _l("Residents' or villagers' committee"),
+    "event_host": _l("Public-welfare event host"),
+    "public_institution": _l("Public service institution"),
+    "community_team": _l("Unregistered community team"),
+}
+#: the only type that may apply without a unified social credit code
+UNREGISTERED_TYPE = "community_team"
+
+ORG_STATUSES = {
+    "pending": _l("Pending approval"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "suspended": _l("Suspended"),
+}
+JOIN_MODES = {
+    "open": _l("Open: anyone may join"),
+    "approval": _l("Approval: a coordinator approves each request"),
+    "invitation": _l("Invitation only"),
+}
+STAFF_ROLES = {"admin": _l("Organization admin"), "coordinator": _l("Coordinator")}
+#: an invitation makes its holder staff, or (for "member") a member of an invitation-only organization
+INVITATION_ROLES = {**STAFF_ROLES, "member": _l("Member")}
+MEMBERSHIP_STATUSES = {
+    "pending": _l("Waiting for approval"),
+    "active": _l("Member"),
+    "declined": _l("Declined"),
+    "left": _l("Left"),
+}
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(ORG_STATUSES)})", name="status"),
+        CheckConstraint(f"org_type IN ({_in(ORG_TYPES)})", name="org_type"),
+        CheckConstraint(f"join_mode IN ({_in(JOIN_MODES)})", name="join_mode"),
+        CheckConstraint(f"credit_code IS NOT NULL OR org_type = '{UNREGISTERED_TYPE}'", name="credit_code_required"),
+        Index("ix_organizations_status_region", "status", "region_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  #: public identifier, in URLs
+    name: Mapped[str] = mapped_column(String(120))
+    org_type: Mapped[str] = mapped_column(String(40))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  #: GB 32100, check character valid
+    region_code: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str] = mapped_column(String(200))
+    person_in_charge: Mapped[str] = mapped_column(String(60))
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    join_mode: Mapped[str] = mapped_column(String(12), default="approval")
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    status_changes: Mapped[list[OrganizationStatusChange]] = relationship(
+        order_by="OrganizationStatusChange.id", viewonly=True
+    )
+
+    @property
+    def type_label(self) -> str:
+        return str(ORG_TYPES[self.org_type])
+
+    @property
+    def status_label(self) -> str:
+        return str(ORG_STATUSES[self.status])
+
+
+class OrganizationStatusChange(db.Model):
+    """Every decision on an organization, shown to its applicant. Append-only."""
+
+    __tablename__ = "organization_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def to_status_label(self) -> str:
+        return str(ORG_STATUSES[self.to_status])
+
+
+make_append_only(OrganizationStatusChange.__table__)
+
+
+class StaffRole(db.Model):
+    """A person's role in one organization's staff."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "user_id"),
+        CheckConstraint(f"role IN ({_in(STAFF_ROLES)})", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    user = relationship("User")
+
+
+class Invitation(db.Model):
+    """A single-use link: whoever opens it, signed in, takes the role it carries in the organization."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint(f"role IN ({_in(INVITATION_ROLES)})", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(String(120), default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class Membership(db.Model):
+    """A volunteer's membership of an organization."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "volunteer_id"),
+        CheckConstraint(f"status IN ({_in(MEMBERSHIP_STATUSES)})", name="status"),
+        Index("ix_memberships_organization_status", "organization_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organization: Mapped[Organization] = relationship()
+    volunteer = relationship("Volunteer")
+
+    @property
+    def status_label(self) -> str:
+        return str(MEMBERSHIP_STATUSES[self.status])

@@ -1,0 +1,299 @@
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_required, require
+from ..errors import DomainError, NotFound, apply_to_form
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..volunteers.importing import ImportFileError, import_volunteers, read_rows, template_csv, template_xlsx
+from ..volunteers.queries import volunteer_for_user
+from ..volunteers.services import reveal_id_number
+from . import bp
+from .forms import DecisionForm, DirectoryForm, ImportForm, InvitationForm, MembershipDecisionForm, OrganizationForm
+from .models import ORG_STATUSES, Invitation
+from .queries import (
+    directory, member_counts, members, membership_in, membership_of, organization_by_code,
+    organizations_for_review, organizations_of_user,
+)
+from .services import (
+    OrganizationData, OrganizationError, accept_invitation, apply_for_membership, apply_for_organization,
+    create_invitation, decide_membership, decide_organization, find_invitation, leave_organization,
+    update_organization,
+)
+
+
+def _visible_organization(code: str):
+    """An approved organization for everyone; any other only for its staff and platform admins."""
+    org = organization_by_code(code)
+    if org.status != "approved" and not can(current_user, "org.view_private", org):
+        raise NotFound("not_found")
+    return org
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+@bp.route("/organizations")
+def directory_page():
+    form = DirectoryForm(request.args)
+    form.validate()
+    results = directory(text=form.q.data or "", region_code=form.region.data or "", page=_page())
+    return render_template("organizations/directory.html", form=form, results=results)
+
+
+@bp.route("/organizations/<code>")
+def show(code: str):
+    org = _visible_organization(code)
+    volunteer = volunteer_for_user(current_user)
+    return render_template(
+        "organizations/show.html", org=org, membership=membership_of(org, volunteer), volunteer=volunteer,
+        can_manage=can(current_user, "org.view_private", org), confirm=ConfirmForm(),
+        decision_form=DecisionForm() if can(current_user, "orgs.decide") else None,
+    )
+
+
+@bp.route("/organizations/apply", methods=["GET", "POST"])
+@login_required
+def apply():
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        try:
+            org = apply_for_organization(current_user, OrganizationData.from_mapping(form.data))
+        except OrganizationError as error:
+            if not apply_to_form(error, form):
+                flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Your application has been received. A civil-affairs officer will review it; "
+                    "you will see the decision here."), "success")
+            return redirect(url_for("organizations.manage", code=org.code))
+    return render_template("organizations/apply.html", form=form)
+
+
+@bp.route("/organizations/mine")
+@login_required
+def mine():
+    return render_template("organizations/mine.html", staff=organizations_of_user(current_user))
+
+
+@bp.route("/organizations/<code>/manage")
+@login_required
+def manage(code: str):
+    org = organization_by_code(code)
+    require("org.view_private", org)
+    invitations = []
+    if can(current_user, "members.decide", org):
+        invitations = db.session.scalars(
+            db.select(Invitation).where(Invitation.organization_id == org.id, Invitation.accepted_at.is_(None),
+                                        Invitation.revoked_at.is_(None)).order_by(Invitation.id.desc()).limit(20)
+        ).all()
+    return render_template("organizations/manage.html", org=org, counts=member_counts(org),
+                           invitations=invitations, permissions={
+                               p: can(current_user, p, org)
+                               for p in ("org.edit", "staff.invite", "members.view", "members.decide",
+                                         "members.import")})
+
+
+@bp.route("/organizations/<code>/edit", methods=["GET", "POST"])
+@login_required
+def edit(code: str):
+    org = organization_by_code(code)
+    require("org.edit", org)
+    form = OrganizationForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            update_organization(current_user, org, OrganizationData.from_mapping(form.data))
+        except OrganizationError as error:
+            if not apply_to_form(error, form):
+                flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("organizations.manage", code=org.code))
+    return render_template("organizations/edit.html", form=form, org=org)
+
+
+@bp.route("/organizations/<code>/invitations", methods=["GET", "POST"])
+@login_required
+def invitations(code: str):
+    org = organization_by_code(code)
+    require("members.decide", org)
+    form = InvitationForm()
+    allowed = [(role, label) for role, label in form.role.choices
+               if can(current_user, INVITATION_PERMISSIONS[role], org)]
+    form.role.choices = allowed
+    link = None
+    if form.validate_on_submit():
+        require(INVITATION_PERMISSIONS[form.role.data], org)
+        _invitation, token = create_invitation(current_user, org, form.role.data, form.note.data or "")
+        db.session.commit()
+        link = url_for("organizations.invitation", token=token, _external=True)
+    return render_template("organizations/invitations.html", org=org, form=form, link=link)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@login_required
+def invitation(token: str):
+    try:
+        invite = find_invitation(token)
+    except OrganizationError as error:
+        return render_template("errors/error.html", status=404, message=error.message), 404
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            accept_invitation(current_user, token)
+        except OrganizationError as error:
+            flash(error.message, "error")
+            if error.code == "volunteer_profile_required":
+                return redirect(url_for("volunteers.profile", next=request.path))
+        else:
+            db.session.commit()
+            flash(_("Welcome to %(org)s.", org=invite.organization.name), "success")
+            if invite.role == "member":
+                return redirect(url_for("organizations.show", code=invite.organization.code))
+            return redirect(url_for("organizations.manage", code=invite.organization.code))
+    return render_template("organizations/invitation.html", invite=invite, form=form)
+
+
+@bp.route("/organizations/<code>/members")
+@login_required
+def members_page(code: str):
+    org = organization_by_code(code)
+    require("members.view", org)
+    status = request.args.get("status", "")
+    page = members(org, status if status in ("pending", "active", "declined", "left") else "", _page())
+    return render_template("organizations/members.html", org=org, page=page, status=status,
+                           decision_form=MembershipDecisionForm(), confirm=ConfirmForm(),
+                           can_decide=can(current_user, "members.decide", org),
+                           can_reveal=can(current_user, "members.reveal_id", org))
+
+
+@bp.route("/organizations/<code>/members/<int:membership_id>/decision", methods=["POST"])
+@login_required
+def decide_member(code: str, membership_id: int):
+    org = organization_by_code(code)
+    require("members.decide", org)
+    membership = membership_in(org, membership_id)
+    form = MembershipDecisionForm()
+    if form.validate_on_submit():
+        decide_membership(current_user, membership, form.decision.data == "approve")
+        db.session.commit()
+        flash(_("%(name)s: %(status)s.", name=membership.volunteer.name, status=membership.status_label), "success")
+    return redirect(url_for("organizations.members_page", code=org.code, status=request.args.get("status", "")))
+
+
+@bp.route("/organizations/<code>/members/<int:membership_id>/id-number", methods=["POST"])
+@login_required
+def reveal_member_id(code: str, membership_id: int):
+    org = organization_by_code(code)
+    require("members.reveal_id", org)
+    membership = membership_in(org, membership_id)
+    number = reveal_id_number(current_user, membership.volunteer, organization=org, purpose="member list")
+    db.session.commit()
+    return render_template("volunteers/id_number.html", volunteer=membership.volunteer, number=number,
+                           back=url_for("organizations.members_page", code=org.code))
+
+
+@bp.route("/organizations/<code>/join", methods=["POST"])
+@login_required
+def join(code: str):
+    org = _visible_organization(code)
+    try:
+        membership = apply_for_membership(current_user, org)
+    except OrganizationError as error:
+        flash(error.message, "error")
+        if error.code == "volunteer_profile_required":
+            return redirect(url_for("volunteers.profile", next=url_for("organizations.show", code=org.code)))
+    else:
+        db.session.commit()
+        if membership.status == "active":
+            flash(_("You are now a member of %(org)s.", org=org.name), "success")
+        else:
+            flash(_("Your request to join %(org)s is waiting for a coordinator's approval.", org=org.name), "info")
+    return redirect(url_for("organizations.show", code=org.code))
+
+
+@bp.route("/organizations/<code>/leave", methods=["POST"])
+@login_required
+def leave(code: str):
+    org = _visible_organization(code)
+    try:
+        leave_organization(current_user, org)
+    except OrganizationError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("You have left %(org)s.", org=org.name), "info")
+    return redirect(url_for("organizations.show", code=org.code))
+
+
+@bp.route("/organizations/<code>/import", methods=["GET", "POST"])
+@login_required
+def import_members(code: str):
+    org = organization_by_code(code)
+    require("members.import", org)
+    form = ImportForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            rows = read_rows(upload.filename or "", upload.read())
+            report = import_volunteers(current_user, org, rows)
+        except ImportFileError as error:
+            form.file.errors.append(error.message)
+            status = 422
+        else:
+            if report.ok:
+                db.session.commit()
+                flash(_("Imported %(rows)s rows: %(created)s new volunteers, %(existing)s already registered.",
+                        rows=report.rows, created=report.created, existing=report.existing), "success")
+                return redirect(url_for("organizations.members_page", code=org.code))
+            db.session.rollback()
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("organizations/import.html", org=org, form=form, report=report), status
+
+
+@bp.route("/organizations/<code>/import/template.<fmt>")
+@login_required
+def import_template(code: str, fmt: str):
+    org = organization_by_code(code)
+    require("members.import", org)
+    if fmt == "csv":
+        return Response(template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=volunteers-template.csv"})
+    if fmt == "xlsx":
+        return Response(template_xlsx(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": "attachment; filename=volunteers-template.xlsx"})
+    abort(404)
+
+
+@bp.route("/admin/organizations")
+@platform_admin_required
+def review():
+    status = request.args.get("status", "pending")
+    status = status if status in ORG_STATUSES or status == "" else "pending"
+    page = organizations_for_review(status, request.args.get("q", ""), _page())
+    return render_template("organizations/review.html", page=page, status=status, statuses=ORG_STATUSES,
+                           q=request.args.get("q", ""))
+
+
+@bp.route("/admin/organizations/<code>/decision", methods=["POST"])
+@platform_admin_required
+def decide(code: str):
+    org = organization_by_code(code)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            decide_organization(current_user, org, form.decision.data, form.reason.data)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(org)s is now %(status)s.", org=org.name, status=org.status_label), "success")
+    return redirect(url_for("organizations.show", code=org.code))

@@ -1,0 +1,38 @@
+"""Shape checks only; identity rules live in services."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..regions import region_choices
+from .identity import GENDERS, ID_TYPES
+
+
+class VolunteerForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=60)],
+                       description=_l("As it appears on your ID document."), render_kw={"autocomplete": "name"})
+    gender = RadioField(_l("Gender"), validators=[DataRequired()])
+    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()], render_kw={"autocomplete": "bday"})
+    id_type = SelectField(_l("ID document"), default="resident_id")
+    id_number = StringField(_l("ID document number"), validators=[DataRequired(), Length(max=32)],
+                            description=_l("Stored encrypted; others see only the first 6 and last 4 characters."),
+                            render_kw={"autocomplete": "off", "spellcheck": "false"})
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)],
+                        render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    email = StringField(_l("Email (optional)"), validators=[Optional(), Length(max=254)],
+                        render_kw={"inputmode": "email", "autocomplete": "email"})
+    region_code = SelectField(_l("Where you live"), validators=[DataRequired()])
+    skills = TextAreaField(_l("Skills (optional)"), validators=[Optional(), Length(max=500)],
+                           description=_l("For example: first aid, sign language, driving, Tibetan."))
+    guardian_name = StringField(_l("Guardian's name (under 14 only)"), validators=[Optional(), Length(max=60)])
+    guardian_consent = BooleanField(_l("The guardian agrees to this registration (under 14 only)"))
+    consent = BooleanField(_l("I agree that my volunteer service record (personal information, service, training, "
+                              "awards and evaluations) is kept by the organizations I serve with and the "
+                              "civil-affairs department, and shown to nobody else without my consent."),
+                           validators=[DataRequired(_l("You must agree to continue."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gender.choices = list(GENDERS.items())
+        self.id_type.choices = list(ID_TYPES.items())
+        self.region_code.choices = [("", _l("Choose…"))] + region_choices()

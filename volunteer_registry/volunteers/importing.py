@@ -1,0 +1,212 @@
+"""Bulk import of volunteers from CSV or XLSX: every row checked first, then all rows written, or none."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..errors import DomainError
+from ..organizations.services import add_imported_member
+from .identity import normalize_id_number
+from .services import VolunteerData, VolunteerError, clean_volunteer_data, register_imported_volunteer
+
+COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "phone", "region_code", "email", "skills",
+           "consent", "guardian_name", "guardian_consent")
+REQUIRED_COLUMNS = ("name", "gender", "birth_date", "id_number", "phone", "region_code", "consent")
+#: Chinese headings accepted for the same columns
+HEADER_ALIASES = {"姓名": "name", "性别": "gender", "出生日期": "birth_date", "证件类型": "id_type",
+                  "证件号码": "id_number", "手机号": "phone", "手机号码": "phone", "地区代码": "region_code",
+                  "邮箱": "email", "电子邮箱": "email", "技能": "skills", "同意": "consent",
+                  "监护人姓名": "guardian_name", "监护人同意": "guardian_consent"}
+GENDER_ALIASES = {"男": "male", "女": "female", "m": "male", "f": "female"}
+MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
+
+
+class ImportFileError(DomainError):
+    messages = {
+        "file_empty": _l("The file is empty."),
+        "file_type": _l("Upload a CSV or an XLSX file."),
+        "file_encoding": _l("The CSV file must be saved as UTF-8 or GB18030 text."),
+        "file_unreadable": _l("The spreadsheet cannot be read; save it again as XLSX or CSV."),
+        "file_too_large": _l("The spreadsheet expands to more than the allowed size."),
+        "too_many_rows": _l("A file may hold at most %(max)s rows; split it."),
+        "missing_columns": _l("These columns are missing: %(columns)s."),
+        "duplicate_in_file": _l("The same ID document appears on row %(row)s."),
+    }
+
+
+@dataclass
+class RowProblem:
+    row: int  # the spreadsheet row number, header = 1
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    existing: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _cell(value) -> str | dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_rows(filename: str, content: bytes) -> list[dict]:
+    """The data rows of a CSV or XLSX file as dicts keyed by column name. Raises ImportFileError on a bad file."""
+    if not content:
+        raise ImportFileError("file_empty", field="file")
+    if content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
+        table = _read_xlsx(content)
+    elif filename.lower().endswith((".csv", ".txt")) or b"\x00" not in content[:1024]:
+        table = _read_csv(content)
+    else:
+        raise ImportFileError("file_type", field="file")
+    table = [row for row in table if any(str(c).strip() for c in row)]
+    if not table:
+        raise ImportFileError("file_empty", field="file")
+    header = [HEADER_ALIASES.get(str(h).strip(), str(h).strip().lower()) for h in table[0]]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ImportFileError("missing_columns", field="file", columns=", ".join(missing))
+    max_rows = current_app.config["IMPORT_MAX_ROWS"]
+    if len(table) - 1 > max_rows:
+        raise ImportFileError("too_many_rows", field="file", max=max_rows)
+    return [{key: _cell(row[i]) if i < len(row) else "" for i, key in enumerate(header) if key in COLUMNS}
+            for row in table[1:]]
+
+
+def _read_csv(content: bytes) -> list[list[str]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError("file_encoding", field="file")
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        raise ImportFileError("file_unreadable", field="file") from None
+
+
+def _read_xlsx(content: bytes) -> list[list]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
+                raise ImportFileError("file_too_large", field="file")
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        max_rows = current_app.config["IMPORT_MAX_ROWS"] + 2
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            rows.append(list(row))
+            if len(rows) > max_rows:
+                raise ImportFileError("too_many_rows", field="file", max=max_rows - 2)
+        workbook.close()
+        return rows
+    except ImportFileError:
+        raise
+    except Exception:  # openpyxl raises many kinds on a damaged or hostile file
+        raise ImportFileError("file_unreadable", field="file") from None
+
+
+def _row_data(row: dict) -> VolunteerData:
+    row = dict(row)
+    gender = str(row.get("gender", "")).strip()
+    row["gender"] = GENDER_ALIASES.get(gender.lower(), GENDER_ALIASES.get(gender, gender))
+    return VolunteerData.from_mapping(row)
+
+
+def import_volunteers(actor, org, rows: list[dict], *,
+                      progress: Callable[[Iterable, str], Iterable] | None = None) -> ImportReport:
+    """Check every row, then — only if all are good — register the volunteers and make them active members.
+
+    The report lists each bad row with its field and reason; when there is any, nothing is written.
+    ``progress(items, stage)`` may wrap the two passes (stages "check" and "write"), e.g. in a progress bar.
+    """
+    progress = progress or (lambda items, stage: items)
+    report = ImportReport(rows=len(rows))
+    cleaned: list[VolunteerData] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(progress(rows, "check")):
+        line = index + 2
+        try:
+            clean = clean_volunteer_data(_row_data(row))
+        except VolunteerError as error:
+            report.problems.append(RowProblem(line, error.field or "", error.code, error.message))
+            continue
+        key = (clean.id_type, normalize_id_number(clean.id_number))
+        if key in seen:
+            error = ImportFileError("duplicate_in_file", row=seen[key])
+            report.problems.append(RowProblem(line, "id_number", error.code, error.message))
+            continue
+        seen[key] = line
+        cleaned.append(clean)
+    if report.problems:
+        return report
+    for clean in progress(cleaned, "write"):
+        volunteer, created = register_imported_volunteer(actor, org, clean)
+        add_imported_member(actor, org, volunteer)
+        report.created += created
+        report.existing += not created
+    return report
+
+
+def template_csv() -> bytes:
+    return ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode("utf-8")
+
+
+def template_xlsx() -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "volunteers"
+    sheet.append(list(COLUMNS))
+    notes = workbook.create_sheet("instructions")
+    for line in (
+        ("name", "Real name as on the ID document / 证件上的姓名"),
+        ("gender", "male or female / 男 或 女"),
+        ("birth_date", "YYYY-MM-DD"),
+        ("id_type", "resident_id (default), passport, hk_macao_permit, taiwan_permit, foreign_permanent_residence"),
+        ("id_number", "The document number; resident ID numbers are checked / 证件号码"),
+        ("phone", "Mobile number / 手机号"),
+        ("region_code", "Administrative division code, e.g. 630102 / 行政区划代码"),
+        ("email", "Optional / 可选"),
+        ("skills", "Optional, comma separated / 可选"),
+        ("consent", "yes: the volunteer consented to record keeping / 是：本人已同意"),
+        ("guardian_name", "Required under 14 / 未满14周岁必填"),
+        ("guardian_consent", "yes, required under 14 / 未满14周岁必填"),
+    ):
+        notes.append(list(line))
+    for column in "ABCDEFGHIJKL":
+        sheet.column_dimensions[column].width = 18
+        sheet[f"{column}1"].number_format = "@"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
