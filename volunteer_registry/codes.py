@@ -1,10 +1,10 @@
-"""Public codes that people read aloud or type: no look-alike characters (0/O, 1/I/L, 2/Z, 5/S, 8/B)."""
+"""Public codes that people read aloud or type: no look-alike characters (0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V)."""
 from __future__ import annotations
 
 import re
 import secrets
 
-ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+ALPHABET = "34679ACDEFGHJKMNPQRTUWXY"  # even size: Luhn mod N needs it to catch every single typo
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 
 

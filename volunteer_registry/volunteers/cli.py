@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import click
@@ -33,7 +34,7 @@ def import_command(file: Path, org_code: str, actor: str | None):
 
     def progress(items, stage: str):
         with click.progressbar(items, label={"check": "Checking", "write": "Importing"}[stage],
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             yield from bar
 
     report = import_volunteers(user, org, rows, progress=progress)

@@ -1,0 +1,142 @@
+"""Fixtures: a fresh app and database per test, factories with overridable defaults, sign-in helpers."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+
+import pytest
+
+from volunteer_registry import create_app
+from volunteer_registry.accounts.models import User
+from volunteer_registry.accounts.services import create_account
+from volunteer_registry.extensions import db, limiter
+from volunteer_registry.organizations.credit_code import credit_code_check_character
+from volunteer_registry.organizations.models import StaffRole
+from volunteer_registry.organizations.services import OrganizationData, apply_for_organization, decide_organization
+from volunteer_registry.volunteers.identity import resident_id_check_character
+from volunteer_registry.volunteers.services import VolunteerData, save_own_profile
+
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+def _database_url(tmp_path) -> str:
+    """SQLite in the test's folder, or the PostgreSQL server named by TEST_DATABASE_URL."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def build_app(tmp_path, **overrides):
+    config = {
+        "ENV_NAME": "testing",
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+        "SECRET_KEY": "test-secret-key",
+        "ID_ENCRYPTION_KEY": "test-id-encryption-key",
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "registry.test",
+    }
+    config.update(overrides)
+    app = create_app(config, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    limiter.reset()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = build_app(tmp_path)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def valid_resident_id(region="630102", birth=dt.date(1990, 5, 17), sequence=None, gender="male") -> str:
+    seq = sequence if sequence is not None else next(_serial) % 450 * 2 + (1 if gender == "male" else 0)
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return body + resident_id_check_character(body)
+
+
+def valid_credit_code(category="1", region="630102", serial=None) -> str:
+    body = f"5{category}{region}MJ{(serial or next(_serial)):07d}"
+    return body + credit_code_check_character(body)
+
+
+class Factory:
+    """Creates rows through the services, as a user would; every default can be overridden."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def user(self, identifier=None, *, admin=False, password=PASSWORD):
+        return create_account(identifier or f"user{next(_serial)}@example.org", password, is_platform_admin=admin)
+
+    def admin(self):
+        return self.user(admin=True)
+
+    def org_data(self, **overrides) -> OrganizationData:
+        values = dict(name=f"Test Volunteers {next(_serial)}", org_type="social_group",
+                      credit_code=valid_credit_code(), region_code="630102", address="1 Kunlun Road",
+                      person_in_charge="Ma Li", contact_phone="13912345678", contact_email="org@example.org",
+                      description="", join_mode="approval")
+        values.update(overrides)
+        return OrganizationData(**values)
+
+    def org(self, *, admin_user=None, status="approved", **overrides):
+        """An organization (approved by default) whose org admin is ``admin_user`` (a new account by default)."""
+        org = apply_for_organization(admin_user or self.user(), self.org_data(**overrides))
+        if status != "pending":
+            platform = self.admin()
+            if status in ("approved", "suspended"):
+                decide_organization(platform, org, "approve")
+            if status == "suspended":
+                decide_organization(platform, org, "suspend", "test")
+            if status == "rejected":
+                decide_organization(platform, org, "reject", "test")
+        return org
+
+    def org_admin_of(self, org):
+        return db.session.get(User, org.applicant_id)
+
+    def account_of(self, volunteer):
+        return db.session.get(User, volunteer.user_id)
+
+    def coordinator(self, org):
+        user = self.user()
+        db.session.add(StaffRole(organization_id=org.id, user_id=user.id, role="coordinator"))
+        db.session.flush()
+        return user
+
+    def volunteer_data(self, **overrides) -> VolunteerData:
+        gender = overrides.get("gender", "female")
+        birth = overrides.get("birth_date", dt.date(1995, 3, 8))
+        values = dict(name="卓玛", gender=gender, birth_date=birth, id_type="resident_id",
+                      id_number=valid_resident_id(birth=birth or dt.date(1995, 3, 8), gender=gender),
+                      phone="13800138000",
+                      region_code="630102", email=None, skills="first aid", consent=True)
+        values.update(overrides)
+        return VolunteerData(**values)
+
+    def volunteer(self, user=None, **overrides):
+        return save_own_profile(user or self.user(), self.volunteer_data(**overrides))
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+def login(client, user) -> None:
+    """Sign ``user`` in on ``client`` without going through the form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
