@@ -6,6 +6,9 @@ import itertools
 import os
 
 import pytest
+from flask import has_app_context
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 
 from volunteer_registry import create_app
 from volunteer_registry.accounts.models import User
@@ -26,6 +29,24 @@ def _database_url(tmp_path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Each request runs in its own application context and database session, as it does in production.
+
+    Without this, Flask would reuse the test's application context: requests would share the test's
+    uncommitted session and ``g`` (cached locale, cached signed-in user).
+    """
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            response = super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+        if has_app_context():
+            db.session.expire_all()  # the test sees what the request wrote, as a person reloading would
+        return response
+
+
 def build_app(tmp_path, **overrides):
     config = {
         "ENV_NAME": "testing",
@@ -37,6 +58,7 @@ def build_app(tmp_path, **overrides):
     }
     config.update(overrides)
     app = create_app(config, instance_path=str(tmp_path / "instance"))
+    app.test_client_class = RequestIsolatingClient
     with app.app_context():
         db.drop_all()
         db.create_all()

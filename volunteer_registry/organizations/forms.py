@@ -5,6 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..forms import choices
 from ..regions import region_choices
 from .models import INVITATION_ROLES, JOIN_MODES, ORG_TYPES
 
@@ -26,24 +27,25 @@ class OrganizationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.org_type.choices = [("", _l("Choose…"))] + [(k, v) for k, v in ORG_TYPES.items()]
-        self.region_code.choices = [("", _l("Choose…"))] + region_choices()
-        self.join_mode.choices = list(JOIN_MODES.items())
+        self.org_type.choices = choices([("", _l("Choose…")), *ORG_TYPES.items()])
+        self.region_code.choices = choices([("", _l("Choose…")), *region_choices()])
+        self.join_mode.choices = choices(JOIN_MODES)
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Reject")),
-                                                    ("suspend", _l("Suspend")), ("reinstate", _l("Reinstate"))])
+    decision = SelectField(_l("Decision"), choices=choices([
+        ("approve", _l("Approve")), ("reject", _l("Reject")), ("suspend", _l("Suspend")),
+        ("reinstate", _l("Reinstate"))]))
     reason = TextAreaField(_l("Reason (shown to the applicant)"), validators=[Optional(), Length(max=2000)])
 
 
 class InvitationForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=list(INVITATION_ROLES.items()), default="coordinator")
+    role = SelectField(_l("Role"), choices=choices(INVITATION_ROLES), default="coordinator")
     note = StringField(_l("Who is it for (a note for yourselves)"), validators=[Optional(), Length(max=120)])
 
 
 class MembershipDecisionForm(FlaskForm):
-    decision = SelectField(choices=[("approve", _l("Approve")), ("decline", _l("Decline"))])
+    decision = SelectField(choices=choices([("approve", _l("Approve")), ("decline", _l("Decline"))]))
 
 
 class ImportForm(FlaskForm):
@@ -59,4 +61,4 @@ class DirectoryForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.region.choices = [("", _l("All regions"))] + region_choices()
+        self.region.choices = choices([("", _l("All regions")), *region_choices()])

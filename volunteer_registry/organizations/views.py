@@ -121,9 +121,8 @@ def invitations(code: str):
     org = organization_by_code(code)
     require("members.decide", org)
     form = InvitationForm()
-    allowed = [(role, label) for role, label in form.role.choices
-               if can(current_user, INVITATION_PERMISSIONS[role], org)]
-    form.role.choices = allowed
+    form.role.choices = [choice for choice in form.role.choices
+                         if can(current_user, INVITATION_PERMISSIONS[choice.value], org)]
     link = None
     if form.validate_on_submit():
         require(INVITATION_PERMISSIONS[form.role.data], org)

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..forms import choices
 from ..regions import region_choices
 from .identity import GENDERS, ID_TYPES
 
@@ -33,6 +34,6 @@ class VolunteerForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.gender.choices = list(GENDERS.items())
-        self.id_type.choices = list(ID_TYPES.items())
-        self.region_code.choices = [("", _l("Choose…"))] + region_choices()
+        self.gender.choices = choices(GENDERS)
+        self.id_type.choices = choices(ID_TYPES)
+        self.region_code.choices = choices([("", _l("Choose…")), *region_choices()])
