@@ -72,4 +72,5 @@ def make_append_only(table: Table) -> None:
     """Attach the append-only triggers to ``table`` whenever metadata creates it."""
     for dialect, statements in append_only_ddl(table.name).items():
         for statement in statements:
-            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+            ddl = DDL(statement.replace("%", "%%"))  # DDL() formats its text with %
+            event.listen(table, "after_create", ddl.execute_if(dialect=dialect))
