@@ -126,3 +126,4 @@ def test_database_url_from_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL")
     app = create_app({"ENV_NAME": "testing"}, instance_path=str(tmp_path))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}"
+

@@ -22,6 +22,12 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     app.config.from_prefixed_env("VOLUNTEER_REGISTRY")
     if config:
         app.config.update(config)
+    if app.config.get("TRUSTED_PROXIES"):
+        # behind a reverse proxy: take the client address and scheme from its X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
     load_instance_secrets(app)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)

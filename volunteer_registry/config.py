@@ -35,6 +35,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     IMPORT_MAX_ROWS = 20000
+    #: how many reverse proxies stand in front of the app (their X-Forwarded-* headers are trusted)
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
 
 class DevelopmentConfig(Config):
