@@ -81,7 +81,8 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
     engine = sa.create_engine(env.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}")
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
-            triggers = {r[0] for r in connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type='trigger'"))}
+            rows = connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+            triggers = {r[0] for r in rows}
             assert {"audit_events_no_update", "audit_events_no_delete"} <= triggers
         else:
             triggers = {r[0] for r in connection.execute(sa.text("SELECT tgname FROM pg_trigger"))}

@@ -13,7 +13,6 @@ def test_security_headers_on_every_page(client):
 
 
 def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_it(tmp_path):
-    from tests.conftest import build_app
 
     app = build_app(tmp_path, TRUSTED_PROXIES=1)
     response = app.test_client().get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})

@@ -33,8 +33,8 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
 
     from . import cli, database, i18n, security, templating
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .errors import register_error_handlers
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     database.configure(app)

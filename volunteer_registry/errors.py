@@ -77,7 +77,8 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(error.to_json()), error.http_status
         if error.http_status in (403, 404):
-            return render_template("errors/error.html", status=error.http_status, message=error.message), error.http_status
+            page = render_template("errors/error.html", status=error.http_status, message=error.message)
+            return page, error.http_status
         flash(error.message, "error")
         return redirect(request.referrer or "/")
 

@@ -2,8 +2,17 @@ import pytest
 
 from volunteer_registry.accounts.models import ApiToken, User
 from volunteer_registry.accounts.services import (
-    AccountError, authenticate, create_account, create_api_token, make_reset_token, parse_identifier,
-    request_password_reset, revoke_api_token, set_password, user_for_api_token, user_for_reset_token,
+    AccountError,
+    authenticate,
+    create_account,
+    create_api_token,
+    make_reset_token,
+    parse_identifier,
+    request_password_reset,
+    revoke_api_token,
+    set_password,
+    user_for_api_token,
+    user_for_reset_token,
 )
 from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.extensions import db

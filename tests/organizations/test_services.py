@@ -6,11 +6,22 @@ from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.extensions import db
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import (
-    Invitation, Membership, Organization, OrganizationStatusChange, StaffRole,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationStatusChange,
+    StaffRole,
 )
 from volunteer_registry.organizations.services import (
-    OrganizationError, accept_invitation, apply_for_membership, apply_for_organization, create_invitation,
-    decide_membership, decide_organization, leave_organization, update_organization,
+    OrganizationError,
+    accept_invitation,
+    apply_for_membership,
+    apply_for_organization,
+    create_invitation,
+    decide_membership,
+    decide_organization,
+    leave_organization,
+    update_organization,
 )
 
 from ..conftest import valid_credit_code

@@ -133,7 +133,7 @@ def test_audit_log_filters(client, make):
     login(client, admin)
     page = client.get(f"/admin/audit?org={org_a.code}").get_data(as_text=True)
     assert org_a.name in page and org_b.name not in page
-    page = client.get(f"/admin/audit?action=organization.approve").get_data(as_text=True)
+    page = client.get("/admin/audit?action=organization.approve").get_data(as_text=True)
     assert page.count("<code>organization.approve</code>") == 2
     page = client.get(f"/admin/audit?actor={admin.email}").get_data(as_text=True)
     assert page.count("<code>account.created</code>") == 1 and "organization.approve" not in page.split("<tbody>")[1]

@@ -10,7 +10,12 @@ from openpyxl import Workbook, load_workbook
 from volunteer_registry.extensions import db
 from volunteer_registry.organizations.models import Membership
 from volunteer_registry.volunteers.importing import (
-    COLUMNS, ImportFileError, import_volunteers, read_rows, template_csv, template_xlsx,
+    COLUMNS,
+    ImportFileError,
+    import_volunteers,
+    read_rows,
+    template_csv,
+    template_xlsx,
 )
 from volunteer_registry.volunteers.models import Volunteer
 
@@ -55,7 +60,8 @@ def counts():
 
 def test_good_csv_imports_every_row(make):
     org = make.org()
-    rows = [row(), row(name="李强", gender="male", birth=dt.date(1985, 1, 2)), row(name="Tenzin", birth=dt.date(2001, 7, 9))]
+    rows = [row(), row(name="李强", gender="male", birth=dt.date(1985, 1, 2)),
+            row(name="Tenzin", birth=dt.date(2001, 7, 9))]
     report = import_volunteers(make.org_admin_of(org), org, read_rows("v.csv", to_csv(rows)))
     assert report.ok and (report.rows, report.created, report.existing) == (3, 3, 0)
     assert counts() == (3, 3)
@@ -96,7 +102,6 @@ def test_xlsx_with_date_cells_and_chinese_headers(make):
 
 
 def test_gb18030_csv_from_excel(make):
-    org = make.org()
     rows = read_rows("v.csv", to_csv([row(name="尼玛")], encoding="gb18030"))
     assert rows[0]["name"] == "尼玛"
 

@@ -9,8 +9,14 @@ from ..security import is_safe_next
 from . import bp
 from .forms import ForgotPasswordForm, LoginForm, PreferencesForm, ResetPasswordForm, SignupForm, TokenForm
 from .services import (
-    AccountError, authenticate, create_account, create_api_token, request_password_reset, revoke_api_token,
-    set_password, user_for_reset_token,
+    AccountError,
+    authenticate,
+    create_account,
+    create_api_token,
+    request_password_reset,
+    revoke_api_token,
+    set_password,
+    user_for_reset_token,
 )
 
 

@@ -9,7 +9,11 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..organizations.queries import directory, members, membership_of, organization_by_code
 from ..organizations.services import (
-    OrganizationData, apply_for_membership, decide_membership, decide_organization, apply_for_organization,
+    OrganizationData,
+    apply_for_membership,
+    apply_for_organization,
+    decide_membership,
+    decide_organization,
 )
 from ..regions import get_region
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user

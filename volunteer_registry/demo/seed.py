@@ -8,8 +8,13 @@ from ..accounts.services import create_account
 from ..extensions import db
 from ..organizations.credit_code import credit_code_check_character
 from ..organizations.services import (
-    OrganizationData, accept_invitation, apply_for_membership, apply_for_organization, create_invitation,
-    decide_membership, decide_organization,
+    OrganizationData,
+    accept_invitation,
+    apply_for_membership,
+    apply_for_organization,
+    create_invitation,
+    decide_membership,
+    decide_organization,
 )
 from ..volunteers.identity import resident_id_check_character
 from ..volunteers.services import VolunteerData, save_own_profile

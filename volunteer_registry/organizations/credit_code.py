@@ -13,7 +13,7 @@ def normalize_credit_code(code: str) -> str:
 
 
 def credit_code_check_character(first17: str) -> str:
-    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS))
+    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -19,8 +19,15 @@ from ..models import utcnow
 from ..regions import get_region
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import (
-    INVITATION_ROLES, JOIN_MODES, ORG_TYPES, UNREGISTERED_TYPE, Invitation, Membership, Organization,
-    OrganizationStatusChange, StaffRole,
+    INVITATION_ROLES,
+    JOIN_MODES,
+    ORG_TYPES,
+    UNREGISTERED_TYPE,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationStatusChange,
+    StaffRole,
 )
 
 

@@ -13,12 +13,26 @@ from . import bp
 from .forms import DecisionForm, DirectoryForm, ImportForm, InvitationForm, MembershipDecisionForm, OrganizationForm
 from .models import ORG_STATUSES, Invitation
 from .queries import (
-    directory, member_counts, members, membership_in, membership_of, organization_by_code,
-    organizations_for_review, organizations_of_user,
+    directory,
+    member_counts,
+    members,
+    membership_in,
+    membership_of,
+    organization_by_code,
+    organizations_for_review,
+    organizations_of_user,
 )
 from .services import (
-    OrganizationData, OrganizationError, accept_invitation, apply_for_membership, apply_for_organization,
-    create_invitation, decide_membership, decide_organization, find_invitation, leave_organization,
+    OrganizationData,
+    OrganizationError,
+    accept_invitation,
+    apply_for_membership,
+    apply_for_organization,
+    create_invitation,
+    decide_membership,
+    decide_organization,
+    find_invitation,
+    leave_organization,
     update_organization,
 )
 

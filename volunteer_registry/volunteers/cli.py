@@ -5,9 +5,9 @@ import click
 from flask.cli import AppGroup
 
 from ..accounts.models import User
+from ..errors import DomainError
 from ..extensions import db
 from ..organizations.queries import organization_by_code
-from ..errors import DomainError
 from .importing import import_volunteers, read_rows
 
 volunteers_cli = AppGroup("volunteers", help="Volunteers.")

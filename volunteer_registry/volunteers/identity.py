@@ -36,7 +36,7 @@ def normalize_id_number(number: str) -> str:
 
 
 def resident_id_check_character(first17: str) -> str:
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def resident_id_problem(number: str, *, birth_date: dt.date | None = None, gender: str | None = None,

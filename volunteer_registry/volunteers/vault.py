@@ -35,6 +35,6 @@ def decrypt_id_number(blob: bytes, *, context: bytes = b"") -> str:
 
 
 def id_number_hash(id_type: str, number: str) -> str:
-    """A keyed hash (HMAC-SHA256) of the document type and number: equal for the same document, useless without the key."""
+    """A keyed hash (HMAC-SHA256) of the document type and number: equal for one document, useless without the key."""
     message = f"{id_type}:{number}".encode()
     return hmac.new(_subkey(b"id-number index"), message, hashlib.sha256).hexdigest()
