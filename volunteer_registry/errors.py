@@ -88,7 +88,8 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             code = HTTP_CODES.get(status, "http_error")
             return jsonify({"error": {"code": code, "message": error.description}}), status
-        return render_template("errors/error.html", status=status, message=error.description), status
+        # our own translated text for the statuses people meet; werkzeug's English description otherwise
+        return render_template("errors/error.html", status=status, message=None), status
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

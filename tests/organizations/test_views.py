@@ -138,3 +138,22 @@ def test_audit_log_filters(client, make):
     page = client.get(f"/admin/audit?actor={admin.email}").get_data(as_text=True)
     assert page.count("<code>account.created</code>") == 1 and "organization.approve" not in page.split("<tbody>")[1]
     assert "No event matches." in client.get("/admin/audit?actor=nobody@example.org").get_data(as_text=True)
+
+
+def test_directory_pages_through_many_organizations_in_both_languages(client, make):
+    for i in range(23):
+        make.org(name=f"Team {i:02d}")
+    db.session.commit()
+    for language in ("en", "zh-CN"):
+        first = client.get("/organizations?q=Team", headers={"Accept-Language": language})
+        assert first.status_code == 200
+        link = re.search(r'href="(/organizations\?[^"]*page=2[^"]*)"', first.get_data(as_text=True))
+        assert link and "q=Team" in link.group(1)
+        second = client.get(link.group(1).replace("&amp;", "&"), headers={"Accept-Language": language})
+        page = second.get_data(as_text=True)
+        assert second.status_code == 200 and "Team 22" in page and "Team 00" not in page
+
+
+def test_error_pages_are_translated(client):
+    page = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "The requested URL was not found" not in page and "<h1>Not found</h1>" not in page

@@ -50,7 +50,7 @@ class OrganizationError(DomainError):
         "too_long": _l("At most %(max)s characters."),
         "join_mode_unknown": _l("Choose a join mode."),
         "decision_unknown": _l("The decision must be approve, reject, suspend or reinstate."),
-        "decision_not_allowed": _l("An organization that is %(status)s cannot be %(decision)s."),
+        "decision_not_allowed": _l("That decision is not possible while the organization's status is: %(status)s."),
         "reason_required": _l("Give a reason: the applicant will see it."),
         "invitation_invalid": _l("This invitation link is invalid, expired or already used."),
         "role_unknown": _l("Choose a role."),
@@ -196,7 +196,7 @@ def decide_organization(actor, org: Organization, decision: str, reason: str | N
         raise OrganizationError("decision_unknown", field="decision")
     allowed_from, to_status, needs_reason = DECISIONS[decision]
     if org.status not in allowed_from:
-        raise OrganizationError("decision_not_allowed", status=org.status_label, decision=decision)
+        raise OrganizationError("decision_not_allowed", status=org.status_label)
     reason = (reason or "").strip() or None
     if needs_reason and not reason:
         raise OrganizationError("reason_required", field="reason")
