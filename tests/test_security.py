@@ -19,3 +19,29 @@ def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_it(tmp_p
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     plain = build_app(tmp_path / "plain").test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_unstorable_characters_in_forms_and_queries_are_refused(client, make):
+    from volunteer_registry.extensions import db
+    from volunteer_registry.organizations.models import Organization
+
+    from .conftest import login
+
+    user = make.user()
+    db.session.commit()
+    login(client, user)
+    response = client.post("/organizations/apply", data={"name": "Team\x00", "org_type": "community_team"})
+    assert response.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(Organization)) == 0
+    assert client.get("/organizations?q=a%00b").status_code == 400
+    assert client.get("/organizations?q=%ED%A0%80").status_code == 200  # invalid UTF-8 is decoded as U+FFFD
+
+
+def test_absurd_page_numbers_fall_back_to_the_first_page(client, make):
+    from volunteer_registry.extensions import db
+
+    make.org(name="Only team")
+    db.session.commit()
+    for page in ("99999999999999999999999", "9" * 5000, "²", "-3"):
+        response = client.get(f"/organizations?page={page}")
+        assert response.status_code == 200 and "Only team" in response.get_data(as_text=True)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_babel import lazy_gettext as _l
 
 from .extensions import login_manager
+from .text import is_storable
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,6 +31,14 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
+
+    @app.before_request
+    def refuse_unstorable_text():
+        """A NUL character or a lone surrogate in a query or form field is refused before any view sees it."""
+        for values in (request.args, request.form if request.mimetype != "application/json" else {}):
+            for key, value in values.items(multi=True) if values else ():
+                if not (is_storable(key) and is_storable(value)):
+                    abort(400, description="A field holds a character that cannot be stored.")
 
     @app.after_request
     def security_headers(response):

@@ -23,9 +23,8 @@ def token_for(user, name: str = "test device") -> str:
 class Api:
     """Calls /api/v1 the way a device does: a bearer token and a JSON body.
 
-    The fixtures keep one application context open for the whole test, so requests share the test's database
-    session. After each request the session is rolled back, as the app's own teardown does at the end of a real
-    request: whatever a refused request flushed but never committed is gone, and the test sees what was committed.
+    Each request runs in its own application context and session (tests/conftest.py). After each request the
+    test's own session is rolled back too, so the test reads only what was committed.
     """
 
     def __init__(self, client):

@@ -17,6 +17,7 @@ from ..audit.services import record_event
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
+from ..text import fold
 from .models import ApiToken, User
 
 MIN_PASSWORD_LENGTH = 10
@@ -43,7 +44,7 @@ _COMMON_PASSWORDS = {"1234567890", "12345678910", "password123", "qwertyuiop", "
 
 def parse_identifier(text: str) -> tuple[str, str]:
     """('email', normalised address) or ('phone', 11 digits); raises AccountError("identifier_invalid")."""
-    text = (text or "").strip()
+    text = fold(text).strip()
     if "@" in text:
         try:
             return "email", validate_email(text, check_deliverability=False).normalized.lower()
@@ -51,7 +52,7 @@ def parse_identifier(text: str) -> tuple[str, str]:
             raise AccountError("identifier_invalid", field="identifier") from None
     digits = re.sub(r"[\s\-]", "", text)
     digits = re.sub(r"^(\+?86)", "", digits)
-    if re.fullmatch(r"1[3-9]\d{9}", digits):
+    if re.fullmatch(r"1[3-9][0-9]{9}", digits):
         return "phone", digits
     raise AccountError("identifier_invalid", field="identifier")
 

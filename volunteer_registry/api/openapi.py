@@ -126,7 +126,9 @@ def openapi_document() -> dict:
             },
             "/organizations/{code}": {"get": {
                 "summary": "One organization (unapproved ones only for their staff and platform admins)",
-                "parameters": [CODE], "responses": {"200": _json("Organization"), "404": NOT_FOUND}}},
+                "security": [{}, {"bearer": []}],
+                "parameters": [CODE], "responses": {"200": _json("Organization"), "401": UNAUTHORIZED,
+                                                    "404": NOT_FOUND}}},
             "/organizations/{code}/decision": {"post": {
                 "summary": "Approve, reject, suspend or reinstate (platform admins)", "security": SECURED,
                 "parameters": [CODE], "requestBody": _body("Decision"),
@@ -144,7 +146,7 @@ def openapi_document() -> dict:
                 "post": {"summary": "The caller applies to join", "security": SECURED, "parameters": [CODE],
                          "responses": {"201": _json("Membership", "Requested (pending) or joined (active)"),
                                        "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
-                                       "409": INVALID}},
+                                       "409": INVALID, "422": INVALID}},
                 "get": {"summary": "Members (coordinators and org admins)", "security": SECURED,
                         "parameters": [CODE, PAGE, {"name": "status", "in": "query", "schema": {
                             "type": "string", "enum": ["pending", "active", "declined", "left"]}}],

@@ -7,6 +7,7 @@ from ..accounts.permissions import can, require
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..paging import MAX_PAGE, parse_page
 from ..organizations.queries import directory, members, membership_of, organization_by_code
 from ..organizations.services import (
     OrganizationData,
@@ -16,6 +17,7 @@ from ..organizations.services import (
     decide_organization,
 )
 from ..regions import get_region
+from ..text import all_storable
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from ..volunteers.services import VolunteerData, save_own_profile
 from . import bp
@@ -28,13 +30,19 @@ class ApiError(DomainError):
     messages = {
         "invalid_json": "The request body must be a JSON object.",
         "invalid_parameter": "A query parameter is not valid.",
+        "invalid_text": "The body holds text that cannot be stored (a NUL character or a lone surrogate).",
     }
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser can follow
+        data = None
     if not isinstance(data, dict):
         raise ApiError("invalid_json")
+    if not all_storable(data):
+        raise ApiError("invalid_text")
     return data
 
 
@@ -74,10 +82,10 @@ def membership_json(membership) -> dict:
 
 
 def _page() -> int:
-    page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
-        raise ApiError("invalid_parameter", "page must be a positive integer", field="page")
-    return int(page)
+    page = parse_page(request.args.get("page"))
+    if page is None:
+        raise ApiError("invalid_parameter", f"page must be a whole number from 1 to {MAX_PAGE}", field="page")
+    return page
 
 
 @bp.route("/openapi.json")

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import re
 
+from ..text import fold
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def normalize_credit_code(code: str) -> str:
-    return re.sub(r"[\s\-]", "", code or "").upper()
+    return re.sub(r"[\s\-]", "", fold(code)).upper()
 
 
 def credit_code_check_character(first17: str) -> str:
@@ -23,7 +25,7 @@ def credit_code_problem(code: str) -> str | None:
         return "credit_code_length"
     if any(ch not in _VALUE for ch in code):
         return "credit_code_characters"
-    if not code[2:8].isdigit():
+    if not re.fullmatch(r"[0-9]{6}", code[2:8]):
         return "credit_code_region"
     if credit_code_check_character(code[:17]) != code[17]:
         return "credit_code_check_character"

@@ -17,6 +17,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
 from ..regions import get_region
+from ..text import fold
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import (
     INVITATION_ROLES,
@@ -99,9 +100,9 @@ MAX_LENGTHS = {"name": 120, "address": 200, "person_in_charge": 60, "contact_ema
 
 def normalize_phone(text: str) -> str | None:
     """Digits of a mainland mobile or landline number (with optional +86 and area code), or None."""
-    digits = re.sub(r"[\s\-()]", "", text or "")
+    digits = re.sub(r"[\s\-()]", "", fold(text))
     digits = re.sub(r"^\+?86", "", digits)
-    if re.fullmatch(r"1[3-9]\d{9}", digits) or re.fullmatch(r"0\d{9,11}", digits):
+    if re.fullmatch(r"1[3-9][0-9]{9}", digits) or re.fullmatch(r"0[0-9]{9,11}", digits):
         return digits
     return None
 

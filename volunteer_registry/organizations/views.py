@@ -6,6 +6,7 @@ from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_r
 from ..errors import DomainError, NotFound, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
+from ..paging import parse_page
 from ..volunteers.importing import ImportFileError, import_volunteers, read_rows, template_csv, template_xlsx
 from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import reveal_id_number
@@ -46,7 +47,7 @@ def _visible_organization(code: str):
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return parse_page(request.args.get("page")) or 1
 
 
 @bp.route("/organizations")

@@ -6,6 +6,8 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from ..text import fold
+
 ID_TYPES = {
     "resident_id": _l("Resident ID card"),
     "passport": _l("Passport"),
@@ -25,14 +27,14 @@ PROVINCE_CODES = frozenset(
 
 _OTHER_PATTERNS = {
     "passport": re.compile(r"^[A-Z0-9]{5,17}$"),
-    "hk_macao_permit": re.compile(r"^[HM]\d{8}(\d{2})?$"),
-    "taiwan_permit": re.compile(r"^\d{8}(\d{2})?$"),
-    "foreign_permanent_residence": re.compile(r"^([A-Z]{3}\d{12}|9\d{17})$"),
+    "hk_macao_permit": re.compile(r"^[HM][0-9]{8}([0-9]{2})?$"),
+    "taiwan_permit": re.compile(r"^[0-9]{8}([0-9]{2})?$"),
+    "foreign_permanent_residence": re.compile(r"^([A-Z]{3}[0-9]{12}|9[0-9]{17})$"),
 }
 
 
 def normalize_id_number(number: str) -> str:
-    return re.sub(r"\s", "", number or "").upper()
+    return re.sub(r"\s", "", fold(number)).upper()
 
 
 def resident_id_check_character(first17: str) -> str:
@@ -46,7 +48,7 @@ def resident_id_problem(number: str, *, birth_date: dt.date | None = None, gende
     Checks the format, the province, the birth date (a real date, not in the future), the check character,
     and, when given, agreement with the stated birth date and gender.
     """
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         return "id_number_format"
     if number[:2] not in PROVINCE_CODES:
         return "id_number_region"
