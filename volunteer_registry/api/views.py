@@ -7,7 +7,6 @@ from ..accounts.permissions import can, require
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..paging import MAX_PAGE, parse_page
 from ..organizations.queries import directory, members, membership_of, organization_by_code
 from ..organizations.services import (
     OrganizationData,
@@ -16,6 +15,7 @@ from ..organizations.services import (
     decide_membership,
     decide_organization,
 )
+from ..paging import MAX_PAGE, parse_page
 from ..regions import get_region
 from ..text import all_storable
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user

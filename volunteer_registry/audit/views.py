@@ -4,8 +4,8 @@ from ..accounts.models import User
 from ..accounts.permissions import platform_admin_required
 from ..accounts.services import find_user
 from ..extensions import db
-from ..paging import parse_page
 from ..organizations.models import Organization
+from ..paging import parse_page
 from . import bp
 from .queries import action_names, audit_events
 
