@@ -7,7 +7,13 @@ from ..accounts.permissions import can, require
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..organizations.queries import directory, members, membership_of, organization_by_code
+from ..organizations.queries import (
+    directory,
+    members,
+    membership_of,
+    organization_by_code,
+    visible_organization,
+)
 from ..organizations.services import (
     OrganizationData,
     apply_for_membership,
@@ -120,11 +126,8 @@ def create_organization():
 @bp.route("/organizations/<code>", methods=["GET"])
 @token_optional
 def get_organization(code: str):
-    org = organization_by_code(code)
-    private = can(g.api_user, "org.view_private", org)
-    if org.status != "approved" and not private:
-        raise NotFound("not_found")
-    return jsonify(organization_json(org, private=private))
+    org = visible_organization(code, g.api_user)
+    return jsonify(organization_json(org, private=can(g.api_user, "org.view_private", org)))
 
 
 @bp.route("/organizations/<code>/decision", methods=["POST"])
@@ -159,10 +162,7 @@ def put_own_volunteer():
 @bp.route("/organizations/<code>/members", methods=["POST"])
 @token_required
 def join(code: str):
-    org = organization_by_code(code)
-    if org.status != "approved" and not can(g.api_user, "org.view_private", org):
-        raise NotFound("not_found")
-    membership = apply_for_membership(g.api_user, org)
+    membership = apply_for_membership(g.api_user, visible_organization(code, g.api_user))
     db.session.commit()
     return jsonify(membership_json(membership)), 201
 
@@ -170,7 +170,7 @@ def join(code: str):
 @bp.route("/organizations/<code>/members", methods=["GET"])
 @token_required
 def list_members(code: str):
-    org = organization_by_code(code)
+    org = visible_organization(code, g.api_user)
     require("members.view", org, user=g.api_user)
     status = request.args.get("status", "")
     if status not in ("", "pending", "active", "declined", "left"):
@@ -183,7 +183,7 @@ def list_members(code: str):
 @bp.route("/organizations/<code>/members/<volunteer_number>/decision", methods=["POST"])
 @token_required
 def decide_member(code: str, volunteer_number: str):
-    org = organization_by_code(code)
+    org = visible_organization(code, g.api_user)
     require("members.decide", org, user=g.api_user)
     volunteer = volunteer_by_number(normalize_volunteer_number(volunteer_number) or "")
     membership = membership_of(org, volunteer)

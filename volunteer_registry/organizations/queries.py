@@ -18,6 +18,17 @@ def organization_by_code(code: str) -> Organization:
     return org
 
 
+def visible_organization(code: str, user) -> Organization:
+    """The organization as ``user`` may know it: approved ones for everyone, any other only for its staff and
+    platform admins — to everyone else it does not exist. Raises NotFound."""
+    from ..accounts.permissions import can
+
+    org = organization_by_code(code)
+    if org.status != "approved" and not can(user, "org.view_private", org):
+        raise NotFound("not_found")
+    return org
+
+
 def _contains(text: str) -> str:
     """A LIKE pattern matching ``text`` literally anywhere (escape character: backslash)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_required, require
-from ..errors import DomainError, NotFound, apply_to_form
+from ..errors import DomainError, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..paging import parse_page
@@ -22,6 +22,7 @@ from .queries import (
     organization_by_code,
     organizations_for_review,
     organizations_of_user,
+    visible_organization,
 )
 from .services import (
     OrganizationData,
@@ -38,11 +39,10 @@ from .services import (
 )
 
 
-def _visible_organization(code: str):
-    """An approved organization for everyone; any other only for its staff and platform admins."""
-    org = organization_by_code(code)
-    if org.status != "approved" and not can(current_user, "org.view_private", org):
-        raise NotFound("not_found")
+def _organization_for(code: str, permission: str):
+    """The organization behind a staff page, when the signed-in person holds ``permission`` over it."""
+    org = visible_organization(code, current_user)
+    require(permission, org)
     return org
 
 
@@ -60,7 +60,7 @@ def directory_page():
 
 @bp.route("/organizations/<code>")
 def show(code: str):
-    org = _visible_organization(code)
+    org = visible_organization(code, current_user)
     volunteer = volunteer_for_user(current_user)
     return render_template(
         "organizations/show.html", org=org, membership=membership_of(org, volunteer), volunteer=volunteer,
@@ -96,8 +96,7 @@ def mine():
 @bp.route("/organizations/<code>/manage")
 @login_required
 def manage(code: str):
-    org = organization_by_code(code)
-    require("org.view_private", org)
+    org = _organization_for(code, "org.view_private")
     invitations = []
     if can(current_user, "members.decide", org):
         invitations = db.session.scalars(
@@ -114,8 +113,7 @@ def manage(code: str):
 @bp.route("/organizations/<code>/edit", methods=["GET", "POST"])
 @login_required
 def edit(code: str):
-    org = organization_by_code(code)
-    require("org.edit", org)
+    org = _organization_for(code, "org.edit")
     form = OrganizationForm(obj=org)
     if form.validate_on_submit():
         try:
@@ -133,8 +131,7 @@ def edit(code: str):
 @bp.route("/organizations/<code>/invitations", methods=["GET", "POST"])
 @login_required
 def invitations(code: str):
-    org = organization_by_code(code)
-    require("members.decide", org)
+    org = _organization_for(code, "members.decide")
     form = InvitationForm()
     form.role.choices = [choice for choice in form.role.choices
                          if can(current_user, INVITATION_PERMISSIONS[choice.value], org)]
@@ -174,8 +171,7 @@ def invitation(token: str):
 @bp.route("/organizations/<code>/members")
 @login_required
 def members_page(code: str):
-    org = organization_by_code(code)
-    require("members.view", org)
+    org = _organization_for(code, "members.view")
     status = request.args.get("status", "")
     page = members(org, status if status in ("pending", "active", "declined", "left") else "", _page())
     return render_template("organizations/members.html", org=org, page=page, status=status,
@@ -187,8 +183,7 @@ def members_page(code: str):
 @bp.route("/organizations/<code>/members/<int:membership_id>/decision", methods=["POST"])
 @login_required
 def decide_member(code: str, membership_id: int):
-    org = organization_by_code(code)
-    require("members.decide", org)
+    org = _organization_for(code, "members.decide")
     membership = membership_in(org, membership_id)
     form = MembershipDecisionForm()
     if form.validate_on_submit():
@@ -201,8 +196,7 @@ def decide_member(code: str, membership_id: int):
 @bp.route("/organizations/<code>/members/<int:membership_id>/id-number", methods=["POST"])
 @login_required
 def reveal_member_id(code: str, membership_id: int):
-    org = organization_by_code(code)
-    require("members.reveal_id", org)
+    org = _organization_for(code, "members.reveal_id")
     membership = membership_in(org, membership_id)
     number = reveal_id_number(current_user, membership.volunteer, organization=org, purpose="member list")
     db.session.commit()
@@ -213,7 +207,7 @@ def reveal_member_id(code: str, membership_id: int):
 @bp.route("/organizations/<code>/join", methods=["POST"])
 @login_required
 def join(code: str):
-    org = _visible_organization(code)
+    org = visible_organization(code, current_user)
     try:
         membership = apply_for_membership(current_user, org)
     except OrganizationError as error:
@@ -232,7 +226,7 @@ def join(code: str):
 @bp.route("/organizations/<code>/leave", methods=["POST"])
 @login_required
 def leave(code: str):
-    org = _visible_organization(code)
+    org = visible_organization(code, current_user)
     try:
         leave_organization(current_user, org)
     except OrganizationError as error:
@@ -246,8 +240,7 @@ def leave(code: str):
 @bp.route("/organizations/<code>/import", methods=["GET", "POST"])
 @login_required
 def import_members(code: str):
-    org = organization_by_code(code)
-    require("members.import", org)
+    org = _organization_for(code, "members.import")
     form = ImportForm()
     report = None
     status = 200
@@ -275,8 +268,7 @@ def import_members(code: str):
 @bp.route("/organizations/<code>/import/template.<fmt>")
 @login_required
 def import_template(code: str, fmt: str):
-    org = organization_by_code(code)
-    require("members.import", org)
+    _organization_for(code, "members.import")
     if fmt == "csv":
         return Response(template_csv(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=volunteers-template.csv"})

@@ -1,0 +1,860 @@
+"""The permission matrix: every route × role × own or other organization, with the expected status.
+
+Every table below has one expectation per role, in this order (the columns):
+
+    anonymous   nobody signed in (for the API: no Authorization header)
+    no_profile  a signed-in account without a volunteer profile
+    member_a    a volunteer who is an active member of organization A
+    volunteer   a volunteer who belongs to no organization
+    coord_a     a coordinator of A                    coord_b   a coordinator of B (the other organization)
+    admin_a     the org admin of A                    admin_b   the org admin of B
+    admin_p     the org admin of P, an organization still waiting for approval
+    platform    a platform admin (civil affairs)
+
+A and B are approved and take members on approval. Organization-scoped rows target A (so coord_b and admin_b are
+"the other organization"), B (the same from B's side) or the pending P.
+
+Reads assert the exact status (a redirect also asserts where it goes). Writes also assert what the database holds
+afterwards: the row's ``state`` is read before and after the request; ``ok(...)`` means it must have become
+``after(before)``, ``no(...)`` means it must be unchanged. API errors must be ``{"error": {"code", "message"}}``.
+
+Around the matrix: revoked, malformed and disabled-account tokens get 401; a browser session counts for nothing on
+the (CSRF-exempt) API; ``test_every_route_is_in_the_matrix`` fails when a route is added without a row here; and the
+CSRF tests replay every web write, as a role it is permitted to, without its token (400, nothing written).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import current_app
+from sqlalchemy import func
+from werkzeug.security import check_password_hash
+
+from volunteer_registry.accounts.models import ApiToken, User
+from volunteer_registry.accounts.permissions import staff_role
+from volunteer_registry.accounts.services import create_api_token, find_user, make_reset_token, revoke_api_token
+from volunteer_registry.audit.models import AuditEvent
+from volunteer_registry.extensions import db
+from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
+from volunteer_registry.organizations.services import apply_for_membership, create_invitation, decide_membership
+from volunteer_registry.volunteers.queries import volunteer_for_user
+from volunteer_registry.volunteers.vault import decrypt_id_number
+
+from .conftest import PASSWORD, Factory, build_app, login, valid_credit_code, valid_resident_id
+
+ROLES = ("anonymous", "no_profile", "member_a", "volunteer", "coord_a", "coord_b", "admin_a", "admin_b", "admin_p",
+         "platform")
+TARGET_EMAIL = "target@example.org"  # an account with no role, for sign-in and password-reset rows
+NEW_PASSWORD = "another horse battery staple"
+NEW_NAME = "次仁"
+
+
+# --- the world every case starts from ------------------------------------------------------------------------------
+
+@dataclass
+class World:
+    users: dict[str, User]
+    orgs: dict[str, Organization]
+    memberships: dict[str, Membership]  # the pending requests to join A and B
+    id_numbers: dict[str, str]  # the applicants' full ID numbers
+    member_token: ApiToken
+    target: User
+    values: dict[str, Any]
+
+    def user(self, role: str) -> User | None:
+        return None if role == "anonymous" else self.users[role]
+
+    def fmt(self, template: str) -> str:
+        return template.format(**self.values)
+
+
+def build_world(make: Factory) -> World:
+    platform = make.admin()
+    admins = {key: make.user() for key in "ABP"}
+    orgs = {
+        "A": make.org(admin_user=admins["A"], name="Organization A"),
+        "B": make.org(admin_user=admins["B"], name="Organization B"),
+        "P": make.org(admin_user=admins["P"], name="Organization P", status="pending"),
+    }
+    users = {
+        "no_profile": make.user(), "member_a": make.user(), "volunteer": make.user(),
+        "coord_a": make.coordinator(orgs["A"]), "coord_b": make.coordinator(orgs["B"]),
+        "admin_a": admins["A"], "admin_b": admins["B"], "admin_p": admins["P"], "platform": platform,
+    }
+    make.volunteer(users["member_a"])
+    decide_membership(admins["A"], apply_for_membership(users["member_a"], orgs["A"]), True)
+    make.volunteer(users["volunteer"])
+    memberships, applicants = {}, {}
+    for key in "AB":
+        person = make.user()
+        applicants[key] = make.volunteer(person)
+        memberships[key] = apply_for_membership(person, orgs[key])
+    _invitation, invite = create_invitation(admins["A"], orgs["A"], "coordinator")
+    member_token, _plaintext = create_api_token(users["member_a"], "phone")
+    target = make.user(TARGET_EMAIL)
+    db.session.commit()
+    values = {
+        "A": orgs["A"].code, "B": orgs["B"].code, "P": orgs["P"].code,
+        "pending_a": memberships["A"].id, "pending_b": memberships["B"].id,
+        "applicant_a": applicants["A"].volunteer_number, "applicant_b": applicants["B"].volunteer_number,
+        "invite": invite, "member_token": member_token.id, "reset": make_reset_token(target),
+    }
+    id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
+    return World(users, orgs, memberships, id_numbers, member_token, target, values)
+
+
+@pytest.fixture
+def world(app, make) -> World:
+    return build_world(make)
+
+
+# --- what a cell of the matrix can expect --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Redirect:
+    """302 to a path matching this regular expression (after World.fmt); the query string is not compared."""
+    path: str
+
+
+@dataclass(frozen=True)
+class Err:
+    """A JSON error: this status and ``{"error": {"code": code, "message": ...}}``."""
+    status: int
+    code: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A write's expected response, and whether it changes the row's state."""
+    response: Any
+    changed: bool
+
+
+def ok(response) -> Outcome:
+    return Outcome(response, True)
+
+
+def no(response) -> Outcome:
+    return Outcome(response, False)
+
+
+LOGIN = Redirect("/login")
+HOME = Redirect("/")
+PROFILE = Redirect("/volunteer/profile")
+SHOW_A = Redirect("/organizations/{A}")
+SHOW_P = Redirect("/organizations/{P}")
+MEMBERS_A = Redirect("/organizations/{A}/members")
+MEMBERS_B = Redirect("/organizations/{B}/members")
+E401 = Err(401, "token_required")
+E403 = Err(403, "forbidden")
+E404 = Err(404, "not_found")
+NO_PROFILE = Err(422, "volunteer_profile_required")
+
+
+def _cells(anonymous, default, overrides: dict) -> tuple:
+    unknown = set(overrides) - set(ROLES)
+    assert not unknown, f"unknown roles {unknown}"
+    return tuple(overrides.get(role, anonymous if role == "anonymous" else default) for role in ROLES)
+
+
+def everyone(default, **overrides) -> tuple:
+    return _cells(default, default, overrides)
+
+
+def signed_in(default, **overrides) -> tuple:
+    """A login_required route: anonymous is sent to the sign-in page and nothing changes."""
+    return _cells(no(LOGIN) if isinstance(default, Outcome) else LOGIN, default, overrides)
+
+
+def token_required(default, **overrides) -> tuple:
+    """An API route that needs a bearer token: without one, 401 token_required and nothing changes."""
+    return _cells(no(E401) if isinstance(default, Outcome) else E401, default, overrides)
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    url: str
+    cells: tuple  # one expectation per role, in ROLES order
+    data: Any = None  # a form/JSON dict, or data(world, actor) -> dict
+    state: Callable | None = None  # state(world, actor, client) -> a comparable value
+    after: Callable | None = None  # after(before, world, actor) -> the state a permitted write leaves
+    shows: Callable | None = None  # shows(world, actor) -> text the response holds exactly when the write happens
+
+    @property
+    def is_api(self) -> bool:
+        return self.url.startswith("/api/")
+
+    def expect(self, role: str):
+        return self.cells[ROLES.index(role)]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+def get(url: str, *cells) -> Row:
+    return Row("GET", url, cells)
+
+
+# --- state readers and expected changes ----------------------------------------------------------------------------
+
+def becomes(value):
+    return lambda before, world, actor: value
+
+
+def plus_one(before, world, actor):
+    return before + 1
+
+
+def org_status(key):
+    return lambda w, actor, client: w.orgs[key].status
+
+
+def org_name(key):
+    return lambda w, actor, client: w.orgs[key].name
+
+
+def request_status(key):
+    """The status of the pending request to join A or B made in the world."""
+    return lambda w, actor, client: w.memberships[key].status
+
+
+def own_membership(key):
+    def state(w, actor, client):
+        volunteer = volunteer_for_user(actor)
+        if volunteer is None:
+            return None
+        return db.session.scalar(db.select(Membership.status).where(
+            Membership.organization_id == w.orgs[key].id, Membership.volunteer_id == volunteer.id))
+    return state
+
+
+def membership_count(key, status=None):
+    def state(w, actor, client):
+        query = db.select(func.count()).select_from(Membership).where(Membership.organization_id == w.orgs[key].id)
+        if status:
+            query = query.where(Membership.status == status)
+        return db.session.scalar(query)
+    return state
+
+
+def invitation_count(key, role):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(Invitation).where(Invitation.organization_id == w.orgs[key].id,
+                                                              Invitation.role == role))
+
+
+def orgs_run_by(name):
+    """Organizations called ``name`` whose org admin is the actor (any, for anonymous)."""
+    def state(w, actor, client):
+        query = db.select(func.count()).select_from(Organization).where(Organization.name == name)
+        if actor is not None:
+            query = query.join(StaffRole, StaffRole.organization_id == Organization.id).where(
+                StaffRole.user_id == actor.id, StaffRole.role == "admin")
+        return db.session.scalar(query)
+    return state
+
+
+def id_number_views(own: bool):
+    """Audit events of full ID-number views (by the actor, when ``own``)."""
+    def state(w, actor, client):
+        query = db.select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "volunteer.id_number_viewed")
+        if own and actor is not None:
+            query = query.where(AuditEvent.actor_id == actor.id)
+        return db.session.scalar(query)
+    return state
+
+
+def own_id_number(w, actor):
+    volunteer = volunteer_for_user(actor)
+    return decrypt_id_number(volunteer.id_number_encrypted) if volunteer else None
+
+
+def own_volunteer_name(w, actor, client):
+    volunteer = volunteer_for_user(actor)
+    return volunteer.name if volunteer else None
+
+
+def tokens_of(w, actor, client):
+    query = db.select(func.count()).select_from(ApiToken)
+    if actor is not None:
+        query = query.where(ApiToken.user_id == actor.id)
+    return db.session.scalar(query)
+
+
+def users_with_chinese(w, actor, client):
+    return tuple(db.session.scalars(db.select(User.id).where(User.locale == "zh_CN").order_by(User.id)))
+
+
+def add_actor(before, w, actor):
+    return tuple(sorted((*before, actor.id)))
+
+
+def session_signed_in(w, actor, client):
+    with client.session_transaction() as session:
+        return "_user_id" in session
+
+
+def outbox_to(email):
+    return lambda w, actor, client: sum(1 for m in current_app.extensions.get("outbox", []) if m.to == email)
+
+
+# --- request bodies ------------------------------------------------------------------------------------------------
+
+def org_details(name: str, credit_code: str | None = None) -> dict:
+    return {"name": name, "org_type": "social_group", "credit_code": credit_code or valid_credit_code(),
+            "region_code": "630102", "address": "8 Kunlun Road", "person_in_charge": "Tashi",
+            "contact_phone": "13912345678", "contact_email": "team@example.org", "description": "",
+            "join_mode": "approval"}
+
+
+def renamed(key):
+    return lambda w, actor: org_details("Renamed Volunteers", credit_code=w.orgs[key].credit_code)
+
+
+def profile_details(w, actor) -> dict:
+    """The actor's own profile with a new name (the stored ID kept), or a new profile."""
+    own = volunteer_for_user(actor)
+    details = {"name": NEW_NAME, "phone": "13900001111", "region_code": "630102", "email": "",
+               "skills": "driving", "id_type": "resident_id"}
+    if own is not None:
+        details.update(gender=own.gender, birth_date=own.birth_date.isoformat(), id_number="")
+    else:
+        birth = dt.date(1990, 5, 17)
+        details.update(gender="male", birth_date=birth.isoformat(),
+                       id_number=valid_resident_id(birth=birth, gender="male"))
+    return details
+
+
+def profile_form(w, actor) -> dict:
+    return {**profile_details(w, actor), "consent": "y"}
+
+
+def profile_json(w, actor) -> dict:
+    return {**profile_details(w, actor), "consent": True}
+
+
+def import_file(w, actor) -> dict:
+    birth = dt.date(1988, 1, 2)
+    number = valid_resident_id(birth=birth, gender="male")
+    content = ("name,gender,birth_date,id_type,id_number,phone,region_code,consent\r\n"
+               f"{NEW_NAME},male,{birth.isoformat()},resident_id,{number},13900002222,630102,yes\r\n").encode()
+    return {"file": (io.BytesIO(content), "volunteers.csv")}
+
+
+NEW_PASSWORD_FORM = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+
+
+# --- the matrix ----------------------------------------------------------------------------------------------------
+
+# one row per route, one column per role:
+#       anonymous  no_profile member_a   volunteer  coord_a    coord_b    admin_a    admin_b    admin_p    platform
+WEB_PAGES = [
+    get("/",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/language/zh_CN",
+        HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME),
+    get("/login",
+        200,       HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME),
+    get("/signup",
+        200,       HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME),
+    get("/password/forgot",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/password/reset/{reset}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/password/reset/not-a-valid-token",
+        400,       400,       400,       400,       400,       400,       400,       400,       400,       400),
+    get("/account",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/admin/audit",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get("/admin/organizations",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get("/organizations",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/organizations/apply",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/organizations/mine",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/organizations/{A}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/organizations/{A}/manage",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       200),
+    get("/organizations/{B}/manage",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       200),
+    get("/organizations/{A}/edit",
+        LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
+    get("/organizations/{A}/invitations",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{A}/members",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{B}/members",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    get("/organizations/{A}/import",
+        LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
+    get("/organizations/{A}/import/template.csv",
+        LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
+    get("/organizations/{A}/import/template.xlsx",
+        LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
+    get("/organizations/{A}/import/template.pdf",
+        LOGIN,     403,       403,       403,       403,       403,       404,       403,       403,       403),
+    # a pending organization exists only for its own staff and platform admins: 404 for everyone else, so that
+    # not even its code can be probed; its staff may look at it and fix its details, nothing more
+    get("/organizations/{P}",
+        404,       404,       404,       404,       404,       404,       404,       404,       200,       200),
+    get("/organizations/{P}/manage",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       200,       200),
+    get("/organizations/{P}/edit",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       200,       403),
+    get("/organizations/{P}/invitations",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/organizations/{P}/members",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/organizations/{P}/import",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/organizations/{P}/import/template.csv",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    # an organization that does not exist
+    get("/organizations/NOSUCHORG",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/organizations/NOSUCHORG/manage",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    # an invitation link works for whoever holds it, once signed in
+    get("/invitations/{invite}",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/invitations/not-a-valid-token",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/volunteer",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/volunteer/profile",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+]
+
+WEB_WRITES = [
+    Row("POST", "/login", everyone(no(HOME), anonymous=ok(HOME)),
+        data={"identifier": TARGET_EMAIL, "password": PASSWORD},
+        state=lambda w, actor, client: w.target.last_login_at is not None, after=becomes(True)),
+    Row("POST", "/signup", everyone(no(HOME), anonymous=ok(PROFILE)),
+        data={"identifier": "newcomer@example.org", **NEW_PASSWORD_FORM},
+        state=lambda w, actor, client: find_user("newcomer@example.org") is not None, after=becomes(True)),
+    Row("POST", "/logout", everyone(ok(HOME), anonymous=no(HOME)), data={},
+        state=session_signed_in, after=becomes(False)),
+    Row("POST", "/password/forgot", everyone(ok(LOGIN)), data={"identifier": TARGET_EMAIL},
+        state=outbox_to(TARGET_EMAIL), after=plus_one),
+    Row("POST", "/password/reset/{reset}", everyone(ok(HOME)), data=NEW_PASSWORD_FORM,
+        state=lambda w, actor, client: check_password_hash(w.target.password_hash, NEW_PASSWORD),
+        after=becomes(True)),
+    Row("POST", "/password/reset/not-a-valid-token", everyone(no(400)), data=NEW_PASSWORD_FORM,
+        state=lambda w, actor, client: w.target.password_hash),
+    Row("POST", "/account", signed_in(ok(Redirect("/account"))), data={"locale": "zh_CN"},
+        state=users_with_chinese, after=add_actor),
+    Row("POST", "/account/tokens", signed_in(ok(200)), data={"name": "scanner tablet"},
+        state=tokens_of, after=plus_one),
+    # member_a's token: only its owner can revoke it; for everyone else it does not exist
+    Row("POST", "/account/tokens/{member_token}/revoke", signed_in(no(404), member_a=ok(Redirect("/account"))),
+        data={}, state=lambda w, actor, client: w.member_token.revoked_at is not None, after=becomes(True)),
+    Row("POST", "/admin/organizations/{P}/decision", signed_in(no(403), platform=ok(SHOW_P)),
+        data={"decision": "approve", "reason": ""}, state=org_status("P"), after=becomes("approved")),
+    Row("POST", "/admin/organizations/{A}/decision", signed_in(no(403), platform=ok(SHOW_A)),
+        data={"decision": "suspend", "reason": "complaints under review"}, state=org_status("A"),
+        after=becomes("suspended")),
+    Row("POST", "/organizations/apply", signed_in(ok(Redirect("/organizations/[A-Z0-9]+/manage"))),
+        data=lambda w, actor: org_details("Applied Volunteers"), state=orgs_run_by("Applied Volunteers"),
+        after=plus_one),
+    Row("POST", "/organizations/{A}/edit", signed_in(no(403), admin_a=ok(Redirect("/organizations/{A}/manage"))),
+        data=renamed("A"), state=org_name("A"), after=becomes("Renamed Volunteers")),
+    Row("POST", "/organizations/{P}/edit", signed_in(no(404), admin_p=ok(Redirect("/organizations/{P}/manage")),
+                                                     platform=no(403)),
+        data=renamed("P"), state=org_name("P"), after=becomes("Renamed Volunteers")),
+    # a coordinator may invite members but not staff: the coordinator role is not offered to them
+    Row("POST", "/organizations/{A}/invitations", signed_in(no(403), coord_a=no(200), admin_a=ok(200)),
+        data={"role": "coordinator", "note": "new coordinator"}, state=invitation_count("A", "coordinator"),
+        after=plus_one),
+    Row("POST", "/organizations/{A}/invitations", signed_in(no(403), coord_a=ok(200), admin_a=ok(200)),
+        data={"role": "member", "note": "a neighbour"}, state=invitation_count("A", "member"), after=plus_one),
+    Row("POST", "/organizations/{P}/invitations", signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data={"role": "member", "note": "a neighbour"}, state=invitation_count("P", "member"), after=plus_one),
+    # A's coordinator invitation makes whoever accepts it a coordinator of A; it never downgrades an org admin
+    Row("POST", "/invitations/{invite}",
+        signed_in(ok(Redirect("/organizations/{A}/manage")), coord_a=no(200), admin_a=no(200)),
+        data={}, state=lambda w, actor, client: staff_role(actor, w.orgs["A"]), after=becomes("coordinator")),
+    Row("POST", "/organizations/{A}/members/{pending_a}/decision",
+        signed_in(no(403), coord_a=ok(MEMBERS_A), admin_a=ok(MEMBERS_A)),
+        data={"decision": "approve"}, state=request_status("A"), after=becomes("active")),
+    Row("POST", "/organizations/{B}/members/{pending_b}/decision",
+        signed_in(no(403), coord_b=ok(MEMBERS_B), admin_b=ok(MEMBERS_B)),
+        data={"decision": "decline"}, state=request_status("B"), after=becomes("declined")),
+    # B's request through A's URL: A's staff must not reach it
+    Row("POST", "/organizations/{A}/members/{pending_b}/decision",
+        signed_in(no(403), coord_a=no(404), admin_a=no(404)),
+        data={"decision": "approve"}, state=request_status("B")),
+    Row("POST", "/organizations/{A}/members/{pending_a}/id-number", signed_in(no(403), admin_a=ok(200)),
+        data={}, state=id_number_views(own=False), after=plus_one, shows=lambda w, actor: w.id_numbers["A"]),
+    # A's applicant through B's URL: B's org admin must not see A's applicant's ID number
+    Row("POST", "/organizations/{B}/members/{pending_a}/id-number", signed_in(no(403), admin_b=no(404)),
+        data={}, state=id_number_views(own=False), shows=lambda w, actor: w.id_numbers["A"]),
+    Row("POST", "/organizations/{A}/join", signed_in(no(PROFILE), member_a=no(SHOW_A), volunteer=ok(SHOW_A)),
+        data={}, state=own_membership("A"), after=becomes("pending")),
+    Row("POST", "/organizations/{A}/leave", signed_in(no(SHOW_A), member_a=ok(SHOW_A)),
+        data={}, state=own_membership("A"), after=becomes("left")),
+    Row("POST", "/organizations/{P}/join", signed_in(no(404), admin_p=no(PROFILE), platform=no(PROFILE)),
+        data={}, state=membership_count("P")),
+    Row("POST", "/organizations/{P}/leave", signed_in(no(404), admin_p=no(SHOW_P), platform=no(SHOW_P)),
+        data={}, state=membership_count("P")),
+    Row("POST", "/organizations/{A}/import", signed_in(no(403), admin_a=ok(MEMBERS_A)),
+        data=import_file, state=membership_count("A", "active"), after=plus_one),
+    Row("POST", "/organizations/{P}/import", signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data=import_file, state=membership_count("P", "active"), after=plus_one),
+    Row("POST", "/volunteer/profile", signed_in(ok(Redirect("/volunteer"))),
+        data=profile_form, state=own_volunteer_name, after=becomes(NEW_NAME)),
+    Row("POST", "/volunteer/id-number", signed_in(no(PROFILE), member_a=ok(200), volunteer=ok(200)),
+        data={}, state=id_number_views(own=True), after=plus_one, shows=own_id_number),
+]
+
+# one row per route, one column per role:
+#       anonymous  no_profile member_a   volunteer  coord_a    coord_b    admin_a    admin_b    admin_p    platform
+API_CALLS = [
+    get("/api/v1/openapi.json",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/me",
+        E401,      200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/me/volunteer",
+        E401,      E404,      200,       200,       E404,      E404,      E404,      E404,      E404,      E404),
+    get("/api/v1/organizations",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/organizations/{A}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/organizations/{P}",
+        E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      200,       200),
+    get("/api/v1/organizations/NOSUCHORG",
+        E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404),
+    get("/api/v1/organizations/{A}/members",
+        E401,      E403,      E403,      E403,      200,       E403,      200,       E403,      E403,      E403),
+    get("/api/v1/organizations/{B}/members",
+        E401,      E403,      E403,      E403,      E403,      200,       E403,      200,       E403,      E403),
+    get("/api/v1/organizations/{P}/members",
+        E401,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E403,      E403),
+    Row("POST", "/api/v1/organizations", token_required(ok(201)),
+        data=lambda w, actor: org_details("API Volunteers"), state=orgs_run_by("API Volunteers"), after=plus_one),
+    Row("POST", "/api/v1/organizations/{P}/decision", token_required(no(E403), platform=ok(200)),
+        data={"decision": "approve"}, state=org_status("P"), after=becomes("approved")),
+    Row("POST", "/api/v1/organizations/{A}/decision", token_required(no(E403), platform=ok(200)),
+        data={"decision": "suspend", "reason": "complaints under review"}, state=org_status("A"),
+        after=becomes("suspended")),
+    Row("PUT", "/api/v1/me/volunteer", token_required(ok(201), member_a=ok(200), volunteer=ok(200)),
+        data=profile_json, state=own_volunteer_name, after=becomes(NEW_NAME)),
+    Row("POST", "/api/v1/organizations/{A}/members",
+        token_required(no(NO_PROFILE), member_a=no(Err(409, "already_member")), volunteer=ok(201)),
+        data={}, state=own_membership("A"), after=becomes("pending")),
+    Row("POST", "/api/v1/organizations/{P}/members",
+        token_required(no(E404), admin_p=no(NO_PROFILE), platform=no(NO_PROFILE)),
+        data={}, state=membership_count("P")),
+    Row("POST", "/api/v1/organizations/{A}/members/{applicant_a}/decision",
+        token_required(no(E403), coord_a=ok(200), admin_a=ok(200)),
+        data={"decision": "approve"}, state=request_status("A"), after=becomes("active")),
+    Row("POST", "/api/v1/organizations/{B}/members/{applicant_b}/decision",
+        token_required(no(E403), coord_b=ok(200), admin_b=ok(200)),
+        data={"decision": "decline"}, state=request_status("B"), after=becomes("declined")),
+    # B's applicant through A's URL: A's staff must not reach it
+    Row("POST", "/api/v1/organizations/{A}/members/{applicant_b}/decision",
+        token_required(no(E403), coord_a=no(E404), admin_a=no(E404)),
+        data={"decision": "approve"}, state=request_status("B")),
+]
+
+ALL_ROWS = WEB_PAGES + WEB_WRITES + API_CALLS
+
+
+def cases(rows) -> list:
+    return [pytest.param(row, role, id=f"{row} | {role}") for row in rows for role in ROLES]
+
+
+# --- running one cell ----------------------------------------------------------------------------------------------
+
+def is_success(expected) -> bool:
+    return isinstance(expected, int) and 200 <= expected < 300
+
+
+def check_response(response, expected, w: World, *, api: bool) -> None:
+    where = f"{response.request.method} {response.request.path}"
+    if isinstance(expected, Redirect):
+        assert response.status_code == 302, f"{where}: {response.status_code}, expected a redirect"
+        path = urlsplit(response.headers["Location"]).path
+        assert re.fullmatch(w.fmt(expected.path), path), f"{where} redirected to {path}, not {expected.path}"
+    elif isinstance(expected, Err):
+        assert response.status_code == expected.status, f"{where}: {response.status_code} {response.get_data()!r}"
+        body = response.get_json(silent=True)
+        assert isinstance(body, dict) and set(body) == {"error"}, f"{where}: not a JSON error: {body!r}"
+        error = body["error"]
+        assert error["code"] == expected.code
+        assert isinstance(error["message"], str) and error["message"].strip()
+        assert set(error) <= {"code", "message", "field"}
+    else:
+        assert response.status_code == expected, f"{where}: {response.status_code}, expected {expected}"
+        if api:
+            body = response.get_json(silent=True)
+            assert isinstance(body, dict) and "error" not in body, f"{where}: {body!r}"
+
+
+def send(client, w: World, row: Row, actor, *, headers=None):
+    data = row.data(w, actor) if callable(row.data) else row.data
+    kwargs = {}
+    if data is not None:
+        kwargs["json" if row.is_api else "data"] = data
+    return client.open(w.fmt(row.url), method=row.method, headers=headers or {}, **kwargs)
+
+
+def api_token(actor) -> dict:
+    if actor is None:
+        return {}
+    _token, plaintext = create_api_token(actor, "matrix")
+    db.session.commit()
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def run_case(client, w: World, row: Row, role: str) -> None:
+    actor = w.user(role)
+    headers = {}
+    if row.is_api:
+        headers = api_token(actor)
+    elif actor is not None:
+        login(client, actor)
+    expected = row.expect(role)
+    if not isinstance(expected, Outcome):
+        check_response(send(client, w, row, actor, headers=headers), expected, w, api=row.is_api)
+        return
+    before = row.state(w, actor, client)
+    if expected.changed:
+        assert row.after(before, w, actor) != before, "a permitted write must change something this row can see"
+    response = send(client, w, row, actor, headers=headers)
+    check_response(response, expected.response, w, api=row.is_api)
+    db.session.rollback()  # what was committed is what counts: the request's session ends here
+    after = row.state(w, actor, client)
+    assert after == (row.after(before, w, actor) if expected.changed else before), \
+        f"{row} as {role}: state {before!r} -> {after!r}"
+    shown = row.shows(w, actor) if row.shows else None
+    if shown:
+        assert (shown in response.get_data(as_text=True)) == expected.changed
+
+
+# --- the tests -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("row", "role"), cases(WEB_PAGES))
+def test_web_page(client, world, row, role):
+    run_case(client, world, row, role)
+
+
+@pytest.mark.parametrize(("row", "role"), cases(WEB_WRITES))
+def test_web_write(client, world, row, role):
+    run_case(client, world, row, role)
+
+
+@pytest.mark.parametrize(("row", "role"), cases(API_CALLS))
+def test_api(client, world, row, role):
+    run_case(client, world, row, role)
+
+
+PRIVATE_ORG_VIEWERS = {"coord_a", "admin_a", "platform"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_shows_an_organizations_private_details_only_to_its_staff_and_platform_admins(client, world, role):
+    response = client.get(world.fmt("/api/v1/organizations/{A}"), headers=api_token(world.user(role)))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["code"] == world.orgs["A"].code
+    assert ("status_history" in body) == (role in PRIVATE_ORG_VIEWERS)
+    assert ("status_reason" in body) == (role in PRIVATE_ORG_VIEWERS)
+
+
+def first_permitted_role(row: Row) -> str | None:
+    """The first role the row lets through (anonymous only when nobody signed in is)."""
+    for role in ROLES[1:] + ROLES[:1]:
+        expected = row.expect(role)
+        if (isinstance(expected, Outcome) and expected.changed) or is_success(expected):
+            return role
+    return None
+
+
+#: API calls that take no token at all; every other one must refuse a revoked token
+PUBLIC_API = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/organizations")}
+REVOKED_CASES = [
+    pytest.param(row, first_permitted_role(row) or "platform", id=f"{row} | {first_permitted_role(row) or 'platform'}")
+    for row in API_CALLS if (row.method, row.url) not in PUBLIC_API
+]
+
+
+@pytest.mark.parametrize(("row", "role"), REVOKED_CASES)
+def test_api_refuses_a_revoked_token(client, world, row, role):
+    actor = world.user(role)
+    token, plaintext = create_api_token(actor, "lost tablet")
+    revoke_api_token(actor, token.id)
+    db.session.commit()
+    before = row.state(world, actor, client) if row.state else None
+    response = send(client, world, row, actor, headers={"Authorization": f"Bearer {plaintext}"})
+    check_response(response, Err(401, "token_invalid"), world, api=True)
+    db.session.rollback()
+    if row.state:
+        assert row.state(world, actor, client) == before
+
+
+#: API calls that need (or read) a token, each with the role it lets through
+SIGNED_IN_API_CASES = [
+    pytest.param(row, first_permitted_role(row), id=f"{row} | {first_permitted_role(row)}")
+    for row in API_CALLS if (row.method, row.url) not in PUBLIC_API and first_permitted_role(row) is not None
+]
+
+
+@pytest.mark.parametrize(("row", "role"), SIGNED_IN_API_CASES)
+def test_api_ignores_a_browser_session(client, world, row, role):
+    """The API is exempt from CSRF, so a session cookie must count for nothing there: only the token does."""
+    actor = world.user(role)
+    login(client, actor)
+    expected = row.expect("anonymous")
+    expected = expected.response if isinstance(expected, Outcome) else expected
+    before = row.state(world, actor, client) if row.state else None
+    response = send(client, world, row, actor)
+    check_response(response, expected, world, api=True)
+    db.session.rollback()
+    if row.state:
+        assert row.state(world, actor, client) == before
+
+
+@pytest.mark.parametrize("url", ["/account", "/admin/audit", "/organizations/{A}/manage"])
+def test_a_disabled_account_is_signed_out(client, world, url):
+    for role in ("admin_a", "platform"):
+        world.users[role].is_disabled = True
+    db.session.commit()
+    login(client, world.users["admin_a" if "{A}" in url else "platform"])
+    check_response(client.get(world.fmt(url)), LOGIN, world, api=False)
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer vr_not-a-real-token", "Token abc"])
+def test_api_refuses_a_malformed_or_unknown_token(client, world, header):
+    response = client.get("/api/v1/me", headers={"Authorization": header})
+    check_response(response, Err(401, "token_invalid"), world, api=True)
+
+
+def test_api_refuses_the_token_of_a_disabled_account(client, world):
+    headers = api_token(world.users["platform"])
+    world.users["platform"].is_disabled = True
+    db.session.commit()
+    response = client.get(world.fmt("/api/v1/organizations/{P}"), headers=headers)
+    check_response(response, Err(401, "token_invalid"), world, api=True)
+
+
+def test_a_token_revoked_on_the_account_page_stops_working(client, world):
+    member = world.users["member_a"]
+    token, plaintext = create_api_token(member, "phone 2")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    login(client, member)
+    response = client.post(f"/account/tokens/{token.id}/revoke", data={})
+    check_response(response, Redirect("/account"), world, api=False)
+    check_response(client.get("/api/v1/me", headers=headers), Err(401, "token_invalid"), world, api=True)
+
+
+def test_every_route_is_in_the_matrix(app, world):
+    """A new route fails this test until it has a row, with an expectation for every role."""
+    adapter = app.url_map.bind("registry.test")
+    covered = set()
+    for row in ALL_ROWS:
+        assert len(row.cells) == len(ROLES), f"{row}: {len(row.cells)} expectations for {len(ROLES)} roles"
+        if isinstance(row.cells[0], Outcome) or row.method != "GET":
+            assert row.state is not None, f"{row}: a write needs a state to check"
+            assert all(isinstance(cell, Outcome) for cell in row.cells), f"{row}: say ok() or no() for each role"
+        endpoint, _args = adapter.match(urlsplit(world.fmt(row.url)).path, method=row.method)
+        covered.add((endpoint, row.method))
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert sorted(routes - covered) == []
+
+    web_posts = {(rule.endpoint, "POST") for rule in app.url_map.iter_rules()
+                 if "POST" in rule.methods and not rule.rule.startswith("/api/")}
+    replayed = {(adapter.match(urlsplit(world.fmt(p.values[0].url)).path, method="POST")[0], "POST")
+                for p in CSRF_CASES}
+    assert sorted(web_posts - replayed) == [], "every web POST route needs a permitted write for the CSRF test"
+
+
+# --- CSRF ----------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def csrf_app(tmp_path):
+    app = build_app(tmp_path, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_world(csrf_app) -> World:
+    return build_world(Factory(csrf_app))
+
+
+#: each web write, as a role it is permitted to (so only the missing token can stop it)
+CSRF_CASES = [
+    pytest.param(row, first_permitted_role(row), id=f"{row} | {first_permitted_role(row)}")
+    for row in WEB_WRITES if first_permitted_role(row) is not None
+]
+
+
+@pytest.mark.parametrize(("row", "role"), CSRF_CASES)
+def test_web_post_without_csrf_token_is_refused(csrf_app, csrf_world, row, role):
+    client = csrf_app.test_client()
+    actor = csrf_world.user(role)
+    if actor is not None:
+        login(client, actor)
+    before = row.state(csrf_world, actor, client)
+    response = send(client, csrf_world, row, actor)
+    assert response.status_code == 400, f"{row} as {role} without a CSRF token: {response.status_code}"
+    db.session.rollback()
+    assert row.state(csrf_world, actor, client) == before
+
+
+def csrf_token_in(html: str) -> str:
+    field = re.search(r'<input[^>]*\bname="csrf_token"[^>]*>', html)
+    assert field, "the page has no csrf_token input"
+    value = re.search(r'\bvalue="([^"]+)"', field.group(0))
+    assert value, "the csrf_token input has no value"
+    return value.group(1)
+
+
+def test_web_post_with_the_pages_csrf_token_succeeds(csrf_app, csrf_world):
+    w = csrf_world
+    client = csrf_app.test_client()
+    login(client, w.users["coord_a"])
+    page = client.get(w.fmt("/organizations/{A}/members?status=pending"))
+    assert page.status_code == 200
+    token = csrf_token_in(page.get_data(as_text=True))
+    url = w.fmt("/organizations/{A}/members/{pending_a}/decision")
+
+    refused = client.post(url, data={"decision": "approve", "csrf_token": "not-the-token"})
+    assert refused.status_code == 400
+    db.session.rollback()
+    assert w.memberships["A"].status == "pending"
+
+    response = client.post(url, data={"decision": "approve", "csrf_token": token})
+    check_response(response, MEMBERS_A, w, api=False)
+    db.session.rollback()
+    assert w.memberships["A"].status == "active"
+
+
+def test_api_needs_no_csrf_token(csrf_app, csrf_world):
+    w = csrf_world
+    client = csrf_app.test_client()
+    actor = w.users["no_profile"]
+    response = client.put("/api/v1/me/volunteer", json=profile_json(w, actor), headers=api_token(actor))
+    check_response(response, 201, w, api=True)
+    db.session.rollback()
+    assert own_volunteer_name(w, actor, client) == NEW_NAME
