@@ -45,3 +45,9 @@ def test_absurd_page_numbers_fall_back_to_the_first_page(client, make):
     for page in ("99999999999999999999999", "9" * 5000, "²", "-3"):
         response = client.get(f"/organizations?page={page}")
         assert response.status_code == 200 and "Only team" in response.get_data(as_text=True)
+
+
+def test_unstorable_characters_in_the_path_are_not_found(client):
+    assert client.get("/organizations/AB%00CD").status_code == 404
+    response = client.get("/api/v1/organizations/%00")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"

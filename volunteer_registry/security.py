@@ -34,7 +34,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_unstorable_text():
-        """A NUL character or a lone surrogate in a query or form field is refused before any view sees it."""
+        """A NUL character or a lone surrogate in the path, a query or a form field is refused before any view
+        sees it (PostgreSQL cannot store them; nobody types them)."""
+        if not is_storable(request.path):
+            abort(404)
         for values in (request.args, request.form if request.mimetype != "application/json" else {}):
             for key, value in values.items(multi=True) if values else ():
                 if not (is_storable(key) and is_storable(value)):
