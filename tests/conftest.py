@@ -63,18 +63,34 @@ def build_app(tmp_path, **overrides):
         db.drop_all()
         db.create_all()
     limiter.reset()
+    _built_apps.append(app)
     return app
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = build_app(tmp_path)
+_built_apps: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_database_connections():
+    """Close every connection of the apps a test built (an open one is a ResourceWarning, so an error)."""
+    yield
+    while _built_apps:
+        with _built_apps.pop().app_context():
+            db.engine.dispose()
+
+
+def serve(app):
+    """Yield ``app`` inside an application context; afterwards leave the database empty for the next test."""
     with app.app_context():
         yield app
         db.session.remove()
         if db.engine.dialect.name == "postgresql":
             db.drop_all()
-        db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path):
+    yield from serve(build_app(tmp_path))
 
 
 @pytest.fixture

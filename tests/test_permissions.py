@@ -47,7 +47,7 @@ from volunteer_registry.organizations.services import apply_for_membership, crea
 from volunteer_registry.volunteers.queries import volunteer_for_user
 from volunteer_registry.volunteers.vault import decrypt_id_number
 
-from .conftest import PASSWORD, Factory, build_app, login, valid_credit_code, valid_resident_id
+from .conftest import PASSWORD, Factory, build_app, login, serve, valid_credit_code, valid_resident_id
 
 ROLES = ("anonymous", "no_profile", "member_a", "volunteer", "coord_a", "coord_b", "admin_a", "admin_b", "admin_p",
          "platform")
@@ -788,13 +788,7 @@ def test_every_route_is_in_the_matrix(app, world):
 
 @pytest.fixture
 def csrf_app(tmp_path):
-    app = build_app(tmp_path, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            db.drop_all()
-        db.engine.dispose()
+    yield from serve(build_app(tmp_path, WTF_CSRF_ENABLED=True))
 
 
 @pytest.fixture
