@@ -6,8 +6,9 @@ from sqlalchemy import func, or_
 
 from ..errors import NotFound
 from ..extensions import db
+from ..models import utcnow
 from ..regions import get_region
-from .models import Membership, Organization, StaffRole
+from .models import Invitation, Membership, Organization, StaffRole
 
 
 def organization_by_code(code: str) -> Organization:
@@ -98,6 +99,14 @@ def membership_of(org: Organization, volunteer) -> Membership | None:
         return None
     return db.session.scalar(db.select(Membership).where(Membership.organization_id == org.id,
                                                          Membership.volunteer_id == volunteer.id))
+
+
+def open_invitations(org: Organization, limit: int = 20) -> list[Invitation]:
+    """The newest invitations of the organization that nobody has used yet and that still work."""
+    return list(db.session.scalars(
+        db.select(Invitation).where(Invitation.organization_id == org.id, Invitation.accepted_at.is_(None),
+                                    Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow())
+        .order_by(Invitation.id.desc()).limit(limit)))
 
 
 def member_counts(org: Organization) -> dict[str, int]:

@@ -12,13 +12,14 @@ from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import reveal_id_number
 from . import bp
 from .forms import DecisionForm, DirectoryForm, ImportForm, InvitationForm, MembershipDecisionForm, OrganizationForm
-from .models import ORG_STATUSES, Invitation
+from .models import ORG_STATUSES
 from .queries import (
     directory,
     member_counts,
     members,
     membership_in,
     membership_of,
+    open_invitations,
     organization_by_code,
     organizations_for_review,
     organizations_of_user,
@@ -97,12 +98,7 @@ def mine():
 @login_required
 def manage(code: str):
     org = _organization_for(code, "org.view_private")
-    invitations = []
-    if can(current_user, "members.decide", org):
-        invitations = db.session.scalars(
-            db.select(Invitation).where(Invitation.organization_id == org.id, Invitation.accepted_at.is_(None),
-                                        Invitation.revoked_at.is_(None)).order_by(Invitation.id.desc()).limit(20)
-        ).all()
+    invitations = open_invitations(org) if can(current_user, "members.decide", org) else []
     return render_template("organizations/manage.html", org=org, counts=member_counts(org),
                            invitations=invitations, permissions={
                                p: can(current_user, p, org)
