@@ -24,7 +24,7 @@ def check_character(body: str) -> str:
 
 
 def new_volunteer_number() -> str:
-    """``XXXX-XXXX-XXXX``: eleven random characters and a check character."""
+    """Three groups of four characters (``K7QF-3MXA-9T44``): eleven random ones and a check character."""
     body = random_code(11)
     raw = body + check_character(body)
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
