@@ -154,6 +154,24 @@ class Factory:
         db.session.flush()
         return user
 
+    def activity(self, org=None, *, status="published", actor=None, **overrides):
+        """An activity of ``org`` (a new approved one by default) running from an hour ago to three hours on."""
+        from volunteer_registry.activities.services import ActivityData, create_activity, publish_activity
+        from volunteer_registry.models import utcnow
+
+        org = org or self.org()
+        actor = actor or self.org_admin_of(org)
+        now = utcnow().replace(microsecond=0)
+        values = dict(title="Riverside clean-up", category="environment", recipient="Huangshui river banks",
+                      region_code=org.region_code, address="Huangshui riverside park", person_in_charge="Ma Li",
+                      starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=3),
+                      grace_minutes=30)
+        values.update(overrides)
+        activity = create_activity(actor, org, ActivityData(**values))
+        if status == "published":
+            publish_activity(actor, activity)
+        return activity
+
     def volunteer_data(self, **overrides) -> VolunteerData:
         gender = overrides.get("gender", "female")
         birth = overrides.get("birth_date", dt.date(1995, 3, 8))

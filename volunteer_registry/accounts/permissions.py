@@ -23,6 +23,9 @@ ORG_PERMISSIONS: dict[str, frozenset[str]] = {
     "members.decide": frozenset({"admin", "coordinator"}),
     "members.import": frozenset({"admin"}),
     "members.reveal_id": frozenset({"admin"}),
+    "activities.manage": frozenset({"admin", "coordinator"}),
+    "checkin.scan": frozenset({"admin", "coordinator"}),
+    "checkin.review": frozenset({"admin", "coordinator"}),
 }
 #: permissions that platform admins hold over every organization (oversight, not running it)
 PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private"})

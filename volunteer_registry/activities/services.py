@@ -1,0 +1,316 @@
+"""Activities: publishing, sign-ups with capacity and a waiting list."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+
+from ..audit.services import record_event
+from ..codes import new_public_code
+from ..errors import DomainError
+from ..extensions import db
+from ..models import utcnow
+from ..regions import get_region
+from ..timeutil import parse_datetime
+from .models import CATEGORIES, SIGNUP_MODES, Activity, Signup
+
+
+class ActivityError(DomainError):
+    messages = {
+        "field_required": _l("This field is required."),
+        "too_long": _l("At most %(max)s characters."),
+        "category_unknown": _l("Choose a service category."),
+        "region_unknown": _l("Choose a region from the list."),
+        "datetime_invalid": _l("Enter a date and time."),
+        "ends_before_start": _l("The end must be after the start."),
+        "too_long_activity": _l("An activity lasts at most 31 days; split longer ones."),
+        "capacity_invalid": _l("The capacity is a whole number from 1 to 100000, or empty for no limit."),
+        "grace_invalid": _l("The grace period is a whole number of minutes from 0 to 720."),
+        "coordinates_invalid": _l("Give both latitude (−90 to 90) and longitude (−180 to 180), or neither."),
+        "radius_invalid": _l("The radius is a whole number of metres from 10 to 50000, and needs coordinates."),
+        "signup_mode_unknown": _l("Choose how sign-ups are accepted."),
+        "activity_closed": _l("This activity is closed."),
+        "activity_not_draft": _l("Only a draft can be published."),
+        "activity_not_published": _l("This activity is not open for sign-up."),
+        "recruitment_closed": _l("Recruitment for this activity is closed."),
+        "activity_started": _l("This activity has already started."),
+        "already_signed_up": _l("You have already signed up for this activity."),
+        "not_signed_up": _l("You have not signed up for this activity."),
+        "signup_not_pending": _l("This sign-up has already been decided."),
+        "volunteer_profile_required": _l("Complete your volunteer profile first."),
+    }
+    statuses = {"already_signed_up": 409, "activity_closed": 409, "activity_not_draft": 409,
+                "activity_not_published": 409, "recruitment_closed": 409, "activity_started": 409,
+                "signup_not_pending": 409, "not_signed_up": 404}
+
+
+MAX_LENGTHS = {"title": 120, "recipient": 120, "address": 200, "person_in_charge": 60, "description": 4000,
+               "risk_disclosure": 4000}
+REQUIRED = ("title", "recipient", "address", "person_in_charge")
+
+
+@dataclass
+class ActivityData:
+    title: str
+    category: str
+    recipient: str
+    region_code: str
+    address: str
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    person_in_charge: str
+    description: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_m: int | None = None
+    capacity: int | None = None
+    is_recruiting: bool = True
+    allows_walk_ins: bool = False
+    grace_minutes: int | None = 30
+    signup_mode: str = "auto"
+    risk_disclosure: str = ""
+    requires_training: bool = False
+    requires_insurance: bool = False
+    _invalid: tuple = ()
+
+    @classmethod
+    def from_mapping(cls, data) -> ActivityData:
+        """From a form's or a JSON body's values. Values that cannot be read are remembered and refused by
+        :func:`clean_activity_data` with the field they belong to."""
+        invalid = []
+
+        def text(key, default=""):
+            value = data.get(key, default)
+            return "" if value is None else str(value).strip()
+
+        def number(key, kind, default=None):
+            value = data.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return default
+            if isinstance(value, bool):
+                invalid.append(key)
+                return None
+            try:
+                result = kind(value)
+            except (TypeError, ValueError, OverflowError):
+                invalid.append(key)
+                return None
+            if kind is int and isinstance(value, float) and not value.is_integer():
+                invalid.append(key)
+            if kind is float and result != result:  # NaN
+                invalid.append(key)
+            return result
+
+        def flag(key, default=False):
+            value = data.get(key, default)
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in ("1", "true", "yes", "y", "on")
+
+        return cls(
+            title=text("title"), category=text("category"), recipient=text("recipient"),
+            region_code=text("region_code"), address=text("address"),
+            starts_at=parse_datetime(data.get("starts_at")), ends_at=parse_datetime(data.get("ends_at")),
+            person_in_charge=text("person_in_charge"), description=text("description"),
+            latitude=number("latitude", float), longitude=number("longitude", float),
+            radius_m=number("radius_m", int), capacity=number("capacity", int),
+            is_recruiting=flag("is_recruiting", True), allows_walk_ins=flag("allows_walk_ins"),
+            grace_minutes=number("grace_minutes", int, 30), signup_mode=text("signup_mode", "auto") or "auto",
+            risk_disclosure=text("risk_disclosure"), requires_training=flag("requires_training"),
+            requires_insurance=flag("requires_insurance"), _invalid=tuple(invalid),
+        )
+
+
+def clean_activity_data(data: ActivityData) -> dict:
+    """Check every rule on an activity's details; return the column values. Raises ActivityError with a field."""
+    for key in REQUIRED:
+        if not getattr(data, key):
+            raise ActivityError("field_required", field=key)
+    for key, limit in MAX_LENGTHS.items():
+        if len(getattr(data, key) or "") > limit:
+            raise ActivityError("too_long", field=key, max=limit)
+    if data.category not in CATEGORIES:
+        raise ActivityError("category_unknown", field="category")
+    if get_region(data.region_code) is None:
+        raise ActivityError("region_unknown", field="region_code")
+    for key in ("starts_at", "ends_at"):
+        if getattr(data, key) is None:
+            raise ActivityError("datetime_invalid", field=key)
+    if data.ends_at <= data.starts_at:
+        raise ActivityError("ends_before_start", field="ends_at")
+    if data.ends_at - data.starts_at > dt.timedelta(days=31):
+        raise ActivityError("too_long_activity", field="ends_at")
+    if "capacity" in data._invalid or (data.capacity is not None and not 1 <= data.capacity <= 100_000):
+        raise ActivityError("capacity_invalid", field="capacity")
+    if "grace_minutes" in data._invalid or data.grace_minutes is None or not 0 <= data.grace_minutes <= 720:
+        raise ActivityError("grace_invalid", field="grace_minutes")
+    has_lat, has_lon = data.latitude is not None, data.longitude is not None
+    if ("latitude" in data._invalid or "longitude" in data._invalid or has_lat != has_lon
+            or (has_lat and not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180))):
+        raise ActivityError("coordinates_invalid", field="latitude")
+    if "radius_m" in data._invalid or (data.radius_m is not None
+                                       and (not has_lat or not 10 <= data.radius_m <= 50_000)):
+        raise ActivityError("radius_invalid", field="radius_m")
+    if data.signup_mode not in SIGNUP_MODES:
+        raise ActivityError("signup_mode_unknown", field="signup_mode")
+    return {key: getattr(data, key) for key in (
+        "title", "category", "recipient", "region_code", "address", "starts_at", "ends_at", "person_in_charge",
+        "description", "latitude", "longitude", "radius_m", "capacity", "is_recruiting", "allows_walk_ins",
+        "grace_minutes", "signup_mode", "risk_disclosure", "requires_training", "requires_insurance")}
+
+
+def create_activity(actor, org, data: ActivityData) -> Activity:
+    """A new draft activity of ``org``. Raises ActivityError (see clean_activity_data)."""
+    values = clean_activity_data(data)
+    activity = Activity(code=new_public_code(), organization_id=org.id, status="draft", created_by_id=actor.id,
+                        **values)
+    db.session.add(activity)
+    db.session.flush()
+    record_event("activity.created", actor=actor, organization=org, target=activity, title=activity.title)
+    return activity
+
+
+def update_activity(actor, activity: Activity, data: ActivityData) -> Activity:
+    """Change a draft or published activity. Raises activity_closed and the rules of clean_activity_data."""
+    if activity.status == "closed":
+        raise ActivityError("activity_closed")
+    values = clean_activity_data(data)
+    changed = sorted(k for k, v in values.items() if getattr(activity, k) != v)
+    for key, value in values.items():
+        setattr(activity, key, value)
+    record_event("activity.updated", actor=actor, organization=activity.organization, target=activity,
+                 fields=changed)
+    return activity
+
+
+def publish_activity(actor, activity: Activity) -> Activity:
+    if activity.status != "draft":
+        raise ActivityError("activity_not_draft")
+    activity.status = "published"
+    record_event("activity.published", actor=actor, organization=activity.organization, target=activity)
+    return activity
+
+
+def close_activity(actor, activity: Activity, now: dt.datetime | None = None) -> Activity:
+    """Close the activity: no more sign-ups or scans; sessions still open are closed at its end and flagged."""
+    from ..checkin.services import close_open_sessions
+
+    if activity.status == "closed":
+        raise ActivityError("activity_closed")
+    activity.status = "closed"
+    close_open_sessions(activity, now=now)
+    record_event("activity.closed", actor=actor, organization=activity.organization, target=activity)
+    return activity
+
+
+def accepted_count(activity: Activity) -> int:
+    return db.session.scalar(db.select(func.count()).select_from(Signup)
+                             .where(Signup.activity_id == activity.id, Signup.status == "accepted"))
+
+
+def _volunteer_of(user):
+    from ..volunteers.queries import volunteer_for_user
+
+    volunteer = volunteer_for_user(user)
+    if volunteer is None:
+        raise ActivityError("volunteer_profile_required")
+    return volunteer
+
+
+def signup_of(activity: Activity, volunteer) -> Signup | None:
+    if volunteer is None:
+        return None
+    return db.session.scalar(db.select(Signup).where(Signup.activity_id == activity.id,
+                                                     Signup.volunteer_id == volunteer.id))
+
+
+def sign_up(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
+    """The volunteer signs up: accepted (or pending a coordinator) while places remain, waitlisted when full.
+
+    Raises volunteer_profile_required, activity_not_published, recruitment_closed, activity_started,
+    already_signed_up.
+    """
+    now = now or utcnow()
+    volunteer = _volunteer_of(user)
+    if activity.status != "published" or activity.organization.status != "approved":
+        raise ActivityError("activity_not_published")
+    if not activity.is_recruiting:
+        raise ActivityError("recruitment_closed")
+    if now >= activity.starts_at:
+        raise ActivityError("activity_started")
+    signup = signup_of(activity, volunteer)
+    if signup is not None and signup.status in ("accepted", "pending", "waitlisted"):
+        raise ActivityError("already_signed_up")
+    full = activity.capacity is not None and accepted_count(activity) >= activity.capacity
+    status = "waitlisted" if full else ("accepted" if activity.signup_mode == "auto" else "pending")
+    if signup is None:
+        signup = Signup(activity_id=activity.id, volunteer_id=volunteer.id, status=status)
+        db.session.add(signup)
+    signup.status = status
+    signup.created_at = now
+    signup.decided_at = now if status == "accepted" else None
+    db.session.flush()
+    record_event("signup.created", actor=user, organization=activity.organization, target=signup, status=status,
+                 activity=activity.code)
+    return signup
+
+
+def withdraw(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
+    """The volunteer withdraws before the start; the first on the waiting list moves up into a freed place."""
+    now = now or utcnow()
+    volunteer = _volunteer_of(user)
+    signup = signup_of(activity, volunteer)
+    if signup is None or signup.status not in ("accepted", "pending", "waitlisted"):
+        raise ActivityError("not_signed_up")
+    if now >= activity.starts_at:
+        raise ActivityError("activity_started")
+    freed = signup.status == "accepted"
+    signup.status = "withdrawn"
+    signup.decided_at = now
+    record_event("signup.withdrawn", actor=user, organization=activity.organization, target=signup,
+                 activity=activity.code)
+    db.session.flush()
+    if freed:
+        _move_up(activity, now)
+    return signup
+
+
+def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
+    if activity.capacity is not None and accepted_count(activity) >= activity.capacity:
+        return None
+    first = db.session.scalar(db.select(Signup).where(Signup.activity_id == activity.id,
+                                                      Signup.status == "waitlisted").order_by(Signup.created_at,
+                                                                                              Signup.id))
+    if first is None:
+        return None
+    first.status = "accepted" if activity.signup_mode == "auto" else "pending"
+    first.decided_at = now
+    record_event("signup.moved_up", organization=activity.organization, target=first, status=first.status,
+                 activity=activity.code)
+    db.session.flush()
+    return first
+
+
+def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None = None) -> Signup:
+    """A coordinator accepts or declines a pending sign-up (a full activity puts an accepted one on the list)."""
+    now = now or utcnow()
+    if signup.status != "pending":
+        raise ActivityError("signup_not_pending")
+    activity = signup.activity
+    if approve:
+        full = activity.capacity is not None and accepted_count(activity) >= activity.capacity
+        signup.status = "waitlisted" if full else "accepted"
+    else:
+        signup.status = "declined"
+    signup.decided_at = now
+    record_event("signup.decided", actor=actor, organization=activity.organization, target=signup,
+                 status=signup.status, activity=activity.code)
+    db.session.flush()
+    return signup
+
+
+def is_accepted(activity: Activity, volunteer) -> bool:
+    signup = signup_of(activity, volunteer)
+    return signup is not None and signup.status == "accepted"

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models import UTCDateTime, make_append_only, utcnow
+
+SCAN_METHODS = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
+                "correction": _l("Correction")}
+FLAGS = {
+    "offline": _l("Scanned offline"),
+    "outside_radius": _l("Outside the activity's area"),
+    "clock_skew": _l("Device clock differs by more than two minutes"),
+    "auto_closed": _l("Never checked out: closed at the activity's end"),
+    "too_long": _l("Longer than the session cap"),
+    "corrected": _l("Check-out corrected by a coordinator"),
+    "manual": _l("Entered by hand"),
+}
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Scan(db.Model):
+    """Every scan the server received, accepted or refused, keyed by the client's event id. Append-only."""
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        CheckConstraint(f"method IN ({_in(SCAN_METHODS)})", name="method"),
+        CheckConstraint("direction IN ('in', 'out', 'auto')", name="direction"),
+        CheckConstraint("accepted = (refusal_code IS NULL)", name="accepted_xor_refused"),
+        Index("ix_scans_activity_id_id", "activity_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)  #: the client's id: a retry is the same scan
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    typed_number: Mapped[str | None] = mapped_column(String(40))  #: what a refused card scan read
+    method: Mapped[str] = mapped_column(String(12))
+    direction: Mapped[str] = mapped_column(String(4))  #: what was asked
+    result: Mapped[str | None] = mapped_column(String(4))  #: "in" or "out" when accepted
+    accepted: Mapped[bool]
+    refusal_code: Mapped[str | None] = mapped_column(String(40))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  #: the time that counts
+    client_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  #: what the device said
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("attendance_sessions.id"))
+    reason: Mapped[str | None] = mapped_column(Text)  #: for corrections
+
+    volunteer = relationship("Volunteer")
+
+
+make_append_only(Scan.__table__)
+
+
+class AttendanceSession(db.Model):
+    """One stretch of presence of a volunteer at an activity, from check-in to check-out."""
+
+    __tablename__ = "attendance_sessions"
+    __table_args__ = (
+        CheckConstraint("checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"),
+        Index("ix_attendance_sessions_activity_id_volunteer_id", "activity_id", "volunteer_id"),
+        Index("ix_attendance_sessions_organization_id_checked_in_at", "organization_id", "checked_in_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    source: Mapped[str] = mapped_column(String(12))  #: kiosk, card, offline or manual
+    checked_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+
+    volunteer = relationship("Volunteer")
+
+    @property
+    def is_open(self) -> bool:
+        return self.checked_out_at is None
+
+
+class ManualEntry(db.Model):
+    """A session recorded after the fact by a coordinator; it counts only once someone else approves it."""
+
+    __tablename__ = "manual_entries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        CheckConstraint("ended_at > started_at", name="ends_after_start"),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id <> entered_by_id", name="four_eyes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("attendance_sessions.id"))
+
+    volunteer = relationship("Volunteer")

@@ -1,0 +1,373 @@
+"""Check-in: every scan goes through :func:`record_scan`, the one place where the rules live.
+
+A scan carries a client event id; a retry with the same id returns the first result and writes nothing. Refused
+scans are kept with their reason. Sessions are stretches of presence; the minutes a volunteer served in an
+activity are the union of their sessions, so overlapping or repeated scans never inflate them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.permissions import can
+from ..activities.models import Activity
+from ..activities.services import is_accepted
+from ..audit.services import record_event
+from ..codes import normalize_volunteer_number
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db
+from ..models import utcnow
+from ..volunteers.models import Volunteer
+from ..volunteers.queries import volunteer_by_number, volunteer_for_user
+from .kiosk import kiosk_problem
+from .models import AttendanceSession, ManualEntry, Scan
+
+CLOCK_SKEW = dt.timedelta(minutes=2)
+DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
+
+
+class CheckInError(DomainError):
+    messages = {
+        "event_id_invalid": _l("A scan needs an event id of 8 to 64 letters, digits, '-' or '_'."),
+        "direction_invalid": _l("The direction is in, out or auto."),
+        "scan_subject_missing": _l("Give either a volunteer number or a kiosk token."),
+        "scanned_at_invalid": _l("The scan time cannot be read."),
+        "location_invalid": _l("The location cannot be read."),
+        "volunteer_unknown": _l("No volunteer has this number. Check it and try again."),
+        "volunteer_profile_required": _l("Complete your volunteer profile first."),
+        "organization_suspended": _l("The organization running this activity is suspended."),
+        "activity_not_open": _l("This activity is not open for check-in."),
+        "activity_not_started": _l("Check-in opens %(minutes)s minutes before the activity starts."),
+        "activity_ended": _l("This activity has ended."),
+        "not_signed_up": _l("This volunteer has not signed up for the activity, which takes no walk-ins."),
+        "already_checked_in": _l("Already checked in."),
+        "not_checked_in": _l("Checking out needs a check-in first."),
+        "check_out_before_check_in": _l("The check-out time is before the check-in."),
+        "kiosk_qr_stale": _l("This QR code has expired. Scan the code on the screen again."),
+        "kiosk_qr_forged": _l("This is not a valid check-in QR code."),
+        "session_not_open": _l("This session is already closed."),
+        "reason_required": _l("Give a reason."),
+        "datetime_invalid": _l("Enter a date and time."),
+        "ends_before_start": _l("The end must be after the start."),
+        "entry_not_pending": _l("This entry has already been decided."),
+        "self_approval": _l("Someone other than the person who entered it must approve a manual entry."),
+        "outside_activity": _l("The times must fall within the activity (and its grace period)."),
+    }
+    statuses = {"volunteer_unknown": 404, "organization_suspended": 403, "not_signed_up": 403,
+                "activity_not_open": 409, "activity_not_started": 409, "activity_ended": 409,
+                "already_checked_in": 409, "not_checked_in": 409, "check_out_before_check_in": 409,
+                "session_not_open": 409, "entry_not_pending": 409, "self_approval": 403,
+                "volunteer_profile_required": 422, "event_id_invalid": 400, "direction_invalid": 400,
+                "scan_subject_missing": 400, "scanned_at_invalid": 400, "location_invalid": 400}
+
+
+@dataclass
+class ScanRequest:
+    """What a device sends. ``volunteer_number`` for a card scan, ``kiosk_token`` for a phone at the kiosk."""
+
+    event_id: str
+    activity_code: str | None = None
+    volunteer_number: str | None = None
+    kiosk_token: str | None = None
+    direction: str = "auto"
+    scanned_at: dt.datetime | None = None  #: the device's time of the scan
+    latitude: float | None = None
+    longitude: float | None = None
+    offline: bool = False  #: sent from the device's queue after the network came back
+
+
+@dataclass
+class ScanResult:
+    scan: Scan
+    session: AttendanceSession | None
+    replayed: bool = False
+    error: CheckInError | None = field(default=None)
+
+    @property
+    def accepted(self) -> bool:
+        return self.scan.accepted
+
+
+_EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+
+def _existing(event_id: str) -> ScanResult | None:
+    scan = db.session.scalar(db.select(Scan).where(Scan.event_id == event_id))
+    if scan is None:
+        return None
+    session = db.session.get(AttendanceSession, scan.session_id) if scan.session_id else None
+    error = CheckInError(scan.refusal_code) if scan.refusal_code else None
+    return ScanResult(scan, session, replayed=True, error=error)
+
+
+def _distance_m(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance in metres (haversine)."""
+    r = 6_371_000
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def open_session(activity: Activity, volunteer: Volunteer) -> AttendanceSession | None:
+    return db.session.scalar(db.select(AttendanceSession).where(
+        AttendanceSession.activity_id == activity.id, AttendanceSession.volunteer_id == volunteer.id,
+        AttendanceSession.checked_out_at.is_(None)).order_by(AttendanceSession.id.desc()))
+
+
+def _activity_by_code(code: str | None) -> Activity:
+    activity = db.session.scalar(db.select(Activity).where(Activity.code == (code or "").upper()))
+    if activity is None:
+        raise NotFound("not_found", "No activity has this code.")
+    return activity
+
+
+def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
+                session_cap: dt.timedelta = DEFAULT_SESSION_CAP) -> ScanResult:
+    """Record one scan and its effect, or its refusal; a known event id returns the first result unchanged.
+
+    Card scans (``volunteer_number``) need a coordinator or org admin of the activity's organization (Forbidden
+    otherwise); kiosk scans (``kiosk_token``) are made by the volunteer themself. Malformed requests raise
+    CheckInError (event_id_invalid, direction_invalid, scan_subject_missing) and write nothing. Refusals that
+    concern the scan itself are kept and returned with ``result.error`` set: volunteer_unknown,
+    volunteer_profile_required, organization_suspended, activity_not_open, activity_not_started, activity_ended,
+    not_signed_up, already_checked_in, not_checked_in, check_out_before_check_in, kiosk_qr_stale, kiosk_qr_forged.
+    Accepted scans outside the activity's radius, sent from an offline queue, or with a device clock more than two
+    minutes off are flagged for review.
+    """
+    now = now or utcnow()
+    if not _EVENT_ID.fullmatch(request.event_id or ""):
+        raise CheckInError("event_id_invalid", field="event_id")
+    replay = _existing(request.event_id)
+    if replay is not None:
+        return replay
+    if request.direction not in ("in", "out", "auto"):
+        raise CheckInError("direction_invalid", field="direction")
+    if bool(request.volunteer_number) == bool(request.kiosk_token):
+        raise CheckInError("scan_subject_missing", field="volunteer_number")
+
+    if request.kiosk_token:
+        token_code, token_problem = kiosk_problem(request.kiosk_token, request.activity_code, now)
+        activity = _activity_by_code(request.activity_code or token_code)
+        method = "kiosk"
+        volunteer = volunteer_for_user(actor)
+        problem = token_problem or (None if volunteer else "volunteer_profile_required")
+    else:
+        activity = _activity_by_code(request.activity_code)
+        if not can(actor, "checkin.scan", activity.organization):
+            raise Forbidden("forbidden")
+        method = "offline" if request.offline else "card"
+        number = normalize_volunteer_number(request.volunteer_number)
+        volunteer = volunteer_by_number(number) if number else None
+        problem = None if volunteer else "volunteer_unknown"
+
+    flags: list[str] = []
+    moment = now
+    if request.scanned_at is not None:
+        if abs(request.scanned_at - now) > CLOCK_SKEW and not request.offline:
+            flags.append("clock_skew")
+        # a device may not claim the future; an offline scan keeps its original time
+        moment = min(request.scanned_at, now) if (request.offline or "clock_skew" not in flags) else now
+    if request.offline:
+        flags.append("offline")
+    if (None not in (activity.latitude, activity.longitude, activity.radius_m, request.latitude, request.longitude)
+            and _distance_m(activity.latitude, activity.longitude, request.latitude, request.longitude)
+            > activity.radius_m):
+        flags.append("outside_radius")
+
+    problem = problem or _refusal(activity, volunteer, moment)
+    session, result = None, None
+    if problem is None:
+        current = open_session(activity, volunteer)
+        direction = request.direction if request.direction != "auto" else ("out" if current else "in")
+        if direction == "in" and current is not None:
+            problem = "already_checked_in"
+        elif direction == "out" and current is None:
+            problem = "not_checked_in"
+        elif direction == "out" and moment < current.checked_in_at:
+            problem = "check_out_before_check_in"
+        else:
+            result = direction
+            session = current
+    scan = Scan(event_id=request.event_id, activity_id=activity.id, organization_id=activity.organization_id,
+                volunteer_id=volunteer.id if volunteer else None,
+                typed_number=(request.volunteer_number or "")[:40] if volunteer is None and method != "kiosk" else None,
+                method=method, direction=request.direction, result=result, accepted=problem is None,
+                refusal_code=problem, flags=flags if problem is None else [], scanned_at=moment,
+                client_time=request.scanned_at, received_at=now, latitude=request.latitude,
+                longitude=request.longitude, recorded_by_id=actor.id)
+    try:
+        with db.session.begin_nested():
+            if result == "in":
+                session = AttendanceSession(activity_id=activity.id, organization_id=activity.organization_id,
+                                            volunteer_id=volunteer.id, source=method, checked_in_at=moment,
+                                            flags=list(flags))
+                db.session.add(session)
+                db.session.flush()
+            elif result == "out":
+                _close(session, moment, flags, session_cap)
+            scan.session_id = session.id if session is not None else None
+            db.session.add(scan)
+            db.session.flush()
+    except IntegrityError:  # the same event id, sent concurrently, got there first
+        replay = _existing(request.event_id)
+        if replay is None:
+            raise
+        return replay
+    return ScanResult(scan, session, error=CheckInError(problem, minutes=activity.grace_minutes) if problem else None)
+
+
+def _refusal(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> str | None:
+    if activity.organization.status != "approved":
+        return "organization_suspended"
+    if activity.status != "published":
+        return "activity_not_open"
+    grace = dt.timedelta(minutes=activity.grace_minutes)
+    if moment < activity.starts_at - grace:
+        return "activity_not_started"
+    if moment > activity.ends_at + grace:
+        return "activity_ended"
+    if not activity.allows_walk_ins and not is_accepted(activity, volunteer):
+        return "not_signed_up"
+    return None
+
+
+def _close(session: AttendanceSession, moment: dt.datetime, flags: list[str], cap: dt.timedelta) -> None:
+    session.checked_out_at = moment
+    new_flags = [f for f in flags if f not in session.flags]
+    if moment - session.checked_in_at > cap:
+        new_flags.append("too_long")
+    session.flags = list(session.flags) + new_flags
+
+
+def close_open_sessions(activity: Activity, *, now: dt.datetime | None = None,
+                        session_cap: dt.timedelta = DEFAULT_SESSION_CAP) -> int:
+    """Close the sessions left open at the activity's end (flagged auto_closed). Returns how many."""
+    sessions = db.session.scalars(db.select(AttendanceSession).where(
+        AttendanceSession.activity_id == activity.id, AttendanceSession.checked_out_at.is_(None))).all()
+    for session in sessions:
+        _close(session, max(activity.ends_at, session.checked_in_at), ["auto_closed"], session_cap)
+    db.session.flush()
+    return len(sessions)
+
+
+def close_ended_activities(now: dt.datetime | None = None) -> int:
+    """Close the open sessions of every activity whose end plus grace period has passed. Returns how many."""
+    now = now or utcnow()
+    activities = db.session.scalars(db.select(Activity).join(
+        AttendanceSession, AttendanceSession.activity_id == Activity.id).where(
+        AttendanceSession.checked_out_at.is_(None)).distinct()).all()
+    closed = 0
+    for activity in activities:
+        if activity.ends_at + dt.timedelta(minutes=activity.grace_minutes) < now:
+            closed += close_open_sessions(activity, now=now)
+    return closed
+
+
+def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.datetime | None, reason: str, *,
+                        now: dt.datetime | None = None) -> Scan:
+    """A coordinator closes a session someone forgot to check out of: a correction scan with a reason and an
+    actor is recorded (nothing earlier is edited). Raises session_not_open, reason_required, datetime_invalid,
+    check_out_before_check_in."""
+    now = now or utcnow()
+    if not session.is_open and "auto_closed" not in session.flags:
+        raise CheckInError("session_not_open")
+    reason = (reason or "").strip()
+    if not reason:
+        raise CheckInError("reason_required", field="reason")
+    if checked_out_at is None:
+        raise CheckInError("datetime_invalid", field="checked_out_at")
+    if checked_out_at < session.checked_in_at:
+        raise CheckInError("check_out_before_check_in", field="checked_out_at")
+    scan = Scan(event_id=f"correction-{uuid.uuid4().hex}", activity_id=session.activity_id,
+                organization_id=session.organization_id, volunteer_id=session.volunteer_id, method="correction",
+                direction="out", result="out", accepted=True, refusal_code=None, flags=["corrected"],
+                scanned_at=checked_out_at, client_time=None, received_at=now, recorded_by_id=actor.id,
+                session_id=session.id, reason=reason)
+    db.session.add(scan)
+    session.checked_out_at = checked_out_at
+    session.flags = [f for f in session.flags if f != "auto_closed"] + ["corrected"]
+    db.session.flush()
+    record_event("checkin.checkout_corrected", actor=actor, organization=db.session.get(
+        Activity, session.activity_id).organization, target=session, reason=reason)
+    return scan
+
+
+def served_minutes(activity_id: int, volunteer_id: int) -> int:
+    """Whole minutes of the union of the volunteer's closed sessions in the activity."""
+    intervals = sorted(db.session.execute(db.select(
+        AttendanceSession.checked_in_at, AttendanceSession.checked_out_at).where(
+        AttendanceSession.activity_id == activity_id, AttendanceSession.volunteer_id == volunteer_id,
+        AttendanceSession.checked_out_at.is_not(None))).all())
+    return union_minutes(intervals)
+
+
+def union_minutes(intervals) -> int:
+    """Whole minutes covered by the union of (start, end) intervals."""
+    total = dt.timedelta()
+    current_start = current_end = None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += current_end - current_start
+    return int(total.total_seconds() // 60)
+
+
+def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started_at, ended_at, reason: str
+                        ) -> ManualEntry:
+    """A coordinator back-fills a session; it waits for someone else's approval. Raises reason_required,
+    datetime_invalid, ends_before_start, outside_activity."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CheckInError("reason_required", field="reason")
+    if started_at is None:
+        raise CheckInError("datetime_invalid", field="started_at")
+    if ended_at is None:
+        raise CheckInError("datetime_invalid", field="ended_at")
+    if ended_at <= started_at:
+        raise CheckInError("ends_before_start", field="ended_at")
+    grace = dt.timedelta(minutes=activity.grace_minutes)
+    if started_at < activity.starts_at - grace or ended_at > activity.ends_at + grace:
+        raise CheckInError("outside_activity", field="started_at")
+    entry = ManualEntry(activity_id=activity.id, organization_id=activity.organization_id, volunteer_id=volunteer.id,
+                        started_at=started_at, ended_at=ended_at, reason=reason[:2000], entered_by_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    record_event("checkin.manual_entry", actor=actor, organization=activity.organization, target=entry,
+                 volunteer=volunteer.volunteer_number)
+    return entry
+
+
+def decide_manual_entry(actor, entry: ManualEntry, approve: bool, *, now: dt.datetime | None = None
+                        ) -> ManualEntry:
+    """Approve (the session is created, flagged manual) or reject a manual entry. The person who entered it
+    cannot decide it: self_approval. Raises entry_not_pending."""
+    if entry.status != "pending":
+        raise CheckInError("entry_not_pending")
+    if entry.entered_by_id == actor.id:
+        raise CheckInError("self_approval")
+    entry.status = "approved" if approve else "rejected"
+    entry.decided_by_id = actor.id
+    entry.decided_at = now or utcnow()
+    if approve:
+        session = AttendanceSession(activity_id=entry.activity_id, organization_id=entry.organization_id,
+                                    volunteer_id=entry.volunteer_id, source="manual",
+                                    checked_in_at=entry.started_at, checked_out_at=entry.ended_at, flags=["manual"])
+        db.session.add(session)
+        db.session.flush()
+        entry.session_id = session.id
+    db.session.flush()
+    record_event(f"checkin.manual_entry_{entry.status}", actor=actor, target=entry,
+                 organization=db.session.get(Activity, entry.activity_id).organization)
+    return entry
