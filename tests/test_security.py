@@ -51,3 +51,11 @@ def test_unstorable_characters_in_the_path_are_not_found(client):
     assert client.get("/organizations/AB%00CD").status_code == 404
     response = client.get("/api/v1/organizations/%00")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_form_fields_carry_no_empty_aria_or_required_attributes(client):
+    page = client.get("/signup").get_data(as_text=True)
+    assert '="None"' not in page and "aria-invalid" not in page
+    assert 'required' in page  # the identifier is required
+    page = client.post("/signup", data={"identifier": "x"}).get_data(as_text=True)
+    assert 'aria-invalid="true"' in page and 'aria-describedby="password-hint password-error"' in page

@@ -48,15 +48,15 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     templating.init_app(app)
 
     from .accounts import views as accounts
-    from .activities import models as _activities  # noqa: F401  (tables; pages come with the check-in UI)
+    from .activities import views as activities
     from .api import views as api
     from .audit import views as audit
-    from .checkin import models as _checkin  # noqa: F401
+    from .checkin import views as checkin
     from .home import views as home
     from .organizations import views as organizations
     from .volunteers import views as volunteers
 
-    for part in (home, accounts, organizations, volunteers, audit, api):
+    for part in (home, accounts, organizations, volunteers, activities, checkin, audit, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import format_datetime, format_time
 
+from .activities.models import SIGNUP_MODES
 from .organizations.models import INVITATION_ROLES, JOIN_MODES
 from .regions import region_path
+from .timeutil import local
+
+
+def timespan(activity) -> str:
+    """An activity's start and end in Beijing time; the end's date only when it is another day."""
+    start, end = local(activity.starts_at), local(activity.ends_at)
+    until = (format_time(activity.ends_at, "short") if start.date() == end.date()
+             else format_datetime(activity.ends_at, "short"))
+    return f"{format_datetime(activity.starts_at, 'short')} – {until}"
 
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(region_path, "region")
     app.add_template_filter(lambda mode: str(JOIN_MODES.get(mode, mode)), "join_mode")
     app.add_template_filter(lambda role: str(INVITATION_ROLES.get(role, role)), "invitation_role")
+    app.add_template_filter(lambda mode: str(SIGNUP_MODES.get(mode, mode)), "signup_mode")
+    app.add_template_filter(timespan, "timespan")

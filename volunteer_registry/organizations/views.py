@@ -103,7 +103,7 @@ def manage(code: str):
                            invitations=invitations, permissions={
                                p: can(current_user, p, org)
                                for p in ("org.edit", "staff.invite", "members.view", "members.decide",
-                                         "members.import")})
+                                         "members.import", "activities.manage")})
 
 
 @bp.route("/organizations/<code>/edit", methods=["GET", "POST"])

@@ -1,0 +1,217 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..accounts.permissions import can, require
+from ..errors import apply_to_form
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..organizations.queries import visible_organization
+from ..paging import parse_page
+from ..volunteers.queries import volunteer_for_user
+from . import bp
+from .forms import ActivityForm, FindForm, SignupDecisionForm
+from .queries import (
+    activities_of_organization,
+    find_activities,
+    places_left,
+    signup_counts,
+    signup_in,
+    signup_options,
+    signups,
+    visible_activity,
+)
+from .services import (
+    ActivityData,
+    ActivityError,
+    close_activity,
+    create_activity,
+    decide_signup,
+    publish_activity,
+    sign_up,
+    update_activity,
+    withdraw,
+)
+
+
+def _page() -> int:
+    return parse_page(request.args.get("page")) or 1
+
+
+def _organization_for(code: str):
+    """The organization behind a staff page, when the signed-in person may run its activities."""
+    org = visible_organization(code, current_user)
+    require("activities.manage", org)
+    return org
+
+
+def _activity_for(code: str):
+    """The activity behind a staff page, when the signed-in person may run its organization's activities (a draft
+    is 404, not 403, to everyone else: its code is not confirmed)."""
+    activity = visible_activity(code, current_user)
+    require("activities.manage", activity.organization)
+    return activity
+
+
+def _save_error(error: ActivityError, form) -> None:
+    db.session.rollback()
+    if not apply_to_form(error, form):
+        flash(error.message, "error")
+
+
+@bp.route("/activities")
+def find():
+    form = FindForm(request.args)
+    form.validate()
+    results = find_activities(text=form.q.data or "", region_code=form.region.data or "",
+                              category=form.category.data or "", date_from=form.date_from.data,
+                              date_to=form.date_to.data, page=_page())
+    return render_template("activities/find.html", form=form, results=results, left=places_left(results.items))
+
+
+@bp.route("/activities/<code>")
+def show(code: str):
+    activity = visible_activity(code, current_user)
+    volunteer = volunteer_for_user(current_user)
+    return render_template("activities/show.html", activity=activity, options=signup_options(activity, volunteer),
+                           left=places_left([activity])[activity.id], confirm=ConfirmForm(),
+                           can_manage=can(current_user, "activities.manage", activity.organization),
+                           can_scan=can(current_user, "checkin.scan", activity.organization),
+                           can_review=can(current_user, "checkin.review", activity.organization))
+
+
+@bp.route("/activities/<code>/signup", methods=["POST"])
+@login_required
+def signup(code: str):
+    activity = visible_activity(code, current_user)
+    try:
+        entry = sign_up(current_user, activity)
+    except ActivityError as error:
+        flash(error.message, "error")
+        if error.code == "volunteer_profile_required":
+            return redirect(url_for("volunteers.profile", next=url_for("activities.show", code=activity.code)))
+    else:
+        db.session.commit()
+        messages = {
+            "accepted": _("You are signed up for %(title)s.", title=activity.title),
+            "pending": _("Your sign-up for %(title)s is waiting for a coordinator's approval.", title=activity.title),
+            "waitlisted": _("%(title)s is full; you are on the waiting list and move up when a place is freed.",
+                            title=activity.title),
+        }
+        flash(messages[entry.status], "success" if entry.status == "accepted" else "info")
+    return redirect(url_for("activities.show", code=activity.code))
+
+
+@bp.route("/activities/<code>/withdraw", methods=["POST"])
+@login_required
+def withdraw_signup(code: str):
+    activity = visible_activity(code, current_user)
+    try:
+        withdraw(current_user, activity)
+    except ActivityError as error:
+        flash(error.message, "error")
+        if error.code == "volunteer_profile_required":
+            return redirect(url_for("volunteers.profile", next=url_for("activities.show", code=activity.code)))
+    else:
+        db.session.commit()
+        flash(_("You have withdrawn from %(title)s.", title=activity.title), "info")
+    return redirect(url_for("activities.show", code=activity.code))
+
+
+@bp.route("/organizations/<code>/activities")
+@login_required
+def manage(code: str):
+    org = _organization_for(code)
+    page = activities_of_organization(org, _page())
+    return render_template("activities/manage.html", org=org, page=page, left=places_left(page.items))
+
+
+@bp.route("/organizations/<code>/activities/new", methods=["GET", "POST"])
+@login_required
+def new(code: str):
+    org = _organization_for(code)
+    form = ActivityForm()
+    if request.method == "GET":
+        form.region_code.data = org.region_code
+        form.person_in_charge.data = org.person_in_charge
+    if form.validate_on_submit():
+        try:
+            activity = create_activity(current_user, org, ActivityData.from_mapping(form.data))
+        except ActivityError as error:
+            _save_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("Saved as a draft. Publish it when volunteers may see it."), "success")
+            return redirect(url_for("activities.show", code=activity.code))
+    return render_template("activities/edit.html", form=form, org=org, activity=None)
+
+
+@bp.route("/activities/<code>/edit", methods=["GET", "POST"])
+@login_required
+def edit(code: str):
+    activity = _activity_for(code)
+    form = ActivityForm(obj=activity)
+    if form.validate_on_submit():
+        try:
+            update_activity(current_user, activity, ActivityData.from_mapping(form.data))
+        except ActivityError as error:
+            _save_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("activities.show", code=activity.code))
+    return render_template("activities/edit.html", form=form, org=activity.organization, activity=activity)
+
+
+@bp.route("/activities/<code>/publish", methods=["POST"])
+@login_required
+def publish(code: str):
+    activity = _activity_for(code)
+    try:
+        publish_activity(current_user, activity)
+    except ActivityError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Published: volunteers can now find %(title)s and sign up.", title=activity.title), "success")
+    return redirect(url_for("activities.show", code=activity.code))
+
+
+@bp.route("/activities/<code>/close", methods=["POST"])
+@login_required
+def close(code: str):
+    activity = _activity_for(code)
+    try:
+        close_activity(current_user, activity)
+    except ActivityError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Closed: no more sign-ups or check-ins for %(title)s.", title=activity.title), "info")
+    return redirect(url_for("activities.show", code=activity.code))
+
+
+@bp.route("/activities/<code>/signups")
+@login_required
+def signups_page(code: str):
+    activity = _activity_for(code)
+    return render_template("activities/signups.html", activity=activity, page=signups(activity, _page()),
+                           counts=signup_counts(activity), left=places_left([activity])[activity.id],
+                           decision_form=SignupDecisionForm())
+
+
+@bp.route("/activities/<code>/signups/<int:signup_id>/decision", methods=["POST"])
+@login_required
+def decide(code: str, signup_id: int):
+    activity = _activity_for(code)
+    entry = signup_in(activity, signup_id)
+    form = SignupDecisionForm()
+    if form.validate_on_submit():
+        try:
+            decide_signup(current_user, entry, form.decision.data == "approve")
+        except ActivityError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s: %(status)s.", name=entry.volunteer.name, status=entry.status_label), "success")
+    return redirect(url_for("activities.signups_page", code=activity.code))
