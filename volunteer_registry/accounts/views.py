@@ -33,11 +33,11 @@ def _identifier_key() -> str:
 
 
 def _start_session(user, remember: bool = False) -> None:
-    """Sign in with a fresh session (no fixation), keeping only the chosen language."""
-    lang = session.get("lang")
+    """Sign in with a fresh session (no fixation), keeping only the chosen language and the kiosk QR the person
+    opened just before (checkin.views.kiosk_scan: it was checked fresh then, and signing in must not make it stale)."""
+    kept = {key: session[key] for key in ("lang", "kiosk") if session.get(key)}
     session.clear()
-    if lang:
-        session["lang"] = lang
+    session.update(kept)
     login_user(user, remember=remember)
 
 

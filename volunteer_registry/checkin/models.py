@@ -59,6 +59,7 @@ class Scan(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)  #: for corrections
 
     volunteer = relationship("Volunteer")
+    attendance = relationship("AttendanceSession")
 
 
 make_append_only(Scan.__table__)

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.permissions import can
 from ..activities.models import Activity
+from ..activities.queries import activity_by_code
 from ..activities.services import is_accepted
 from ..audit.services import record_event
 from ..codes import normalize_volunteer_number
-from ..errors import DomainError, Forbidden, NotFound
+from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..models import utcnow
 from ..volunteers.models import Volunteer
@@ -102,8 +103,13 @@ def _existing(event_id: str) -> ScanResult | None:
     if scan is None:
         return None
     session = db.session.get(AttendanceSession, scan.session_id) if scan.session_id else None
-    error = CheckInError(scan.refusal_code) if scan.refusal_code else None
-    return ScanResult(scan, session, replayed=True, error=error)
+    return ScanResult(scan, session, replayed=True, error=_refusal_error(scan.refusal_code, scan.activity_id))
+
+
+def _refusal_error(code: str | None, activity_id: int) -> CheckInError | None:
+    if code is None:
+        return None
+    return CheckInError(code, minutes=db.session.get(Activity, activity_id).grace_minutes)
 
 
 def _distance_m(lat1, lon1, lat2, lon2) -> float:
@@ -119,13 +125,6 @@ def open_session(activity: Activity, volunteer: Volunteer) -> AttendanceSession 
     return db.session.scalar(db.select(AttendanceSession).where(
         AttendanceSession.activity_id == activity.id, AttendanceSession.volunteer_id == volunteer.id,
         AttendanceSession.checked_out_at.is_(None)).order_by(AttendanceSession.id.desc()))
-
-
-def _activity_by_code(code: str | None) -> Activity:
-    activity = db.session.scalar(db.select(Activity).where(Activity.code == (code or "").upper()))
-    if activity is None:
-        raise NotFound("not_found", "No activity has this code.")
-    return activity
 
 
 def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
@@ -154,12 +153,12 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
 
     if request.kiosk_token:
         token_code, token_problem = kiosk_problem(request.kiosk_token, request.activity_code, now)
-        activity = _activity_by_code(request.activity_code or token_code)
+        activity = activity_by_code(request.activity_code or token_code)
         method = "kiosk"
         volunteer = volunteer_for_user(actor)
         problem = token_problem or (None if volunteer else "volunteer_profile_required")
     else:
-        activity = _activity_by_code(request.activity_code)
+        activity = activity_by_code(request.activity_code)
         if not can(actor, "checkin.scan", activity.organization):
             raise Forbidden("forbidden")
         method = "offline" if request.offline else "card"
@@ -202,25 +201,25 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
                 refusal_code=problem, flags=flags if problem is None else [], scanned_at=moment,
                 client_time=request.scanned_at, received_at=now, latitude=request.latitude,
                 longitude=request.longitude, recorded_by_id=actor.id)
+    if result == "in":
+        session = AttendanceSession(activity_id=activity.id, organization_id=activity.organization_id,
+                                    volunteer_id=volunteer.id, source=method, checked_in_at=moment, flags=list(flags))
+    elif result == "out":
+        _close(session, moment, flags, session_cap)
+    scan.attendance = session
+    db.session.add(scan)
     try:
-        with db.session.begin_nested():
-            if result == "in":
-                session = AttendanceSession(activity_id=activity.id, organization_id=activity.organization_id,
-                                            volunteer_id=volunteer.id, source=method, checked_in_at=moment,
-                                            flags=list(flags))
-                db.session.add(session)
-                db.session.flush()
-            elif result == "out":
-                _close(session, moment, flags, session_cap)
-            scan.session_id = session.id if session is not None else None
-            db.session.add(scan)
-            db.session.flush()
-    except IntegrityError:  # the same event id, sent concurrently, got there first
+        db.session.flush()
+    except IntegrityError:
+        # The same event id, sent concurrently, got there first: give its result. A savepoint would keep the
+        # caller's other changes, but on SQLite (pysqlite) a savepoint opening a transaction commits on release;
+        # so the whole transaction is rolled back — record_scan is the only write of the requests that call it.
+        db.session.rollback()
         replay = _existing(request.event_id)
         if replay is None:
             raise
         return replay
-    return ScanResult(scan, session, error=CheckInError(problem, minutes=activity.grace_minutes) if problem else None)
+    return ScanResult(scan, session, error=_refusal_error(problem, activity.id))
 
 
 def _refusal(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> str | None:

@@ -1,0 +1,66 @@
+// Service worker of the coordinator's scanner (served at /scanner-sw.js, scope /activities/): the scanner page and
+// its files come from the cache when there is no network. Scans themselves are never cached or replayed here: the
+// page keeps its own queue (scanner.js) and sends it when the network returns.
+"use strict";
+var CACHE = "vr-scanner-v1";
+var ASSETS = ["/static/css/app.css", "/static/js/scanner.js", "/static/vendor/jsqr/jsQR.js", "/static/favicon.svg"];
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(ASSETS); })
+    .then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (key) { return key.indexOf("vr-scanner-") === 0 && key !== CACHE; })
+      .map(function (key) { return caches.delete(key); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function sameOrigin(url) { return url.origin === self.location.origin; }
+function isScannerPage(url) { return sameOrigin(url) && /^\/activities\/[^/]+\/scanner(\.webmanifest)?$/.test(url.pathname); }
+
+function keep(path, response) {
+  if (response && response.ok && !response.redirected && response.type === "basic") {
+    var copy = response.clone();
+    caches.open(CACHE).then(function (cache) { cache.put(path, copy); });
+  }
+  return response;
+}
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (typeof data.cache !== "string") { return; }
+  var url = new URL(data.cache, self.location.href);
+  if (!isScannerPage(url)) { return; }
+  event.waitUntil(fetch(url.href, {credentials: "same-origin"}).then(function (response) {
+    keep(url.pathname, response);
+  }).catch(function () {}));
+});
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") { return; }
+  var url = new URL(request.url);
+  if (isScannerPage(url)) {
+    // network first (fresh CSRF token, fresh count), the cached copy when offline
+    event.respondWith(fetch(request).then(function (response) { return keep(url.pathname, response); })
+      .catch(function () {
+        return caches.match(url.pathname).then(function (hit) { return hit || Response.error(); });
+      }));
+    return;
+  }
+  if (sameOrigin(url) && ASSETS.indexOf(url.pathname) !== -1) {
+    // the cached file at once; refreshed in the background for next time
+    event.respondWith(caches.open(CACHE).then(function (cache) {
+      return cache.match(url.pathname).then(function (hit) {
+        var fresh = fetch(request).then(function (response) {
+          if (response.ok) { cache.put(url.pathname, response.clone()); }
+          return response;
+        });
+        if (hit) { fresh.catch(function () {}); return hit; }
+        return fresh;
+      });
+    }));
+  }
+});

@@ -1,0 +1,408 @@
+"""Check-in pages: the kiosk QR and the page it opens, the volunteer card, the coordinator's scanner (with its
+offline queue), the view of the day, and manual entries. Every rule is in services.record_scan and friends."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import re
+import uuid
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_time
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..accounts.permissions import can
+from ..codes import normalize_volunteer_number
+from ..errors import apply_to_form
+from ..extensions import db
+from ..models import utcnow
+from ..timeutil import local, parse_datetime
+from ..volunteers.queries import volunteer_by_number, volunteer_for_user
+from . import bp
+from .forms import FixCheckoutForm, KioskTapForm, ManualDecisionForm, ManualEntryForm
+from .kiosk import WINDOW_SECONDS, kiosk_problem, kiosk_token, kiosk_url, qr_png, qr_svg
+from .models import SCAN_METHODS
+from .queries import (
+    activity_by_code,
+    day_view,
+    flag_labels,
+    manual_entries,
+    manual_entry_in,
+    present_count,
+    session_in,
+    staff_activity,
+)
+from .services import (
+    CheckInError,
+    ScanRequest,
+    ScanResult,
+    close_ended_activities,
+    decide_manual_entry,
+    fix_missed_checkout,
+    open_session,
+    record_manual_entry,
+    record_scan,
+)
+
+#: how long after the page a kiosk QR opened was checked fresh the tap on it still counts (see kiosk_scan)
+KIOSK_GRACE = dt.timedelta(minutes=5)
+REFRESH_SECONDS = WINDOW_SECONDS
+
+
+# --- shared helpers ------------------------------------------------------------------------------------------------
+
+def duration_text(minutes: int) -> str:
+    hours, rest = divmod(max(minutes, 0), 60)
+    if hours:
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
+    return _("%(minutes)s min", minutes=rest)
+
+
+def session_minutes(attendance) -> int | None:
+    if attendance is None or attendance.checked_out_at is None:
+        return None
+    return int((attendance.checked_out_at - attendance.checked_in_at).total_seconds() // 60)
+
+
+def outcome_message(result: ScanResult, name: str | None = None) -> str:
+    """What a person reads after a scan: "Checked in at 09:02", "Checked out — 1 h 30 min", or the refusal."""
+    if result.error is not None:
+        return result.error.message
+    if result.scan.result == "in":
+        text = _("Checked in at %(time)s", time=format_time(result.scan.scanned_at, "HH:mm"))
+    else:
+        text = _("Checked out — %(duration)s", duration=duration_text(session_minutes(result.session) or 0))
+    return f"{name}: {text}" if name else text
+
+
+def svg_data_url(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def local_input_value(moment: dt.datetime) -> str:
+    """The value of a datetime-local input showing ``moment`` in Beijing time."""
+    return local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+# --- kiosk ---------------------------------------------------------------------------------------------------------
+
+def _kiosk_state(activity) -> dict:
+    url = kiosk_url(kiosk_token(activity.code, utcnow()))
+    return {"svg": qr_svg(url), "url": url, "present": present_count(activity), "refresh_seconds": REFRESH_SECONDS}
+
+
+@bp.route("/activities/<code>/kiosk")
+@login_required
+def kiosk(code: str):
+    activity = staff_activity(code, "checkin.scan", current_user)
+    state = _kiosk_state(activity)
+    return render_template("checkin/kiosk.html", activity=activity, state=state, qr=svg_data_url(state["svg"]),
+                           can_review=can(current_user, "checkin.review", activity.organization))
+
+
+@bp.route("/activities/<code>/kiosk/state")
+@login_required
+def kiosk_state(code: str):
+    activity = staff_activity(code, "checkin.scan", current_user)
+    response = jsonify(_kiosk_state(activity))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _verified_recently(token: str, now: dt.datetime) -> bool:
+    """Whether this browser's session shows ``token`` was checked fresh here less than KIOSK_GRACE ago."""
+    seen = session.get("kiosk")
+    if not isinstance(seen, dict) or seen.get("token") != token:
+        return False
+    try:
+        verified_at = dt.datetime.fromisoformat(seen.get("verified_at") or "")
+    except (TypeError, ValueError):
+        return False
+    return verified_at.tzinfo is not None and dt.timedelta(0) <= now - verified_at < KIOSK_GRACE
+
+
+def _kiosk_refusal(error: CheckInError, activity=None):
+    return render_template("checkin/kiosk_result.html", error=error, activity=activity, result=None,
+                           message=error.message), error.http_status
+
+
+@bp.route("/k/<token>", methods=["GET", "POST"])
+def kiosk_scan(token: str):
+    """The page a kiosk QR opens, and its one button.
+
+    The token is checked at once, before signing in: when fresh, the session remembers it (``session["kiosk"]``,
+    kept across sign-in by accounts.views._start_session). A token that went stale since then — the volunteer
+    signed in, or read the page before tapping — still counts for KIOSK_GRACE after it was checked fresh, in this
+    browser only.
+
+    How: when the tap arrives with such a token, the server mints the current token for the same activity and
+    passes that to record_scan, with the real time of the tap. The alternatives are worse: passing
+    ``now=verified_at`` would record the check-in at the wrong time (and skew every flag that depends on the
+    clock), and "refuse, then retry with a new event id" would store a refused scan and an accepted one for one
+    tap, and break the rule that a double tap (same event id) is one scan. A token nobody here checked fresh
+    (a photo forwarded home) goes to record_scan unchanged and is refused as stale, and that refusal is kept.
+    """
+    now = utcnow()
+    code, problem = kiosk_problem(token, None, now)
+    if problem == "kiosk_qr_forged":
+        return _kiosk_refusal(CheckInError("kiosk_qr_forged"))[0], 404
+    vouched = problem == "kiosk_qr_stale" and _verified_recently(token, now)
+    if request.method == "GET":
+        if problem is None:
+            session["kiosk"] = {"token": token, "verified_at": now.isoformat()}
+        elif not vouched:
+            return _kiosk_refusal(CheckInError(problem))
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    activity = activity_by_code(code)
+    volunteer = volunteer_for_user(current_user)
+    if volunteer is None:
+        flash(CheckInError("volunteer_profile_required").message, "info")
+        return redirect(url_for("volunteers.profile", next=url_for("checkin.kiosk_scan", token=token)))
+
+    form = KioskTapForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _kiosk_page(activity, volunteer, token), 400
+        effective = kiosk_token(code, now) if vouched else token
+        result = record_scan(current_user, ScanRequest(event_id=form.event_id.data, kiosk_token=effective), now=now)
+        db.session.commit()
+        status = result.error.http_status if result.error else 200
+        return render_template("checkin/kiosk_result.html", activity=activity, result=result, error=result.error,
+                               message=outcome_message(result)), status
+    return _kiosk_page(activity, volunteer, token)
+
+
+def _kiosk_page(activity, volunteer, token: str) -> str:
+    form = KioskTapForm(formdata=None, event_id=uuid.uuid4().hex)
+    current = open_session(activity, volunteer)
+    return render_template("checkin/kiosk_tap.html", activity=activity, volunteer=volunteer, form=form,
+                           current=current, token=token)
+
+
+# --- volunteer card ------------------------------------------------------------------------------------------------
+
+@bp.route("/volunteer/card")
+@login_required
+def card():
+    volunteer = volunteer_for_user(current_user)
+    if volunteer is None:
+        return redirect(url_for("volunteers.profile", next=url_for("checkin.card")))
+    return render_template("checkin/card.html", volunteer=volunteer,
+                           qr=svg_data_url(qr_svg(volunteer.volunteer_number)))
+
+
+@bp.route("/volunteer/card.png")
+@login_required
+def card_png():
+    volunteer = volunteer_for_user(current_user)
+    if volunteer is None:
+        return redirect(url_for("volunteers.profile", next=url_for("checkin.card")))
+    response = Response(qr_png(volunteer.volunteer_number), mimetype="image/png")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="volunteer-card-{volunteer.volunteer_number}.png"')
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- scanner -------------------------------------------------------------------------------------------------------
+
+@bp.route("/activities/<code>/scanner")
+@login_required
+def scanner(code: str):
+    activity = staff_activity(code, "checkin.scan", current_user)
+    return render_template("checkin/scanner.html", activity=activity, present=present_count(activity),
+                           can_review=can(current_user, "checkin.review", activity.organization))
+
+
+_CODE = re.compile(r"[0-9A-Za-z]{4,12}")
+
+
+@bp.route("/activities/<code>/scanner.webmanifest")
+def scanner_manifest(code: str):
+    """The web app manifest that makes the scanner installable. It holds nothing but the code in the URL (no
+    database look-up), so it can be public: browsers fetch manifests without cookies."""
+    if not _CODE.fullmatch(code):
+        return Response(status=404)
+    code = code.upper()
+    start = url_for("checkin.scanner", code=code)
+    body = {
+        "name": f"{_('Check-in scanner')} · {code}", "short_name": _("Scanner"), "start_url": start,
+        "scope": url_for("checkin.scanner", code=code).rsplit("/", 1)[0] + "/", "display": "standalone",
+        "background_color": "#f6f5f2", "theme_color": "#b4232a",
+        "icons": [{"src": url_for("static", filename="favicon.svg"), "sizes": "any", "type": "image/svg+xml"}],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.route("/scanner-sw.js")
+def scanner_service_worker():
+    """The scanner's service worker, served from the site root so its scope covers /activities/…/scanner."""
+    with open(os.path.join(current_app.static_folder, "js", "scanner-sw.js"), encoding="utf-8") as source:
+        response = Response(source.read(), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _scan_json(result: ScanResult, activity) -> dict:
+    volunteer = result.scan.volunteer
+    attendance = result.session
+    return {
+        "accepted": result.accepted,
+        "replayed": result.replayed,
+        "result": result.scan.result,
+        "code": result.error.code if result.error else None,
+        "message": outcome_message(result, volunteer.name if volunteer else None),
+        "event_id": result.scan.event_id,
+        "scanned_at": result.scan.scanned_at.isoformat(),
+        "volunteer": {"name": volunteer.name, "number": volunteer.volunteer_number} if volunteer else None,
+        "typed_number": result.scan.typed_number,
+        "session": None if attendance is None else {
+            "id": attendance.id,
+            "checked_in_at": attendance.checked_in_at.isoformat(),
+            "checked_out_at": attendance.checked_out_at.isoformat() if attendance.checked_out_at else None,
+            "minutes": session_minutes(attendance),
+            "flags": list(attendance.flags or ()),
+            "flag_labels": flag_labels(attendance.flags),
+        },
+        "present": present_count(activity),
+    }
+
+
+@bp.route("/activities/<code>/scans", methods=["POST"])
+def scans(code: str):
+    """A scan from the scanner page (camera, typed number, or its offline queue): JSON in, JSON out.
+
+    201 for a new accepted scan, 200 for a known event id (``"replayed": true``) that was accepted, the refusal's
+    4xx status otherwise (a refused scan is kept). Session sign-in, CSRF token in the X-CSRFToken header (or the
+    csrf_token field of a form post)."""
+    if not current_user.is_authenticated:
+        return jsonify({"error": {"code": "sign_in_required", "message": _("Please sign in to continue.")}}), 401
+    activity = staff_activity(code, "checkin.scan", current_user)
+    # JSON from scanner.js; a plain form post (an integration, a test) carries the same fields
+    body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(body, dict):
+        return jsonify({"error": {"code": "bad_request", "message": _("Send the scan as a JSON object.")}}), 400
+    raw_time = body.get("scanned_at")
+    scanned_at = parse_datetime(raw_time) if raw_time else None
+    if raw_time and scanned_at is None:
+        raise CheckInError("scanned_at_invalid", field="scanned_at")
+    number = body.get("volunteer_number")
+    result = record_scan(current_user, ScanRequest(
+        event_id=str(body.get("event_id") or ""), activity_code=activity.code,
+        volunteer_number=str(number) if number else None, direction=str(body.get("direction") or "auto"),
+        scanned_at=scanned_at, offline=body.get("offline") in (True, "true", "1", "on")))
+    db.session.commit()
+    if result.error is not None:
+        status = result.error.http_status
+    else:
+        status = 200 if result.replayed else 201
+    return jsonify(_scan_json(result, activity)), status
+
+
+# --- the coordinator's view of the day -----------------------------------------------------------------------------
+
+@bp.route("/activities/<code>/day")
+@login_required
+def day(code: str):
+    activity = staff_activity(code, "checkin.review", current_user)
+    now = utcnow()
+    if close_ended_activities(now):
+        db.session.commit()
+    return render_template("checkin/day.html", activity=activity, view=day_view(activity), fix_form=FixCheckoutForm(),
+                           default_out=local_input_value(min(now, activity.ends_at)), input_value=local_input_value,
+                           methods={key: str(label) for key, label in SCAN_METHODS.items()},
+                           can_scan=can(current_user, "checkin.scan", activity.organization))
+
+
+@bp.route("/activities/<code>/sessions/<int:session_id>/checkout", methods=["POST"])
+@login_required
+def fix_checkout(code: str, session_id: int):
+    activity = staff_activity(code, "checkin.review", current_user)
+    attendance = session_in(activity, session_id)
+    form = FixCheckoutForm()
+    if form.validate_on_submit():
+        try:
+            fix_missed_checkout(current_user, attendance, form.checked_out_at.utc, form.reason.data)
+        except CheckInError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Check-out of %(name)s corrected.", name=attendance.volunteer.name), "success")
+    else:
+        for field in form:
+            for message in field.errors:
+                flash(f"{field.label.text}: {message}", "error")
+    return redirect(url_for("checkin.day", code=activity.code))
+
+
+# --- manual entries ------------------------------------------------------------------------------------------------
+
+@bp.route("/activities/<code>/manual", methods=["GET", "POST"])
+@login_required
+def manual(code: str):
+    activity = staff_activity(code, "checkin.scan", current_user)
+    form = ManualEntryForm()
+    if form.validate_on_submit():
+        number = normalize_volunteer_number(form.volunteer_number.data)
+        volunteer = volunteer_by_number(number) if number else None
+        if volunteer is None:
+            form.volunteer_number.errors = [*form.volunteer_number.errors, CheckInError("volunteer_unknown").message]
+        else:
+            try:
+                record_manual_entry(current_user, activity, volunteer, form.started_at.utc, form.ended_at.utc,
+                                    form.reason.data)
+            except CheckInError as error:
+                db.session.rollback()
+                if not apply_to_form(error, form):
+                    flash(error.message, "error")
+            else:
+                db.session.commit()
+                flash(_("Entered for %(name)s. It counts once someone else approves it.", name=volunteer.name),
+                      "success")
+                return redirect(url_for("checkin.manual_entries_page", code=activity.code))
+    return render_template("checkin/manual.html", activity=activity, form=form,
+                           can_review=can(current_user, "checkin.review", activity.organization))
+
+
+@bp.route("/activities/<code>/manual-entries")
+@login_required
+def manual_entries_page(code: str):
+    activity = staff_activity(code, "checkin.review", current_user)
+    return render_template("checkin/manual_entries.html", activity=activity,
+                           rows=manual_entries(activity, current_user), form=ManualDecisionForm(),
+                           can_scan=can(current_user, "checkin.scan", activity.organization))
+
+
+@bp.route("/activities/<code>/manual-entries/<int:entry_id>/decision", methods=["POST"])
+@login_required
+def decide_entry(code: str, entry_id: int):
+    activity = staff_activity(code, "checkin.review", current_user)
+    entry = manual_entry_in(activity, entry_id)
+    form = ManualDecisionForm()
+    if form.validate_on_submit():
+        try:
+            decide_manual_entry(current_user, entry, form.decision.data == "approve")
+        except CheckInError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Approved: the session now counts.") if entry.status == "approved" else _("Rejected."),
+                  "success")
+    return redirect(url_for("checkin.manual_entries_page", code=activity.code))
