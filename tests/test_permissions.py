@@ -40,10 +40,17 @@ from werkzeug.security import check_password_hash
 from volunteer_registry.accounts.models import ApiToken, User
 from volunteer_registry.accounts.permissions import staff_role
 from volunteer_registry.accounts.services import create_api_token, find_user, make_reset_token, revoke_api_token
+from volunteer_registry.activities.models import Activity, Signup
+from volunteer_registry.activities.services import sign_up
 from volunteer_registry.audit.models import AuditEvent
+from volunteer_registry.checkin.kiosk import kiosk_token
+from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Scan
+from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.extensions import db
+from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
 from volunteer_registry.organizations.services import apply_for_membership, create_invitation, decide_membership
+from volunteer_registry.timeutil import local
 from volunteer_registry.volunteers.queries import volunteer_for_user
 from volunteer_registry.volunteers.vault import decrypt_id_number
 
@@ -99,12 +106,33 @@ def build_world(make: Factory) -> World:
     _invitation, invite = create_invitation(admins["A"], orgs["A"], "coordinator")
     member_token, _plaintext = create_api_token(users["member_a"], "phone")
     target = make.user(TARGET_EMAIL)
+    now = utcnow().replace(microsecond=0)
+    tomorrow = {"starts_at": now + dt.timedelta(days=1), "ends_at": now + dt.timedelta(days=1, hours=3)}
+    activities = {
+        "act_a": make.activity(orgs["A"], **tomorrow),  # open for sign-up
+        "appr_a": make.activity(orgs["A"], signup_mode="approval", **tomorrow),  # each sign-up is decided
+        "draft_a": make.activity(orgs["A"], status="draft"),
+        "run_a": make.activity(orgs["A"], allows_walk_ins=True),  # running now, walk-ins welcome
+        "now_a": make.activity(orgs["A"]),  # running now: member_a signed up and is checked in
+        "now_b": make.activity(orgs["B"]),
+    }
+    pending_signup = sign_up(users["volunteer"], activities["appr_a"])
+    member = volunteer_for_user(users["member_a"])
+    now_a = activities["now_a"]
+    sign_up(users["member_a"], now_a, now=now_a.starts_at - dt.timedelta(days=1))
+    session = record_scan(admins["A"], ScanRequest(event_id="world-scan-0001", activity_code=now_a.code,
+                                                   volunteer_number=member.volunteer_number)).session
+    entry = record_manual_entry(admins["A"], now_a, member, now_a.starts_at + dt.timedelta(minutes=10),
+                                now_a.starts_at + dt.timedelta(minutes=40), "the scanner was down")
     db.session.commit()
     values = {
         "A": orgs["A"].code, "B": orgs["B"].code, "P": orgs["P"].code,
         "pending_a": memberships["A"].id, "pending_b": memberships["B"].id,
         "applicant_a": applicants["A"].volunteer_number, "applicant_b": applicants["B"].volunteer_number,
         "invite": invite, "member_token": member_token.id, "reset": make_reset_token(target),
+        **{key: activity.code for key, activity in activities.items()},
+        "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
+        "session_a": session.id, "entry_a": entry.id, "kiosk_a": kiosk_token(now_a.code, utcnow()),
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
     return World(users, orgs, memberships, id_numbers, member_token, target, values)
@@ -131,6 +159,13 @@ class Err:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A refused scan: this status and error code, and the refused scan (kept) in the body."""
+    status: int
+    code: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A write's expected response, and whether it changes the row's state."""
     response: Any
@@ -152,6 +187,13 @@ SHOW_A = Redirect("/organizations/{A}")
 SHOW_P = Redirect("/organizations/{P}")
 MEMBERS_A = Redirect("/organizations/{A}/members")
 MEMBERS_B = Redirect("/organizations/{B}/members")
+NEW_ACTIVITY = Redirect("/activities/[A-Z0-9]+")
+ACT_A = Redirect("/activities/{act_a}")
+APPR_A = Redirect("/activities/{appr_a}")
+DRAFT_A = Redirect("/activities/{draft_a}")
+SIGNUPS_APPR_A = Redirect("/activities/{appr_a}/signups")
+DAY_A = Redirect("/activities/{now_a}/day")
+ENTRIES_A = Redirect("/activities/{now_a}/manual-entries")
 E401 = Err(401, "token_required")
 E403 = Err(403, "forbidden")
 E404 = Err(404, "not_found")
@@ -303,6 +345,54 @@ def session_signed_in(w, actor, client):
         return "_user_id" in session
 
 
+def activities_of(key, title):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(Activity).where(Activity.organization_id == w.orgs[key].id,
+                                                            Activity.title == title))
+
+
+def own_signup(key):
+    """The actor's sign-up status for the world's activity ``key`` (act_a, draft_a)."""
+    def state(w, actor, client):
+        volunteer = volunteer_for_user(actor)
+        if volunteer is None:
+            return None
+        return db.session.scalar(db.select(Signup.status).join(Activity, Activity.id == Signup.activity_id).where(
+            Activity.code == w.values[key], Signup.volunteer_id == volunteer.id))
+    return state
+
+
+def activity_value(key, attribute):
+    return lambda w, actor, client: getattr(
+        db.session.scalar(db.select(Activity).where(Activity.code == w.values[key])), attribute)
+
+
+def signup_status(key):
+    return lambda w, actor, client: db.session.get(Signup, w.values[key]).status
+
+
+def accepted_scans(w, actor, client):
+    return db.session.scalar(db.select(func.count()).select_from(Scan).where(Scan.accepted.is_(True)))
+
+
+def session_closed(key):
+    return lambda w, actor, client: db.session.get(AttendanceSession, w.values[key]).checked_out_at is not None
+
+
+def manual_entry_count(w, actor, client):
+    return db.session.scalar(db.select(func.count()).select_from(ManualEntry))
+
+
+def entry_status(key):
+    return lambda w, actor, client: db.session.get(ManualEntry, w.values[key]).status
+
+
+def scans_of(key):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(Scan).join(Activity, Activity.id == Scan.activity_id).where(
+            Activity.code == w.values[key]))
+
+
 def outbox_to(email):
     return lambda w, actor, client: sum(1 for m in current_app.extensions.get("outbox", []) if m.to == email)
 
@@ -351,6 +441,53 @@ def import_file(w, actor) -> dict:
 
 
 NEW_PASSWORD_FORM = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+
+
+def activity_json(key):
+    return lambda w, actor: {
+        "organization": w.values[key], "title": "Matrix activity", "category": "community", "recipient": "Residents",
+        "region_code": "630102", "address": "8 Kunlun Road", "person_in_charge": "Tashi",
+        "starts_at": "2031-05-01T09:00:00+08:00", "ends_at": "2031-05-01T12:00:00+08:00"}
+
+
+def card_scan_of_member_a(w, actor) -> dict:
+    return {"event_id": "matrix-card-scan-1", "activity": w.values["run_a"],
+            "volunteer_number": w.values["number_member_a"], "direction": "in"}
+
+
+def kiosk_scan_now(w, actor) -> dict:
+    return {"event_id": "matrix-kiosk-scan-1", "activity": w.values["run_a"],
+            "kiosk_token": kiosk_token(w.values["run_a"], utcnow())}
+
+
+def _typed(moment: dt.datetime) -> str:
+    """A time as typed into a datetime-local field (Beijing time)."""
+    return local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def activity_form(title):
+    def data(w, actor):
+        starts = utcnow() + dt.timedelta(days=3)
+        return {"title": title, "category": "community", "recipient": "Residents", "region_code": "630102",
+                "address": "8 Kunlun Road", "person_in_charge": "Tashi", "starts_at": _typed(starts),
+                "ends_at": _typed(starts + dt.timedelta(hours=3)), "signup_mode": "auto", "is_recruiting": "y",
+                "grace_minutes": "30"}
+    return data
+
+
+def manual_form(w, actor):
+    activity = db.session.scalar(db.select(Activity).where(Activity.code == w.values["now_a"]))
+    return {"volunteer_number": w.values["number_member_a"],
+            "started_at": _typed(activity.starts_at + dt.timedelta(minutes=5)),
+            "ended_at": _typed(activity.starts_at + dt.timedelta(minutes=65)), "reason": "phone battery died"}
+
+
+def checkout_form(w, actor):
+    return {"checked_out_at": _typed(utcnow() + dt.timedelta(minutes=1)), "reason": "forgot to scan out"}
+
+
+def scanner_scan(w, actor):
+    return {"event_id": "matrix-scan-0001", "volunteer_number": w.values["number_member_a"], "direction": "auto"}
 
 
 # --- the matrix ----------------------------------------------------------------------------------------------------
@@ -436,6 +573,58 @@ WEB_PAGES = [
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/volunteer/profile",
         LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    # activities: published ones are public; a draft exists only for its organization's staff
+    get("/activities",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/activities/{act_a}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/activities/{draft_a}",
+        404,       404,       404,       404,       200,       404,       200,       404,       404,       404),
+    get("/activities/NOSUCHACT",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/organizations/{A}/activities",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{P}/activities",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/organizations/{A}/activities/new",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{act_a}/edit",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{draft_a}/edit",
+        LOGIN,     404,       404,       404,       200,       404,       200,       404,       404,       404),
+    get("/activities/{act_a}/signups",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    # check-in: the staff of the activity's organization
+    get("/activities/{now_a}/kiosk",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_a}/kiosk/state",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_a}/scanner",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_a}/day",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_b}/day",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    get("/activities/NOSUCHACT/day",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/activities/{now_a}/manual",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_a}/manual-entries",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    # public: holds only the code from the URL (browsers fetch manifests without cookies)
+    get("/activities/{now_a}/scanner.webmanifest",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/scanner-sw.js",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    # the page a kiosk QR opens: for volunteers; accounts without a profile are asked for one
+    get("/k/{kiosk_a}",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/k/not-a-token",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/volunteer/card",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/volunteer/card.png",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
 ]
 
 WEB_WRITES = [
@@ -517,6 +706,50 @@ WEB_WRITES = [
         data=profile_form, state=own_volunteer_name, after=becomes(NEW_NAME)),
     Row("POST", "/volunteer/id-number", signed_in(no(PROFILE), member_a=ok(200), volunteer=ok(200)),
         data={}, state=id_number_views(own=True), after=plus_one, shows=own_id_number),
+    # activities
+    Row("POST", "/activities/{act_a}/signup", signed_in(no(PROFILE), member_a=ok(ACT_A), volunteer=ok(ACT_A)),
+        data={}, state=own_signup("act_a"), after=becomes("accepted")),
+    Row("POST", "/activities/{draft_a}/signup", signed_in(no(404), coord_a=no(PROFILE), admin_a=no(PROFILE)),
+        data={}, state=own_signup("draft_a")),
+    Row("POST", "/activities/{appr_a}/withdraw",
+        signed_in(no(PROFILE), member_a=no(APPR_A), volunteer=ok(APPR_A)),
+        data={}, state=own_signup("appr_a"), after=becomes("withdrawn")),
+    Row("POST", "/organizations/{A}/activities/new",
+        signed_in(no(403), coord_a=ok(NEW_ACTIVITY), admin_a=ok(NEW_ACTIVITY)),
+        data=activity_form("Matrix activity"), state=activities_of("A", "Matrix activity"), after=plus_one),
+    Row("POST", "/organizations/{P}/activities/new", signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data=activity_form("Matrix activity"), state=activities_of("P", "Matrix activity")),
+    Row("POST", "/activities/{act_a}/edit", signed_in(no(403), coord_a=ok(ACT_A), admin_a=ok(ACT_A)),
+        data=activity_form("Renamed activity"), state=activity_value("act_a", "title"),
+        after=becomes("Renamed activity")),
+    Row("POST", "/activities/{draft_a}/publish", signed_in(no(404), coord_a=ok(DRAFT_A), admin_a=ok(DRAFT_A)),
+        data={}, state=activity_value("draft_a", "status"), after=becomes("published")),
+    Row("POST", "/activities/{act_a}/close", signed_in(no(403), coord_a=ok(ACT_A), admin_a=ok(ACT_A)),
+        data={}, state=activity_value("act_a", "status"), after=becomes("closed")),
+    Row("POST", "/activities/{appr_a}/signups/{pending_signup}/decision",
+        signed_in(no(403), coord_a=ok(SIGNUPS_APPR_A), admin_a=ok(SIGNUPS_APPR_A)),
+        data={"decision": "approve"}, state=signup_status("pending_signup"), after=becomes("accepted")),
+    # A's sign-up through B's activity: B's staff must not reach it
+    Row("POST", "/activities/{now_b}/signups/{pending_signup}/decision",
+        signed_in(no(403), coord_b=no(404), admin_b=no(404)),
+        data={"decision": "approve"}, state=signup_status("pending_signup")),
+    # check-in. member_a is checked in at now_a: their kiosk tap checks them out; the volunteer has not signed up
+    # (refused, the refusal kept but not accepted)
+    Row("POST", "/k/{kiosk_a}", signed_in(no(PROFILE), member_a=ok(200), volunteer=no(403)),
+        data={"event_id": "matrix-kiosk-0001"}, state=accepted_scans, after=plus_one),
+    # the scanner page's JSON endpoint: 401 (not a redirect) for nobody signed in
+    Row("POST", "/activities/{now_a}/scans",
+        everyone(no(403), anonymous=no(401), coord_a=ok(201), admin_a=ok(201)),
+        data=scanner_scan, state=accepted_scans, after=plus_one),
+    Row("POST", "/activities/{now_a}/sessions/{session_a}/checkout",
+        signed_in(no(403), coord_a=ok(DAY_A), admin_a=ok(DAY_A)),
+        data=checkout_form, state=session_closed("session_a"), after=becomes(True)),
+    Row("POST", "/activities/{now_a}/manual", signed_in(no(403), coord_a=ok(ENTRIES_A), admin_a=ok(ENTRIES_A)),
+        data=manual_form, state=manual_entry_count, after=plus_one),
+    # admin_a entered entry_a: only someone else may approve it
+    Row("POST", "/activities/{now_a}/manual-entries/{entry_a}/decision",
+        signed_in(no(403), coord_a=ok(ENTRIES_A), admin_a=no(ENTRIES_A)),
+        data={"decision": "approve"}, state=entry_status("entry_a"), after=becomes("approved")),
 ]
 
 # one row per route, one column per role:
@@ -567,6 +800,34 @@ API_CALLS = [
     Row("POST", "/api/v1/organizations/{A}/members/{applicant_b}/decision",
         token_required(no(E403), coord_a=no(E404), admin_a=no(E404)),
         data={"decision": "approve"}, state=request_status("B")),
+    # activities and check-in: a draft exists only for its organization's staff
+    get("/api/v1/activities/{act_a}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/activities/{draft_a}",
+        E404,      E404,      E404,      E404,      200,       E404,      200,       E404,      E404,      E404),
+    get("/api/v1/activities/NOSUCHACT",
+        E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404),
+    get("/api/v1/activities/{run_a}/attendance",
+        E401,      E403,      E403,      E403,      200,       E403,      200,       E403,      E403,      E403),
+    get("/api/v1/activities/NOSUCHACT/attendance",
+        E401,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404),
+    Row("POST", "/api/v1/activities", token_required(no(E403), coord_a=ok(201), admin_a=ok(201)),
+        data=activity_json("A"), state=activities_of("A", "Matrix activity"), after=plus_one),
+    Row("POST", "/api/v1/activities", token_required(no(E404), admin_p=no(E403), platform=no(E403)),
+        data=activity_json("P"), state=activities_of("P", "Matrix activity")),
+    Row("POST", "/api/v1/activities/{act_a}/signups",
+        token_required(no(NO_PROFILE), member_a=ok(201), volunteer=ok(201)),
+        state=own_signup("act_a"), after=becomes("accepted")),
+    Row("POST", "/api/v1/activities/{draft_a}/signups",
+        token_required(no(E404), coord_a=no(NO_PROFILE), admin_a=no(NO_PROFILE)),
+        state=own_signup("draft_a")),
+    # a card scan: A's staff only; everyone else is refused before it is a scan (nothing kept)
+    Row("POST", "/api/v1/scans", token_required(no(E403), coord_a=ok(201), admin_a=ok(201)),
+        data=card_scan_of_member_a, state=scans_of("run_a"), after=plus_one),
+    # a kiosk scan: the caller checks themself in; without a volunteer profile it is refused, and the refusal kept
+    Row("POST", "/api/v1/scans",
+        token_required(ok(Refused(422, "volunteer_profile_required")), member_a=ok(201), volunteer=ok(201)),
+        data=kiosk_scan_now, state=scans_of("run_a"), after=plus_one),
 ]
 
 ALL_ROWS = WEB_PAGES + WEB_WRITES + API_CALLS
@@ -596,6 +857,11 @@ def check_response(response, expected, w: World, *, api: bool) -> None:
         assert error["code"] == expected.code
         assert isinstance(error["message"], str) and error["message"].strip()
         assert set(error) <= {"code", "message", "field"}
+    elif isinstance(expected, Refused):
+        assert response.status_code == expected.status, f"{where}: {response.status_code} {response.get_data()!r}"
+        body = response.get_json(silent=True)
+        assert body["error"]["code"] == expected.code, f"{where}: {body!r}"
+        assert body["scan"]["accepted"] is False and body["scan"]["refusal_code"] == expected.code, body
     else:
         assert response.status_code == expected, f"{where}: {response.status_code}, expected {expected}"
         if api:

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
 from __future__ import annotations
 
+from ..activities.models import ACTIVITY_STATUSES, CATEGORIES, SIGNUP_MODES, SIGNUP_STATUSES
+from ..checkin.models import FLAGS, SCAN_METHODS
 from ..organizations.models import JOIN_MODES, ORG_TYPES
 
 
@@ -27,6 +29,138 @@ UNAUTHORIZED = _error("No token, or an unknown or revoked one (token_required, t
 FORBIDDEN = _error("The token's account lacks the permission (forbidden).")
 NOT_FOUND = _error("No such organization (not_found).")
 INVALID = _error("A rule was broken; `error.code` says which and `error.field` names the input.")
+ACTIVITY_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                 "description": "The activity's public code."}
+NO_ACTIVITY = _error("No such activity, or a draft the caller may not see (not_found).")
+REFUSED_SCAN = {"description": "Refused. A refused scan is kept and answered with its `scan` (codes: "
+                "volunteer_unknown, volunteer_profile_required, organization_suspended, activity_not_open, "
+                "activity_not_started, activity_ended, not_signed_up, already_checked_in, not_checked_in, "
+                "check_out_before_check_in, kiosk_qr_stale, kiosk_qr_forged); a request that is not a scan at all "
+                "writes nothing and has no `scan` (event_id_invalid, direction_invalid, scan_subject_missing, "
+                "scanned_at_invalid, location_invalid, invalid_json, invalid_parameter, forbidden, not_found).",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScanRefusal"}}}}
+
+
+def _datetime(nullable: bool = False) -> dict:
+    return {"type": ["string", "null"] if nullable else "string", "format": "date-time"}
+
+
+def _activity_properties() -> dict:
+    return {
+        "title": {"type": "string", "maxLength": 120}, "description": {"type": "string", "maxLength": 4000},
+        "category": {"type": "string", "enum": list(CATEGORIES)},
+        "recipient": {"type": "string", "maxLength": 120, "description": "The service recipient."},
+        "region_code": {"type": "string", "description": "GB/T 2260 division code (Qinghai)"},
+        "address": {"type": "string", "maxLength": 200},
+        "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+        "radius_m": {"type": ["integer", "null"], "minimum": 10, "maximum": 50000,
+                     "description": "Scans farther than this from the place are flagged (needs coordinates)."},
+        "starts_at": {**_datetime(), "description": "ISO 8601; without an offset, Beijing time."},
+        "ends_at": {**_datetime(), "description": "After starts_at, at most 31 days later."},
+        "capacity": {"type": ["integer", "null"], "minimum": 1, "maximum": 100000},
+        "is_recruiting": {"type": "boolean"}, "allows_walk_ins": {"type": "boolean"},
+        "grace_minutes": {"type": "integer", "minimum": 0, "maximum": 720,
+                          "description": "Scans are accepted this long before the start and after the end."},
+        "signup_mode": {"type": "string", "enum": list(SIGNUP_MODES)},
+        "person_in_charge": {"type": "string", "maxLength": 60},
+        "risk_disclosure": {"type": "string", "maxLength": 4000},
+        "requires_training": {"type": "boolean"}, "requires_insurance": {"type": "boolean"},
+    }
+
+
+def _checkin_schemas() -> dict:
+    flag = {"type": "string", "enum": list(FLAGS)}
+    person = {"type": ["object", "null"], "properties": {"volunteer_number": {"type": "string"},
+                                                         "name": {"type": "string"}}}
+    session = {"type": "object", "required": ["id", "checked_in_at", "checked_out_at", "flags", "minutes"],
+               "properties": {"id": {"type": "integer"}, "checked_in_at": _datetime(),
+                              "checked_out_at": _datetime(nullable=True), "flags": {"type": "array", "items": flag},
+                              "minutes": {"type": ["integer", "null"],
+                                          "description": "Whole minutes of this session once it is closed."}}}
+    scan = {"type": "object", "required": ["event_id", "accepted", "result", "flags", "scanned_at"], "properties": {
+        "event_id": {"type": "string"}, "accepted": {"type": "boolean"},
+        "result": {"type": ["string", "null"], "enum": ["in", "out", None]},
+        "refusal_code": {"type": ["string", "null"]}, "method": {"type": "string", "enum": list(SCAN_METHODS)},
+        "direction": {"type": "string", "enum": ["in", "out", "auto"]},
+        "flags": {"type": "array", "items": flag}, "scanned_at": _datetime()}}
+    return {
+        "ActivityInput": {"type": "object", "required": [
+            "organization", "title", "category", "recipient", "region_code", "address", "starts_at", "ends_at",
+            "person_in_charge"], "properties": {
+            "organization": {"type": "string", "description": "The organization's public code."},
+            **_activity_properties(),
+            "publish": {"type": "boolean", "description": "Publish at once (default: a draft)."}}},
+        "Activity": {"type": "object", "required": ["code", "organization", "status", "starts_at", "ends_at"],
+                     "properties": {"code": {"type": "string"}, "organization": {"type": "string"},
+                                    "status": {"type": "string", "enum": list(ACTIVITY_STATUSES)},
+                                    **_activity_properties(), "created_at": _datetime()}},
+        "Signup": {"type": "object", "required": ["activity", "volunteer_number", "status"], "properties": {
+            "activity": {"type": "string"}, "volunteer_number": {"type": "string"},
+            "status": {"type": "string", "enum": list(SIGNUP_STATUSES)}}},
+        "ScanRequest": {"type": "object", "required": ["event_id", "activity"], "properties": {
+            "event_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                         "description": "Made by the device; a retry with the same id returns the first result."},
+            "activity": {"type": "string", "description": "The activity's public code."},
+            "volunteer_number": {"type": "string", "description": "A card scan or a typed number (coordinators and "
+                                 "org admins of the activity's organization). Give this or kiosk_token."},
+            "kiosk_token": {"type": "string", "description": "The token of the kiosk QR, scanned by the volunteer "
+                            "themself."},
+            "direction": {"type": "string", "enum": ["in", "out", "auto"], "default": "auto"},
+            "scanned_at": {**_datetime(), "description": "When the device scanned (ISO 8601)."},
+            "location": {"type": "object", "required": ["latitude", "longitude"], "properties": {
+                "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                "longitude": {"type": "number", "minimum": -180, "maximum": 180}}},
+            "offline": {"type": "boolean", "description": "Sent from the device's offline queue: the original "
+                        "scanned_at is kept and the session flagged."}}},
+        "Scan": scan,
+        "Session": session,
+        "ScanResult": {"type": "object", "required": ["replayed", "scan", "session", "volunteer"], "properties": {
+            "replayed": {"type": "boolean"}, "scan": scan, "session": session, "volunteer": person}},
+        "ScanRefusal": {"allOf": [{"$ref": "#/components/schemas/Error"}, {"type": "object", "properties": {
+            "replayed": {"type": "boolean", "description": "A retry of a refused scan gets the same refusal."},
+            "scan": scan, "volunteer": person}}]},
+        "Attendance": {"type": "object", "properties": {
+            "activity": {"type": "string"},
+            "present": {"type": "array", "items": {**session, "properties": {**session["properties"],
+                                                                             "volunteer": person}}},
+            "closed": {"type": "array", "items": {**session, "properties": {**session["properties"],
+                                                                            "volunteer": person}}},
+            "volunteers": {"type": "array", "items": {"type": "object", "properties": {
+                "volunteer_number": {"type": "string"}, "name": {"type": "string"},
+                "minutes": {"type": "integer", "description": "The union of the volunteer's closed sessions."}}}}}},
+    }
+
+
+def _checkin_paths() -> dict:
+    return {
+        "/activities": {"post": {
+            "summary": "Create an activity (coordinators and org admins of the organization); a draft unless "
+                       "`publish` is true", "security": SECURED, "requestBody": _body("ActivityInput"),
+            "responses": {"201": _json("Activity", "Created"), "400": INVALID, "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "404": NOT_FOUND, "422": INVALID}}},
+        "/activities/{code}": {"get": {
+            "summary": "One activity (drafts only for the organization's staff)", "security": [{}, {"bearer": []}],
+            "parameters": [ACTIVITY_CODE],
+            "responses": {"200": _json("Activity"), "401": UNAUTHORIZED, "404": NO_ACTIVITY}}},
+        "/activities/{code}/signups": {"post": {
+            "summary": "The caller signs up (accepted, pending a coordinator, or waitlisted when full)",
+            "security": SECURED, "parameters": [ACTIVITY_CODE],
+            "responses": {"201": _json("Signup", "Signed up"), "401": UNAUTHORIZED, "404": NO_ACTIVITY,
+                          "409": INVALID, "422": INVALID}}},
+        "/activities/{code}/attendance": {"get": {
+            "summary": "Who is present now, and the closed sessions with minutes (coordinators and org admins)",
+            "security": SECURED, "parameters": [ACTIVITY_CODE],
+            "responses": {"200": _json("Attendance"), "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": NO_ACTIVITY}}},
+        "/scans": {"post": {
+            "summary": "Record a check-in or check-out scan; a retried event id returns the first result",
+            "security": SECURED, "requestBody": _body("ScanRequest"),
+            "responses": {"201": _json("ScanResult", "Recorded"),
+                          "200": _json("ScanResult", "A retry of a recorded scan (replayed: true)"),
+                          "400": REFUSED_SCAN, "401": UNAUTHORIZED, "403": REFUSED_SCAN, "404": REFUSED_SCAN,
+                          "409": REFUSED_SCAN, "422": REFUSED_SCAN}}},
+    }
 
 
 def openapi_document() -> dict:
@@ -105,6 +239,7 @@ def openapi_document() -> dict:
                     "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"}}},
                 "MembershipDecision": {"type": "object", "required": ["decision"], "properties": {
                     "decision": {"type": "string", "enum": ["approve", "decline"]}}},
+                **_checkin_schemas(),
                 "Me": {"type": "object", "properties": {
                     "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
                     "is_platform_admin": {"type": "boolean"}, "volunteer_number": {"type": ["string", "null"]}}},
@@ -161,5 +296,6 @@ def openapi_document() -> dict:
                 "requestBody": _body("MembershipDecision"),
                 "responses": {"200": _json("Membership"), "400": INVALID, "401": UNAUTHORIZED,
                               "403": FORBIDDEN, "404": NOT_FOUND, "409": INVALID}}},
+            **_checkin_paths(),
         },
     }

@@ -4,6 +4,11 @@ from __future__ import annotations
 from flask import g, jsonify, request, url_for
 
 from ..accounts.permissions import can, require
+from ..activities.models import Activity
+from ..activities.queries import visible_activity
+from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
+from ..checkin.models import AttendanceSession
+from ..checkin.services import CheckInError, ScanRequest, record_scan, served_minutes, union_minutes
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -24,6 +29,7 @@ from ..organizations.services import (
 from ..paging import MAX_PAGE, parse_page
 from ..regions import get_region
 from ..text import all_storable
+from ..timeutil import parse_datetime
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from ..volunteers.services import VolunteerData, save_own_profile
 from . import bp
@@ -195,3 +201,146 @@ def decide_member(code: str, volunteer_number: str):
     decide_membership(g.api_user, membership, decision == "approve")
     db.session.commit()
     return jsonify(membership_json(membership))
+
+
+# --- activities and check-in ------------------------------------------------------------------------------------
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def activity_json(activity: Activity) -> dict:
+    return {
+        "code": activity.code, "organization": activity.organization.code, "status": activity.status,
+        "title": activity.title, "description": activity.description, "category": activity.category,
+        "recipient": activity.recipient, "region_code": activity.region_code, "address": activity.address,
+        "latitude": activity.latitude, "longitude": activity.longitude, "radius_m": activity.radius_m,
+        "starts_at": _iso(activity.starts_at), "ends_at": _iso(activity.ends_at), "capacity": activity.capacity,
+        "is_recruiting": activity.is_recruiting, "allows_walk_ins": activity.allows_walk_ins,
+        "grace_minutes": activity.grace_minutes, "signup_mode": activity.signup_mode,
+        "person_in_charge": activity.person_in_charge, "risk_disclosure": activity.risk_disclosure,
+        "requires_training": activity.requires_training, "requires_insurance": activity.requires_insurance,
+        "created_at": _iso(activity.created_at),
+    }
+
+
+def scan_json(scan) -> dict:
+    return {"event_id": scan.event_id, "accepted": scan.accepted, "result": scan.result,
+            "refusal_code": scan.refusal_code, "method": scan.method, "direction": scan.direction,
+            "flags": list(scan.flags or []), "scanned_at": _iso(scan.scanned_at)}
+
+
+def session_json(session: AttendanceSession) -> dict:
+    closed = session.checked_out_at is not None
+    return {"id": session.id, "checked_in_at": _iso(session.checked_in_at),
+            "checked_out_at": _iso(session.checked_out_at), "flags": list(session.flags or []),
+            "minutes": union_minutes([(session.checked_in_at, session.checked_out_at)]) if closed else None}
+
+
+def person_json(volunteer) -> dict | None:
+    return {"volunteer_number": volunteer.volunteer_number, "name": volunteer.name} if volunteer else None
+
+
+def _string(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise ApiError("invalid_parameter", f"{key} must be true or false", field=key)
+    return value
+
+
+def _scanned_at(body: dict):
+    value = body.get("scanned_at")
+    if value is None:
+        return None
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        raise CheckInError("scanned_at_invalid", field="scanned_at")
+    return moment
+
+
+def _location(body: dict) -> tuple[float | None, float | None]:
+    value = body.get("location")
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        raise CheckInError("location_invalid", field="location")
+    coordinates = []
+    for key, limit in (("latitude", 90), ("longitude", 180)):
+        number = value.get(key)
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise CheckInError("location_invalid", field="location")
+        if not -limit <= number <= limit:  # before float(): a huge JSON integer does not fit in one
+            raise CheckInError("location_invalid", field="location")
+        coordinates.append(float(number))
+    return coordinates[0], coordinates[1]
+
+
+@bp.route("/activities", methods=["POST"])
+@token_required
+def create_activity_endpoint():
+    body = _body()
+    org = visible_organization(_string(body, "organization") or "", g.api_user)
+    require("activities.manage", org, user=g.api_user)
+    publish = _flag(body, "publish")
+    activity = create_activity(g.api_user, org, ActivityData.from_mapping(body))
+    if publish:
+        publish_activity(g.api_user, activity)
+    db.session.commit()
+    return jsonify(activity_json(activity)), 201
+
+
+@bp.route("/activities/<code>", methods=["GET"])
+@token_optional
+def get_activity(code: str):
+    return jsonify(activity_json(visible_activity(code, g.api_user)))
+
+
+@bp.route("/activities/<code>/signups", methods=["POST"])
+@token_required
+def sign_up_endpoint(code: str):
+    activity = visible_activity(code, g.api_user)
+    signup = sign_up(g.api_user, activity)
+    db.session.commit()
+    return jsonify({"activity": activity.code, "volunteer_number": signup.volunteer.volunteer_number,
+                    "status": signup.status}), 201
+
+
+@bp.route("/scans", methods=["POST"])
+@token_required
+def scan():
+    body = _body()
+    latitude, longitude = _location(body)
+    direction = body.get("direction", "auto")
+    scan_request = ScanRequest(
+        event_id=_string(body, "event_id") or "", activity_code=_string(body, "activity"),
+        volunteer_number=_string(body, "volunteer_number"), kiosk_token=_string(body, "kiosk_token"),
+        direction=direction if isinstance(direction, str) else "", scanned_at=_scanned_at(body),
+        latitude=latitude, longitude=longitude, offline=_flag(body, "offline"))
+    result = record_scan(g.api_user, scan_request)
+    db.session.commit()  # a refused scan is kept too
+    answer = {"replayed": result.replayed, "scan": scan_json(result.scan),
+              "volunteer": person_json(result.scan.volunteer)}
+    if result.error is not None:
+        return jsonify({**result.error.to_json(), **answer}), result.error.http_status
+    answer["session"] = session_json(result.session)
+    return jsonify(answer), 200 if result.replayed else 201
+
+
+@bp.route("/activities/<code>/attendance", methods=["GET"])
+@token_required
+def attendance(code: str):
+    activity = visible_activity(code, g.api_user)
+    require("checkin.review", activity.organization, user=g.api_user)
+    sessions = db.session.scalars(db.select(AttendanceSession).where(AttendanceSession.activity_id == activity.id)
+                                  .order_by(AttendanceSession.checked_in_at, AttendanceSession.id)).all()
+    present = [{**session_json(s), "volunteer": person_json(s.volunteer)} for s in sessions if s.is_open]
+    closed = [{**session_json(s), "volunteer": person_json(s.volunteer)} for s in sessions if not s.is_open]
+    volunteers = {s.volunteer_id: s.volunteer for s in sessions}
+    totals = [{**person_json(v), "minutes": served_minutes(activity.id, v.id)} for v in volunteers.values()]
+    return jsonify({"activity": activity.code, "present": present, "closed": closed, "volunteers": totals})
