@@ -5,7 +5,10 @@ import random
 
 from ..accounts.models import User
 from ..accounts.services import create_account
+from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
+from ..checkin.services import ScanRequest, record_scan
 from ..extensions import db
+from ..models import utcnow
 from ..organizations.credit_code import credit_code_check_character
 from ..organizations.services import (
     OrganizationData,
@@ -16,15 +19,17 @@ from ..organizations.services import (
     decide_membership,
     decide_organization,
 )
+from ..timeutil import LOCAL_ZONE
 from ..volunteers.identity import resident_id_check_character
+from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import VolunteerData, save_own_profile
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_ACCOUNTS = (
     ("admin@example.org", "platform admin (civil affairs): approves organizations, reads the audit log"),
     ("orgadmin@example.org", "org admin of Chengdong Youth Volunteers: members, invitations, import"),
-    ("coordinator@example.org", "coordinator of Chengdong Youth Volunteers: approves join requests"),
-    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, memberships"),
+    ("coordinator@example.org", "coordinator of Chengdong Youth Volunteers: join requests, kiosk QR, scanner"),
+    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, memberships, sign-ups, volunteer card"),
     ("applicant@example.org", "has applied to register an organization, waiting for approval"),
 )
 
@@ -95,5 +100,42 @@ def seed_demo() -> bool:
         membership = apply_for_membership(user, chengdong)
         if i < 5:
             decide_membership(coordinator, membership, approve=True)
+    members = [volunteer_user] + [db.session.scalar(db.select(User).where(User.email == f"volunteer{i}@example.org"))
+                                  for i in range(1, 9)]
+    _activities(org_admin, coordinator, chengdong, members)
     db.session.flush()
     return True
+
+
+def _activities(org_admin, coordinator, org, people) -> None:
+    """A duty running every day this month (walk-ins welcome, two volunteers already checked in), a visit tomorrow
+    with open places, and a clean-up next week whose sign-ups a coordinator decides (卓玛's is waiting)."""
+    now = utcnow().replace(second=0, microsecond=0)
+    today = dt.datetime.combine(now.astimezone(LOCAL_ZONE).date(), dt.time(), tzinfo=LOCAL_ZONE)
+
+    def activity(title, category, recipient, address, starts, hours, **extra):
+        data = ActivityData(title=title, category=category, recipient=recipient, region_code=org.region_code,
+                            address=address, person_in_charge="马晓东", starts_at=starts,
+                            ends_at=starts + dt.timedelta(hours=hours), grace_minutes=30, **extra)
+        created = create_activity(org_admin, org, data)
+        publish_activity(org_admin, created)
+        return created
+
+    duty = activity("社区服务站日常值班", "community", "城东区居民", "西宁市城东区八一路社区服务站", today,
+                    30 * 24 - 1, allows_walk_ins=True,
+                    description="每天到社区服务站值班：接待来访居民，协助办理事务。签到扫屏幕上的二维码。")
+    visit = activity("敬老院周末探访", "elderly", "城东区福利院老人", "西宁市城东区福利院",
+                     today + dt.timedelta(days=1, hours=9), 3, capacity=12,
+                     description="陪老人聊天、读报、做手工。请穿便于活动的衣服。",
+                     risk_disclosure="院内地面湿滑处请小心；不得自行给老人喂食。")
+    cleanup = activity("湟水河岸清洁", "environment", "湟水河城东段河岸", "西宁市湟水河城东段",
+                       today + dt.timedelta(days=6, hours=9), 4, capacity=30, signup_mode="approval",
+                       requires_insurance=True, risk_disclosure="靠近水边，请勿下河；手套和垃圾袋由组织提供。")
+    for person in people[1:4]:
+        sign_up(person, visit)
+    sign_up(people[0], cleanup)
+    sign_up(people[0], visit)
+    for n, person in enumerate(people[1:3], start=1):
+        record_scan(coordinator, ScanRequest(event_id=f"demo-checkin-{n:04d}", activity_code=duty.code,
+                                             volunteer_number=volunteer_for_user(person).volunteer_number,
+                                             direction="in"))

@@ -1,6 +1,7 @@
 from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from ..activities.queries import activities_today, upcoming_signups
 from ..extensions import db
 from ..i18n import LANGUAGE_NAMES
 from ..organizations.queries import organizations_of_user, pending_organization_count
@@ -14,10 +15,14 @@ def index():
     """The first page: what this is for a visitor; each role's next task for a signed-in person."""
     if not current_user.is_authenticated:
         return render_template("home/landing.html")
+    volunteer = volunteer_for_user(current_user)
+    staff = organizations_of_user(current_user)
     return render_template(
         "home/dashboard.html",
-        volunteer=volunteer_for_user(current_user),
-        staff=organizations_of_user(current_user),
+        volunteer=volunteer,
+        staff=staff,
+        signups=upcoming_signups(volunteer),
+        today=activities_today(org.id for org, _role in staff if org.status == "approved"),
         pending_organizations=pending_organization_count() if current_user.is_platform_admin else 0,
     )
 
