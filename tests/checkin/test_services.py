@@ -30,16 +30,6 @@ def eid() -> str:
     return uuid.uuid4().hex
 
 
-@pytest.fixture
-def setting(make):
-    """An activity running now, its coordinator, and a volunteer who signed up before it started."""
-    activity = make.activity()
-    coordinator = make.coordinator(activity.organization)
-    volunteer = make.volunteer()
-    sign_up(make.account_of(volunteer), activity, now=activity.starts_at - T(days=1))
-    return activity, coordinator, volunteer
-
-
 def card(setting, at, direction="auto", **extra):
     activity, coordinator, volunteer = setting
     request = ScanRequest(event_id=extra.pop("event_id", eid()), activity_code=activity.code,

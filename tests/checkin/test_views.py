@@ -26,17 +26,6 @@ def count(model, *where) -> int:
 
 
 @pytest.fixture
-def setting(make):
-    """An activity running now (an hour ago to three hours on), its coordinator, a volunteer who signed up."""
-    activity = make.activity()
-    coordinator = make.coordinator(activity.organization)
-    volunteer = make.volunteer()
-    sign_up(make.account_of(volunteer), activity, now=activity.starts_at - T(days=1))
-    db.session.commit()
-    return activity, coordinator, volunteer
-
-
-@pytest.fixture
 def clock(monkeypatch):
     """Move the check-in views' clock: ``clock(minutes)`` puts it that far from the real now."""
     real = utcnow

@@ -163,32 +163,31 @@ def edit(code: str):
     return render_template("activities/edit.html", form=form, org=activity.organization, activity=activity)
 
 
-@bp.route("/activities/<code>/publish", methods=["POST"])
-@login_required
-def publish(code: str):
+def _change_status(code: str, change, message, category: str):
+    """Publish or close: ``change(actor, activity)``, then ``message(activity)`` flashed, back to the activity."""
     activity = _activity_for(code)
     try:
-        publish_activity(current_user, activity)
+        change(current_user, activity)
     except ActivityError as error:
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(_("Published: volunteers can now find %(title)s and sign up.", title=activity.title), "success")
+        flash(message(activity), category)
     return redirect(url_for("activities.show", code=activity.code))
+
+
+@bp.route("/activities/<code>/publish", methods=["POST"])
+@login_required
+def publish(code: str):
+    return _change_status(code, publish_activity, lambda activity: _(
+        "Published: volunteers can now find %(title)s and sign up.", title=activity.title), "success")
 
 
 @bp.route("/activities/<code>/close", methods=["POST"])
 @login_required
 def close(code: str):
-    activity = _activity_for(code)
-    try:
-        close_activity(current_user, activity)
-    except ActivityError as error:
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Closed: no more sign-ups or check-ins for %(title)s.", title=activity.title), "info")
-    return redirect(url_for("activities.show", code=activity.code))
+    return _change_status(code, close_activity, lambda activity: _(
+        "Closed: no more sign-ups or check-ins for %(title)s.", title=activity.title), "info")
 
 
 @bp.route("/activities/<code>/signups")
