@@ -20,12 +20,15 @@ self.addEventListener("activate", function (event) {
 function sameOrigin(url) { return url.origin === self.location.origin; }
 function isScannerPage(url) { return sameOrigin(url) && /^\/activities\/[^/]+\/scanner(\.webmanifest)?$/.test(url.pathname); }
 
+// stores a good answer under ``path``; resolves to the response once it is stored (the worker may be stopped as
+// soon as the event's promises settle, so the write is part of them)
 function keep(path, response) {
   if (response && response.ok && !response.redirected && response.type === "basic") {
     var copy = response.clone();
-    caches.open(CACHE).then(function (cache) { cache.put(path, copy); });
+    return caches.open(CACHE).then(function (cache) { return cache.put(path, copy); })
+      .then(function () { return response; }, function () { return response; });
   }
-  return response;
+  return Promise.resolve(response);
 }
 
 self.addEventListener("message", function (event) {
@@ -34,7 +37,7 @@ self.addEventListener("message", function (event) {
   var url = new URL(data.cache, self.location.href);
   if (!isScannerPage(url)) { return; }
   event.waitUntil(fetch(url.href, {credentials: "same-origin"}).then(function (response) {
-    keep(url.pathname, response);
+    return keep(url.pathname, response);
   }).catch(function () {}));
 });
 
@@ -55,10 +58,10 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(caches.open(CACHE).then(function (cache) {
       return cache.match(url.pathname).then(function (hit) {
         var fresh = fetch(request).then(function (response) {
-          if (response.ok) { cache.put(url.pathname, response.clone()); }
-          return response;
+          if (!response.ok) { return response; }
+          return cache.put(url.pathname, response.clone()).then(function () { return response; });
         });
-        if (hit) { fresh.catch(function () {}); return hit; }
+        if (hit) { event.waitUntil(fresh.catch(function () {})); return hit; }
         return fresh;
       });
     }));

@@ -1,7 +1,8 @@
 // The coordinator's scanner: volunteer cards read by the camera (BarcodeDetector, else the pinned jsQR) or typed.
 // Every scan is first written to a queue in localStorage with its client event id and original time, then sent;
 // it leaves the queue only when the server has answered for it (accepted, replayed or refused). A network error
-// keeps it (marked offline) for the next try: on the "online" event and every 15 seconds.
+// keeps it, and every scan waiting behind it, marked offline for the next try: on the "online" event and every
+// 15 seconds.
 (function () {
   "use strict";
   var root = document.getElementById("scanner");
@@ -11,6 +12,7 @@
   var RETRY_MS = 15000;
   var csrf = d.csrf;
   var flushing = false;
+  var flushAgain = false;   // a scan was recorded while a flush was running: it was not in that flush's list
   var recent = [];
 
   var $ = function (id) { return document.getElementById(id); };
@@ -111,7 +113,9 @@
       }
       return "stop";             // 5xx, or not our JSON: try again later
     }, function () {
-      update(item.event_id, function (it) { it.offline = true; });  // no network: it will be sent from the queue
+      // no network: this scan and every one waiting behind it (never tried, since the flush stops here) will be
+      // sent from the queue, so the server keeps their original time and flags them offline
+      save(load().map(function (it) { it.offline = true; return it; }));
       setOnline(false);
       if (!item.offline) { show(d.msgQueuedOffline, "queued"); }
       return "stop";
@@ -119,10 +123,12 @@
   }
 
   function flush() {
-    if (flushing) { return; }
+    if (flushing) { flushAgain = true; return; }
     var items = load();
     if (!items.length) { render(); return; }
     flushing = true;
+    flushAgain = false;
+    var stopped = false;
     var ids = items.map(function (item) { return item.event_id; });
     var next = function (i) {
       if (i >= ids.length) { return Promise.resolve(); }
@@ -133,12 +139,17 @@
       return deliver(item).then(function (outcome) {
         update(item.event_id, function (it) { delete it.sending; });
         if (outcome === "done") { setOnline(true); return next(i + 1); }
+        stopped = true;
+        // not delivered now (signed out, a server error): whatever is left goes later, from the queue, with the
+        // time it was scanned; the server keeps that time and flags the sessions for review
+        save(load().map(function (it) { it.offline = true; return it; }));
       });
     };
-    next(0).catch(function () {}).then(function () {
+    next(0).catch(function () { stopped = true; }).then(function () {
       flushing = false;
       save(load().map(function (it) { delete it.sending; return it; }));
       render();
+      if (flushAgain && !stopped) { flush(); }   // send what was scanned meanwhile now, not at the next retry
     });
   }
 
