@@ -35,6 +35,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     IMPORT_MAX_ROWS = 20000
+    #: a session longer than this is flagged too_long for review (not refused, not cut)
+    CHECKIN_SESSION_CAP_HOURS = float(os.environ.get("CHECKIN_SESSION_CAP_HOURS", "12"))
     #: how many reverse proxies stand in front of the app (their X-Forwarded-* headers are trusted)
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 

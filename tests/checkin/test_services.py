@@ -246,6 +246,21 @@ def test_a_session_longer_than_the_cap_is_flagged(make):
     assert "too_long" in result.session.flags
 
 
+def test_the_cap_is_configured_and_applies_to_corrections_too(app, setting):
+    activity, coordinator, volunteer = setting
+    app.config["CHECKIN_SESSION_CAP_HOURS"] = 0.5
+    card(setting, activity.starts_at, direction="in")
+    short = card(setting, activity.starts_at + T(minutes=29), direction="out")
+    assert short.session.flags == []
+    card(setting, activity.starts_at + T(minutes=40), direction="in")
+    long = card(setting, activity.starts_at + T(minutes=80), direction="out")
+    assert long.session.flags == ["too_long"]
+    opened = card(setting, activity.starts_at + T(minutes=90), direction="in").session
+    fix_missed_checkout(coordinator, opened, opened.checked_in_at + T(minutes=45), "forgot to scan out",
+                        now=activity.starts_at + T(minutes=150))
+    assert opened.flags == ["corrected", "too_long"]
+
+
 def test_fixing_a_missed_check_out_is_a_correction(setting):
     activity, coordinator, volunteer = setting
     session = card(setting, activity.starts_at + T(minutes=10), direction="in").session

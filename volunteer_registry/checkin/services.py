@@ -12,6 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +32,12 @@ from .models import AttendanceSession, ManualEntry, Scan
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
+
+
+def session_cap() -> dt.timedelta:
+    """How long a session may last before it is flagged too_long: ``CHECKIN_SESSION_CAP_HOURS`` (default 12)."""
+    hours = current_app.config.get("CHECKIN_SESSION_CAP_HOURS") if has_app_context() else None
+    return dt.timedelta(hours=hours) if hours else DEFAULT_SESSION_CAP
 
 
 class CheckInError(DomainError):
@@ -128,7 +135,7 @@ def open_session(activity: Activity, volunteer: Volunteer) -> AttendanceSession 
 
 
 def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
-                session_cap: dt.timedelta = DEFAULT_SESSION_CAP) -> ScanResult:
+                cap: dt.timedelta | None = None) -> ScanResult:
     """Record one scan and its effect, or its refusal; a known event id returns the first result unchanged.
 
     Card scans (``volunteer_number``) need a coordinator or org admin of the activity's organization (Forbidden
@@ -205,7 +212,7 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         session = AttendanceSession(activity_id=activity.id, organization_id=activity.organization_id,
                                     volunteer_id=volunteer.id, source=method, checked_in_at=moment, flags=list(flags))
     elif result == "out":
-        _close(session, moment, flags, session_cap)
+        _close(session, moment, flags, cap or session_cap())
     scan.attendance = session
     db.session.add(scan)
     try:
@@ -246,12 +253,12 @@ def _close(session: AttendanceSession, moment: dt.datetime, flags: list[str], ca
 
 
 def close_open_sessions(activity: Activity, *, now: dt.datetime | None = None,
-                        session_cap: dt.timedelta = DEFAULT_SESSION_CAP) -> int:
+                        cap: dt.timedelta | None = None) -> int:
     """Close the sessions left open at the activity's end (flagged auto_closed). Returns how many."""
     sessions = db.session.scalars(db.select(AttendanceSession).where(
         AttendanceSession.activity_id == activity.id, AttendanceSession.checked_out_at.is_(None))).all()
     for session in sessions:
-        _close(session, max(activity.ends_at, session.checked_in_at), ["auto_closed"], session_cap)
+        _close(session, max(activity.ends_at, session.checked_in_at), ["auto_closed"], cap or session_cap())
     db.session.flush()
     return len(sessions)
 
@@ -291,7 +298,9 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
                 session_id=session.id, reason=reason)
     db.session.add(scan)
     session.checked_out_at = checked_out_at
-    session.flags = [f for f in session.flags if f != "auto_closed"] + ["corrected"]
+    session.flags = [f for f in session.flags if f not in ("auto_closed", "too_long")] + ["corrected"]
+    if checked_out_at - session.checked_in_at > session_cap():
+        session.flags = [*session.flags, "too_long"]
     db.session.flush()
     record_event("checkin.checkout_corrected", actor=actor, organization=db.session.get(
         Activity, session.activity_id).organization, target=session, reason=reason)
