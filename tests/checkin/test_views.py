@@ -1,11 +1,13 @@
 """The check-in pages through the test client: kiosk, the page its QR opens, scanner JSON, the day, manual entries."""
 import datetime as dt
+import io
 import re
 import uuid
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.checkin import views
@@ -216,6 +218,14 @@ def test_scanner_page_is_an_installable_offline_page(app, setting):
     manifest = client.get(f"/activities/{activity.code}/scanner.webmanifest")
     assert manifest.mimetype == "application/manifest+json"
     assert manifest.get_json()["start_url"] == f"/activities/{activity.code}/scanner"
+    # phones install only with raster icons of 192 and 512 pixels: each is served and is a PNG of that size
+    icons = {icon["sizes"]: icon["src"] for icon in manifest.get_json()["icons"] if icon["type"] == "image/png"}
+    assert sorted(icons) == ["192x192", "512x512"]
+    for size, src in icons.items():
+        with client.get(src) as icon:
+            assert icon.status_code == 200
+            width, height = Image.open(io.BytesIO(icon.data)).size
+            assert f"{width}x{height}" == size
     worker = client.get("/scanner-sw.js")
     assert worker.status_code == 200 and worker.mimetype == "text/javascript"
     assert "/static/vendor/jsqr/jsQR.js" in worker.get_data(as_text=True)

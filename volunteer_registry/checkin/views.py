@@ -242,7 +242,9 @@ def scanner_manifest(code: str):
         "name": f"{_('Check-in scanner')} · {code}", "short_name": _("Scanner"), "start_url": start,
         "scope": url_for("checkin.scanner", code=code).rsplit("/", 1)[0] + "/", "display": "standalone",
         "background_color": "#f6f5f2", "theme_color": "#b4232a",
-        "icons": [{"src": url_for("static", filename="favicon.svg"), "sizes": "any", "type": "image/svg+xml"}],
+        "icons": [{"src": url_for("static", filename="favicon.svg"), "sizes": "any", "type": "image/svg+xml"},
+                  *({"src": url_for("static", filename=f"img/icon-{size}.png"), "sizes": f"{size}x{size}",
+                     "type": "image/png", "purpose": "any maskable"} for size in (192, 512))],
     }
     response = jsonify(body)
     response.mimetype = "application/manifest+json"
