@@ -37,6 +37,8 @@ class Config:
     IMPORT_MAX_ROWS = 20000
     #: a session longer than this is flagged too_long for review (not refused, not cut)
     CHECKIN_SESSION_CAP_HOURS = float(os.environ.get("CHECKIN_SESSION_CAP_HOURS", "12"))
+    #: the name of the Merkle log in its checkpoints (C2SP: a schema-less URL naming this deployment's log)
+    LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "volunteer-registry.local/ledger")
     #: how many reverse proxies stand in front of the app (their X-Forwarded-* headers are trusted)
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
@@ -78,7 +80,8 @@ def _read_or_create_secret(path: Path, nbytes: int) -> str:
 
 
 def load_instance_secrets(app) -> None:
-    """Fill SECRET_KEY and ID_ENCRYPTION_KEY from the environment or the instance folder."""
+    """Fill SECRET_KEY, ID_ENCRYPTION_KEY and LEDGER_SIGNING_KEY (the seed of the checkpoints' Ed25519 key) from
+    the environment or the instance folder."""
     instance = Path(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _read_or_create_secret(
@@ -87,6 +90,10 @@ def load_instance_secrets(app) -> None:
     if not app.config.get("ID_ENCRYPTION_KEY"):
         app.config["ID_ENCRYPTION_KEY"] = os.environ.get("ID_ENCRYPTION_KEY") or _read_or_create_secret(
             instance / "id_encryption.key", 32
+        )
+    if not app.config.get("LEDGER_SIGNING_KEY"):
+        app.config["LEDGER_SIGNING_KEY"] = os.environ.get("LEDGER_SIGNING_KEY") or _read_or_create_secret(
+            instance / "ledger_signing.key", 32
         )
 
 

@@ -26,6 +26,7 @@ ORG_PERMISSIONS: dict[str, frozenset[str]] = {
     "activities.manage": frozenset({"admin", "coordinator"}),
     "checkin.scan": frozenset({"admin", "coordinator"}),
     "checkin.review": frozenset({"admin", "coordinator"}),
+    "ledger.decide": frozenset({"admin", "coordinator"}),
 }
 #: permissions that platform admins hold over every organization (oversight, not running it)
 PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private"})

@@ -16,6 +16,7 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from ..accounts.models import User
 from ..accounts.permissions import can
 from ..activities.models import Activity
 from ..activities.queries import activity_by_code
@@ -24,6 +25,7 @@ from ..audit.services import record_event
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, Forbidden
 from ..extensions import db
+from ..ledger.services import correct_session, record_session, service_entry_of_session
 from ..models import utcnow
 from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
@@ -100,6 +102,13 @@ class ScanResult:
     @property
     def accepted(self) -> bool:
         return self.scan.accepted
+
+    @property
+    def entry(self):
+        """The ledger entry the session became, once the scan closed it."""
+        if self.session is None or self.session.is_open:
+            return None
+        return service_entry_of_session(self.session.id)
 
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
@@ -226,6 +235,8 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         if replay is None:
             raise
         return replay
+    if result == "out":
+        record_session(session, actor)
     return ScanResult(scan, session, error=_refusal_error(problem, activity.id))
 
 
@@ -260,6 +271,8 @@ def close_open_sessions(activity: Activity, *, now: dt.datetime | None = None,
     for session in sessions:
         _close(session, max(activity.ends_at, session.checked_in_at), ["auto_closed"], cap or session_cap())
     db.session.flush()
+    for session in sessions:
+        record_session(session)
     return len(sessions)
 
 
@@ -297,11 +310,16 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
                 scanned_at=checked_out_at, client_time=None, received_at=now, recorded_by_id=actor.id,
                 session_id=session.id, reason=reason)
     db.session.add(scan)
+    was_open = session.is_open
     session.checked_out_at = checked_out_at
     session.flags = [f for f in session.flags if f not in ("auto_closed", "too_long")] + ["corrected"]
     if checked_out_at - session.checked_in_at > session_cap():
         session.flags = [*session.flags, "too_long"]
     db.session.flush()
+    if was_open:
+        record_session(session, actor)
+    else:  # its entry was recorded at the auto-close: the correction is a new entry
+        correct_session(session, actor, reason)
     record_event("checkin.checkout_corrected", actor=actor, organization=db.session.get(
         Activity, session.activity_id).organization, target=session, reason=reason)
     return scan
@@ -375,6 +393,7 @@ def decide_manual_entry(actor, entry: ManualEntry, approve: bool, *, now: dt.dat
         db.session.add(session)
         db.session.flush()
         entry.session_id = session.id
+        record_session(session, db.session.get(User, entry.entered_by_id))  # the recorder is who entered it
     db.session.flush()
     record_event(f"checkin.manual_entry_{entry.status}", actor=actor, target=entry,
                  organization=db.session.get(Activity, entry.activity_id).organization)

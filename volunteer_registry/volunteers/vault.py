@@ -38,3 +38,9 @@ def id_number_hash(id_type: str, number: str) -> str:
     """A keyed hash (HMAC-SHA256) of the document type and number: equal for one document, useless without the key."""
     message = f"{id_type}:{number}".encode()
     return hmac.new(_subkey(b"id-number index"), message, hashlib.sha256).hexdigest()
+
+
+def volunteer_pseudonym(volunteer_id: int) -> str:
+    """A stable, keyed reference to a volunteer for public data (the ledger's leaves): it names nobody without the
+    key, and it stays valid when the person's details are erased."""
+    return hmac.new(_subkey(b"volunteer pseudonym"), str(volunteer_id).encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""The hours ledger: entries, the Merkle log over them, signed checkpoints."""

@@ -1,0 +1,57 @@
+import sys
+import time
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func
+
+from ..extensions import db
+from .models import LedgerLeaf
+from .services import close_ended_and_extend, extend_log, verify_ledger
+
+ledger_cli = AppGroup("ledger", help="The hours ledger and its Merkle log.")
+
+
+@ledger_cli.command("checkpoint")
+def checkpoint_command():
+    """Add the entries not yet in the log as a batch and sign a checkpoint (now, instead of at the next batch)."""
+    checkpoint = extend_log()
+    db.session.commit()
+    if checkpoint is None:
+        click.echo("Nothing new: the latest checkpoint already covers every entry.")
+    else:
+        click.echo(f"Checkpoint: tree size {checkpoint.tree_size}, root {checkpoint.root_hash.hex()}")
+
+
+@ledger_cli.command("run")
+@click.option("--every", default=60, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds between batches.")
+@click.option("--times", default=0, type=click.IntRange(0), help="Stop after this many batches (0: never).")
+def run_command(every: int, times: int):
+    """Run batches forever: close the sessions of ended activities, extend the log, sign a checkpoint."""
+    done = 0
+    while True:
+        closed, checkpoint = close_ended_and_extend()
+        db.session.commit()
+        if closed or checkpoint is not None:
+            size = checkpoint.tree_size if checkpoint is not None else "unchanged"
+            click.echo(f"closed {closed} sessions; tree size {size}")
+        done += 1
+        if times and done >= times:
+            return
+        db.session.remove()
+        time.sleep(every)
+
+
+@ledger_cli.command("verify")
+def verify_command():
+    """Recompute every leaf from the rows and every signed checkpoint's root; exit 1 naming the first entry that
+    no longer matches."""
+    total = db.session.scalar(db.select(func.count()).select_from(LedgerLeaf)) or 0
+    with click.progressbar(length=total, label="Checking leaves", file=sys.stderr) as bar:
+        report = verify_ledger(progress=bar.update)
+    for problem in report.problems:
+        click.echo(f"FAIL {problem}", err=True)
+    if not report.ok:
+        raise SystemExit(1)
+    click.echo(f"OK: {report.leaves} leaves, {report.checkpoints} signed checkpoints, every root recomputed.")

@@ -1,0 +1,148 @@
+"""The ledger's tables.
+
+``ledger_entries``, ``ledger_leaves`` and ``ledger_checkpoints`` are append-only (the database refuses UPDATE and
+DELETE). ``ledger_states`` is not part of the ledger: it is a projection of it (each service entry's current status
+and minutes), kept up to date by the services so that pages and totals never fold the whole ledger; `flask ledger
+verify` recomputes it from the entries.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models import UTCDateTime, make_append_only, utcnow
+
+ENTRY_KINDS = {
+    "service": _l("Service recorded"),
+    "approval": _l("Approved"),
+    "rejection": _l("Rejected"),
+    "correction": _l("Corrected"),
+    "annulment": _l("Annulled"),
+}
+#: the kinds that decide about an earlier service entry (``refers_to_id``)
+DECISIONS = ("approval", "rejection", "correction", "annulment")
+SOURCES = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
+           "manual": _l("Entered by hand")}
+STATES = {"pending": _l("Waiting for approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
+          "annulled": _l("Annulled")}
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class LedgerEntry(db.Model):
+    """One fact of a volunteer's service record, never changed: a session served, or a decision about one.
+
+    A service entry snapshots the service record (activity, date, place, recipient, content, minutes, organization,
+    person in charge, recorder, source) as it was when recorded. A decision refers to the service entry it decides
+    about; a correction carries the new minutes."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in(ENTRY_KINDS)})", name="kind"),
+        CheckConstraint("(kind = 'service') = (refers_to_id IS NULL)", name="decisions_refer"),
+        CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes"),
+        CheckConstraint(f"source IS NULL OR source IN ({_in(SOURCES)})", name="source"),
+        Index("ix_ledger_entries_session_service", "session_id", unique=True,
+              sqlite_where=db.text("kind = 'service'"), postgresql_where=db.text("kind = 'service'")),
+        Index("ix_ledger_entries_volunteer_id_id", "volunteer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  #: the recorder
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("attendance_sessions.id"))
+    refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    minutes: Mapped[int | None]  #: service: the minutes served; correction: the minutes that now count
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    service_date: Mapped[dt.date | None] = mapped_column(Date)  #: the local (Beijing) date served
+    activity_title: Mapped[str | None] = mapped_column(String(120))
+    place: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(String(120))
+    content: Mapped[str | None] = mapped_column(String(120))  #: the service category
+    person_in_charge: Mapped[str | None] = mapped_column(String(60))
+    source: Mapped[str | None] = mapped_column(String(12))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  #: the recorder or the decider
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    volunteer = relationship("Volunteer")
+    organization = relationship("Organization")
+    activity = relationship("Activity")
+    actor = relationship("User")
+
+    @property
+    def kind_label(self) -> str:
+        return str(ENTRY_KINDS.get(self.kind, self.kind))
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCES.get(self.source, self.source or ""))
+
+
+make_append_only(LedgerEntry.__table__)
+
+
+class LedgerState(db.Model):
+    """The current status and minutes of a service entry: a projection of the ledger, rebuilt by verify."""
+
+    __tablename__ = "ledger_states"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(STATES)})", name="status"),
+        Index("ix_ledger_states_organization_id_status", "organization_id", "status"),
+        Index("ix_ledger_states_volunteer_id_status", "volunteer_id", "status"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    minutes: Mapped[int]
+    flagged: Mapped[bool] = mapped_column(default=False)
+    service_date: Mapped[dt.date | None] = mapped_column(Date)
+    decided_by_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+
+    entry = relationship("LedgerEntry", foreign_keys=[entry_id])
+
+    @property
+    def status_label(self) -> str:
+        return str(STATES.get(self.status, self.status))
+
+
+class LedgerLeaf(db.Model):
+    """Entry ``entry_id`` is leaf ``leaf_index`` of the Merkle log, with this leaf hash. Append-only."""
+
+    __tablename__ = "ledger_leaves"
+
+    leaf_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+make_append_only(LedgerLeaf.__table__)
+
+
+class LedgerCheckpoint(db.Model):
+    """A signed checkpoint of the log after a batch: its size, root, the signed note and the compact range
+    (the roots of the perfect subtrees on the tree's right edge) from which the next batch continues. Append-only."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(unique=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    frontier: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+make_append_only(LedgerCheckpoint.__table__)

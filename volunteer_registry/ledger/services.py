@@ -1,0 +1,439 @@
+"""The ledger's rules: closed sessions become service entries; decisions about them are new entries; the Merkle log
+grows over the entries in batches and is signed at each batch; totals come from the approved entries.
+
+Nothing here updates or deletes an entry (the database would refuse). ``ledger_states`` is the one mutable table:
+a projection of the entries that the functions below keep in step, so that pages never fold the whole ledger.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.permissions import require
+from ..activities.models import CATEGORIES, Activity
+from ..audit.services import record_event
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..organizations.models import Organization
+from ..timeutil import local
+from ..volunteers.vault import volunteer_pseudonym
+from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
+from .merkle import CompactRange, StoredTree, leaf_hash
+from .models import LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
+
+#: star levels by approved hours (DESIGN.md)
+STAR_HOURS = (100, 300, 600, 1000, 1500)
+#: entries per batch of the Merkle log
+BATCH_LIMIT = 5000
+#: decisions per request
+DECISION_LIMIT = 500
+
+
+class LedgerError(DomainError):
+    messages = {
+        "decision_invalid": _l("Choose approve or reject."),
+        "reason_required": _l("Give a reason."),
+        "entry_not_pending": _l("This entry has already been decided."),
+        "entry_not_approved": _l("Only an approved entry can be annulled."),
+        "self_approval": _l("Someone other than the person who entered it by hand must approve it."),
+        "no_entries": _l("Choose at least one entry."),
+        "too_many_entries": _l("Decide at most 500 entries at a time."),
+    }
+    statuses = {"entry_not_pending": 409, "entry_not_approved": 409, "self_approval": 403,
+                "decision_invalid": 400, "no_entries": 400, "too_many_entries": 400}
+
+
+# --- recording -----------------------------------------------------------------------------------------------------
+
+def _intervals_union_minutes(intervals) -> int:
+    from ..checkin.services import union_minutes  # the one definition of "minutes served"
+
+    return union_minutes(intervals)
+
+
+def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end: dt.datetime,
+                   exclude_entry_id: int | None = None) -> int:
+    """Minutes this interval adds to the volunteer's other service entries in the activity (overlaps count once)."""
+    rows = db.session.execute(db.select(LedgerEntry.id, LedgerEntry.started_at, LedgerEntry.ended_at).join(
+        LedgerState, LedgerState.entry_id == LedgerEntry.id).where(
+        LedgerEntry.kind == "service", LedgerEntry.activity_id == activity_id,
+        LedgerEntry.volunteer_id == volunteer_id, LedgerState.status.in_(("pending", "approved")))).all()
+    others = [(s, e) for entry_id, s, e in rows if entry_id != exclude_entry_id and s is not None and e is not None]
+    return _intervals_union_minutes([*others, (start, end)]) - _intervals_union_minutes(others)
+
+
+def _source_of(session) -> str:
+    return session.source if session.source in ("kiosk", "card", "offline", "manual") else "card"
+
+
+def record_session(session, actor=None) -> LedgerEntry:
+    """The service entry of a closed attendance session (waiting for approval). Called by the check-in services
+    when a session closes; a session becomes one entry, once."""
+    existing = service_entry_of_session(session.id)
+    if existing is not None:
+        return existing
+    activity = db.session.get(Activity, session.activity_id)
+    minutes = _minutes_added(activity.id, session.volunteer_id, session.checked_in_at, session.checked_out_at)
+    entry = LedgerEntry(
+        kind="service", volunteer_id=session.volunteer_id, organization_id=activity.organization_id,
+        activity_id=activity.id, session_id=session.id, minutes=minutes, started_at=session.checked_in_at,
+        ended_at=session.checked_out_at, service_date=local(session.checked_in_at).date(),
+        activity_title=activity.title, place=activity.address, recipient=activity.recipient,
+        content=str(CATEGORIES.get(activity.category, activity.category)), person_in_charge=activity.person_in_charge,
+        source=_source_of(session), flags=sorted(session.flags or []), actor_id=getattr(actor, "id", None))
+    db.session.add(entry)
+    db.session.flush()
+    db.session.add(LedgerState(entry_id=entry.id, volunteer_id=entry.volunteer_id,
+                               organization_id=entry.organization_id, status="pending", minutes=minutes,
+                               flagged=bool(entry.flags), service_date=entry.service_date))
+    db.session.flush()
+    return entry
+
+
+def service_entry_of_session(session_id: int) -> LedgerEntry | None:
+    return db.session.scalar(db.select(LedgerEntry).where(LedgerEntry.kind == "service",
+                                                          LedgerEntry.session_id == session_id))
+
+
+def correct_session(session, actor, reason: str) -> LedgerEntry:
+    """A session's check-out was corrected after its entry was recorded: a correction entry carries the minutes
+    that now count (the service entry stays as it was)."""
+    service = service_entry_of_session(session.id)
+    if service is None:
+        return record_session(session, actor)
+    minutes = _minutes_added(service.activity_id, service.volunteer_id, session.checked_in_at,
+                             session.checked_out_at, exclude_entry_id=service.id)
+    entry = LedgerEntry(kind="correction", volunteer_id=service.volunteer_id, organization_id=service.organization_id,
+                        activity_id=service.activity_id, session_id=session.id, refers_to_id=service.id,
+                        minutes=minutes, started_at=session.checked_in_at, ended_at=session.checked_out_at,
+                        service_date=service.service_date, flags=sorted(session.flags or []), reason=reason,
+                        actor_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    state = db.session.get(LedgerState, service.id)
+    state.minutes = minutes
+    state.flagged = bool(entry.flags)
+    db.session.flush()
+    return entry
+
+
+# --- decisions -----------------------------------------------------------------------------------------------------
+
+def _manual_author_id(entry: LedgerEntry) -> int | None:
+    if entry.source != "manual" or entry.session_id is None:
+        return None
+    from ..checkin.models import ManualEntry
+
+    return db.session.scalar(db.select(ManualEntry.entered_by_id).where(ManualEntry.session_id == entry.session_id))
+
+
+def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: str = "") -> list[LedgerEntry]:
+    """Approve or reject pending service entries of ``org``, all or none. Each decision is a new entry.
+
+    Raises Forbidden (not the organization's staff), NotFound (an id that is not one of ``org``'s service entries),
+    decision_invalid, reason_required (rejecting needs one), entry_not_pending, self_approval (a manual entry by
+    its own author), no_entries, too_many_entries."""
+    require("ledger.decide", org, user=actor)
+    if decision not in ("approve", "reject"):
+        raise LedgerError("decision_invalid", field="decision")
+    reason = (reason or "").strip()
+    if decision == "reject" and not reason:
+        raise LedgerError("reason_required", field="reason")
+    ids = sorted({int(i) for i in entry_ids})
+    if not ids:
+        raise LedgerError("no_entries", field="entries")
+    if len(ids) > DECISION_LIMIT:
+        raise LedgerError("too_many_entries", field="entries")
+    entries = {e.id: e for e in db.session.scalars(db.select(LedgerEntry).where(
+        LedgerEntry.id.in_(ids), LedgerEntry.kind == "service", LedgerEntry.organization_id == org.id))}
+    missing = [i for i in ids if i not in entries]
+    if missing:
+        raise NotFound("not_found", _l("No entry %(id)s among this organization's service records.", id=missing[0]))
+    states = {s.entry_id: s for s in db.session.scalars(db.select(LedgerState).where(LedgerState.entry_id.in_(ids)))}
+    for entry_id in ids:
+        if states[entry_id].status != "pending":
+            raise LedgerError("entry_not_pending", _l("Entry %(id)s has already been decided.", id=entry_id))
+        if decision == "approve" and _manual_author_id(entries[entry_id]) == actor.id:
+            raise LedgerError("self_approval")
+    kind, status = ("approval", "approved") if decision == "approve" else ("rejection", "rejected")
+    made = []
+    for entry_id in ids:
+        service = entries[entry_id]
+        made.append(LedgerEntry(kind=kind, volunteer_id=service.volunteer_id, organization_id=org.id,
+                                activity_id=service.activity_id, refers_to_id=service.id,
+                                service_date=service.service_date, reason=reason or None, actor_id=actor.id))
+    db.session.add_all(made)
+    db.session.flush()
+    for decision_entry in made:
+        state = states[decision_entry.refers_to_id]
+        state.status = status
+        state.decided_by_entry_id = decision_entry.id
+    record_event(f"ledger.{kind}", actor=actor, organization=org, count=len(made), reason=reason or None)
+    db.session.flush()
+    return made
+
+
+def annul_entry(actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
+    """An approved service entry turns out to be wrong: an annulment entry takes its minutes out of every total."""
+    org = db.session.get(Organization, entry.organization_id)
+    require("ledger.decide", org, user=actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise LedgerError("reason_required", field="reason")
+    state = db.session.get(LedgerState, entry.id)
+    if state is None or state.status != "approved":
+        raise LedgerError("entry_not_approved")
+    annulment = LedgerEntry(kind="annulment", volunteer_id=entry.volunteer_id, organization_id=org.id,
+                            activity_id=entry.activity_id, refers_to_id=entry.id, service_date=entry.service_date,
+                            reason=reason, actor_id=actor.id)
+    db.session.add(annulment)
+    db.session.flush()
+    state.status = "annulled"
+    state.decided_by_entry_id = annulment.id
+    record_event("ledger.annulment", actor=actor, organization=org, target=entry, reason=reason)
+    db.session.flush()
+    return annulment
+
+
+# --- totals --------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Hours:
+    """A volunteer's approved service: minutes in all, by organization and by year, and the star level."""
+
+    minutes: int = 0
+    by_organization: dict[int, int] = field(default_factory=dict)
+    by_year: dict[int, int] = field(default_factory=dict)
+    pending_minutes: int = 0
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 1)
+
+    @property
+    def stars(self) -> int:
+        return sum(1 for threshold in STAR_HOURS if self.minutes >= threshold * 60)
+
+    @property
+    def next_star_hours(self) -> int | None:
+        return STAR_HOURS[self.stars] if self.stars < len(STAR_HOURS) else None
+
+    @property
+    def progress(self) -> float:
+        """How far from the last level reached to the next, 0 to 1 (1 at the top)."""
+        if self.next_star_hours is None:
+            return 1.0
+        floor = STAR_HOURS[self.stars - 1] * 60 if self.stars else 0
+        return (self.minutes - floor) / (self.next_star_hours * 60 - floor)
+
+
+def hours_of(volunteer_id: int, organization_id: int | None = None) -> Hours:
+    """Totals from the projection (indexed by volunteer), never a fold of the whole ledger."""
+    query = db.select(LedgerState.organization_id, LedgerState.service_date, LedgerState.status,
+                      func.sum(LedgerState.minutes)).where(
+        LedgerState.volunteer_id == volunteer_id, LedgerState.status.in_(("approved", "pending")))
+    if organization_id is not None:
+        query = query.where(LedgerState.organization_id == organization_id)
+    hours = Hours()
+    for org_id, day, status, minutes in db.session.execute(query.group_by(
+            LedgerState.organization_id, LedgerState.service_date, LedgerState.status)):
+        minutes = int(minutes or 0)
+        if status == "pending":
+            hours.pending_minutes += minutes
+            continue
+        hours.minutes += minutes
+        hours.by_organization[org_id] = hours.by_organization.get(org_id, 0) + minutes
+        if day is not None:
+            hours.by_year[day.year] = hours.by_year.get(day.year, 0) + minutes
+    return hours
+
+
+def fold_states() -> dict[int, tuple[str, int]]:
+    """Service entry id → (status, minutes), recomputed from the entries alone: the definition that the projection
+    must equal."""
+    states: dict[int, tuple[str, int]] = {}
+    for entry in db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id)):
+        if entry.kind == "service":
+            states[entry.id] = ("pending", entry.minutes or 0)
+        elif entry.refers_to_id in states:
+            status, minutes = states[entry.refers_to_id]
+            if entry.kind == "correction":
+                states[entry.refers_to_id] = (status, entry.minutes or 0)
+            else:
+                states[entry.refers_to_id] = ({"approval": "approved", "rejection": "rejected",
+                                               "annulment": "annulled"}[entry.kind], minutes)
+    return states
+
+
+# --- the Merkle log ------------------------------------------------------------------------------------------------
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment is not None else None
+
+
+def _code(model, key):
+    return db.session.scalar(db.select(model.code).where(model.id == key)) if key is not None else None
+
+
+def canonical_bytes(entry: LedgerEntry) -> bytes:
+    """The leaf: the entry as canonical JSON (RFC 8785: sorted keys, no spaces, UTF-8; integers and strings only).
+    The volunteer is a keyed pseudonym and the free text is only hashed, so no leaf names anyone."""
+    text = {"activity_title": entry.activity_title, "place": entry.place, "recipient": entry.recipient,
+            "content": entry.content, "person_in_charge": entry.person_in_charge, "reason": entry.reason}
+    record = {
+        "v": 1, "id": entry.id, "kind": entry.kind, "volunteer": volunteer_pseudonym(entry.volunteer_id),
+        "organization": _code(Organization, entry.organization_id), "activity": _code(Activity, entry.activity_id),
+        "refers_to": entry.refers_to_id, "session": entry.session_id, "minutes": entry.minutes,
+        "started_at": _iso(entry.started_at), "ended_at": _iso(entry.ended_at),
+        "service_date": entry.service_date.isoformat() if entry.service_date else None, "source": entry.source,
+        "flags": sorted(entry.flags or []), "actor": entry.actor_id, "created_at": _iso(entry.created_at),
+        "text_sha256": hashlib.sha256(json.dumps(text, sort_keys=True, separators=(",", ":"),
+                                                 ensure_ascii=False).encode()).hexdigest(),
+    }
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signing_key() -> Ed25519PrivateKey:
+    seed = hashlib.sha256(b"volunteer-registry ledger " + current_app.config["LEDGER_SIGNING_KEY"].encode()).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_bytes() -> bytes:
+    return signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def log_origin() -> str:
+    return current_app.config["LEDGER_ORIGIN"]
+
+
+def note_verifier_key() -> str:
+    """The checkpoints' verifier key, ``<origin>+<key id>+<base64 key>`` (C2SP signed-note)."""
+    return verifier_key(log_origin(), public_key_bytes())
+
+
+def note_key_id() -> str:
+    return key_id(log_origin(), public_key_bytes()).hex()
+
+
+def latest_checkpoint() -> LedgerCheckpoint | None:
+    return db.session.scalar(db.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1))
+
+
+def extend_log(limit: int = BATCH_LIMIT) -> LedgerCheckpoint | None:
+    """One batch: the entries not yet in the log become its next leaves, and a signed checkpoint of the new tree is
+    stored. Returns it, or None when there was nothing to add (or another process added the same batch first).
+    The log's first call stores the checkpoint of the empty tree."""
+    last = latest_checkpoint()
+    if db.engine.dialect.name == "postgresql":  # one batch at a time across processes
+        db.session.execute(db.text("SELECT pg_advisory_xact_lock(914862)"))
+        last = latest_checkpoint()
+    frontier = CompactRange.from_hex(last.tree_size, last.frontier) if last else CompactRange()
+    pending = db.session.scalars(db.select(LedgerEntry).outerjoin(LedgerLeaf, LedgerLeaf.entry_id == LedgerEntry.id)
+                                 .where(LedgerLeaf.entry_id.is_(None)).order_by(LedgerEntry.id).limit(limit)).all()
+    if last is not None and not pending:
+        return None
+    for entry in pending:
+        digest = leaf_hash(canonical_bytes(entry))
+        db.session.add(LedgerLeaf(leaf_index=frontier.size, entry_id=entry.id, leaf_hash=digest))
+        frontier.append(digest)
+    root = frontier.root()
+    note = sign_note(checkpoint_body(log_origin(), frontier.size, root), log_origin(), signing_key())
+    checkpoint = LedgerCheckpoint(tree_size=frontier.size, root_hash=root, note=note, frontier=frontier.to_hex())
+    db.session.add(checkpoint)
+    try:
+        db.session.flush()
+    except IntegrityError:  # a concurrent batch took these leaf indices (SQLite has no advisory lock)
+        db.session.rollback()
+        return None
+    return checkpoint
+
+
+def leaf_hashes(start: int, end: int) -> list[bytes]:
+    return list(db.session.scalars(db.select(LedgerLeaf.leaf_hash).where(
+        LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end).order_by(LedgerLeaf.leaf_index)))
+
+
+# --- verification --------------------------------------------------------------------------------------------------
+
+@dataclass
+class VerifyReport:
+    leaves: int = 0
+    checkpoints: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_entry: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_ledger(progress=None) -> VerifyReport:
+    """Recompute every leaf from the rows, every checkpoint's root from the recomputed leaves (and check its
+    signature), and the projection from the entries. Reports the first entry that no longer matches."""
+    report = VerifyReport()
+    checkpoints = {c.tree_size: c for c in db.session.scalars(db.select(LedgerCheckpoint))}
+    keys = [note_verifier_key()]
+    frontier = CompactRange()
+
+    def check_checkpoint(size: int) -> None:
+        checkpoint = checkpoints.get(size)
+        if checkpoint is None:
+            return
+        report.checkpoints += 1
+        try:
+            signed = open_note(checkpoint.note, keys, origin=log_origin())
+        except ValueError as error:
+            report.problems.append(f"checkpoint {size}: the signature does not verify ({error})")
+            return
+        root = frontier.root()
+        if signed.size != size or signed.root != root or checkpoint.root_hash != root:
+            report.problems.append(f"checkpoint {size}: the root recomputed from the entries differs from the "
+                                   f"signed root")
+
+    check_checkpoint(0)
+    query = (db.select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash, LedgerEntry)
+             .join(LedgerEntry, LedgerEntry.id == LedgerLeaf.entry_id).order_by(LedgerLeaf.leaf_index))
+    for index, stored, entry in db.session.execute(query.execution_options(yield_per=1000)):
+        if index != frontier.size:
+            report.problems.append(f"leaf {frontier.size} is missing")
+            break
+        recomputed = leaf_hash(canonical_bytes(entry))
+        if recomputed != stored and report.first_bad_entry is None:
+            report.first_bad_entry = entry.id
+            report.problems.append(f"entry {entry.id} (leaf {index}) no longer matches its leaf hash")
+        frontier.append(recomputed)
+        report.leaves += 1
+        check_checkpoint(frontier.size)
+        if progress:
+            progress(1)
+    if report.leaves < max(checkpoints, default=0):
+        report.problems.append(f"the log has {report.leaves} leaves; a checkpoint signed {max(checkpoints)}")
+    states = fold_states()
+    for state in db.session.scalars(db.select(LedgerState)):
+        if states.get(state.entry_id) != (state.status, state.minutes):
+            report.problems.append(f"the totals' record of entry {state.entry_id} differs from the ledger")
+            break
+    return report
+
+
+def close_ended_and_extend() -> tuple[int, LedgerCheckpoint | None]:
+    """The periodic batch: sessions left open at activities that have ended are closed (and become entries), then
+    the log is extended. Returns (sessions closed, the new checkpoint or None)."""
+    from ..checkin.services import close_ended_activities
+
+    closed = close_ended_activities()
+    return closed, extend_log()
+
+
+def stored_tree() -> StoredTree:
+    """The log's tree over the stored leaf hashes, for proofs (a fresh one per request: it caches subtrees)."""
+    return StoredTree(leaf_hashes)
