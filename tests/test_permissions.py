@@ -47,6 +47,8 @@ from volunteer_registry.checkin.kiosk import kiosk_token
 from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Scan
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.models import LedgerState
+from volunteer_registry.ledger.services import extend_log
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
 from volunteer_registry.organizations.services import apply_for_membership, create_invitation, decide_membership
@@ -124,6 +126,12 @@ def build_world(make: Factory) -> World:
                                                    volunteer_number=member.volunteer_number)).session
     entry = record_manual_entry(admins["A"], now_a, member, now_a.starts_at + dt.timedelta(minutes=10),
                                 now_a.starts_at + dt.timedelta(minutes=40), "the scanner was down")
+    run_a = activities["run_a"]  # member_a served there for half an hour: a pending ledger entry of A
+    for direction, minutes in (("in", 5), ("out", 35)):
+        scan = ScanRequest(event_id=f"world-served-{direction}", activity_code=run_a.code,
+                           volunteer_number=member.volunteer_number, direction=direction)
+        served = record_scan(admins["A"], scan, now=run_a.starts_at + dt.timedelta(minutes=minutes))
+    extend_log()
     db.session.commit()
     values = {
         "A": orgs["A"].code, "B": orgs["B"].code, "P": orgs["P"].code,
@@ -132,7 +140,8 @@ def build_world(make: Factory) -> World:
         "invite": invite, "member_token": member_token.id, "reset": make_reset_token(target),
         **{key: activity.code for key, activity in activities.items()},
         "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
-        "session_a": session.id, "entry_a": entry.id, "kiosk_a": kiosk_token(now_a.code, utcnow()),
+        "session_a": session.id, "entry_a": entry.id, "ledger_a": served.entry.id,
+        "kiosk_a": kiosk_token(now_a.code, utcnow()),
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
     return World(users, orgs, memberships, id_numbers, member_token, target, values)
@@ -387,6 +396,10 @@ def entry_status(key):
     return lambda w, actor, client: db.session.get(ManualEntry, w.values[key]).status
 
 
+def ledger_status(key):
+    return lambda w, actor, client: db.session.get(LedgerState, w.values[key]).status
+
+
 def scans_of(key):
     return lambda w, actor, client: db.session.scalar(
         db.select(func.count()).select_from(Scan).join(Activity, Activity.id == Scan.activity_id).where(
@@ -625,6 +638,13 @@ WEB_PAGES = [
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/volunteer/card.png",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    # the ledger's public documents
+    get("/.well-known/volunteer-registry/checkpoint",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/.well-known/volunteer-registry/checkpoint-key",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/.well-known/volunteer-registry/jwks.json",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
 ]
 
 WEB_WRITES = [
@@ -830,6 +850,25 @@ API_CALLS = [
         data=kiosk_scan_now, state=scans_of("run_a"), after=plus_one),
 ]
 
+API_CALLS += [
+    # the ledger: entries and decisions for A's staff; the monitor interface for everyone
+    get("/api/v1/organizations/{A}/entries",
+        E401,      E403,      E403,      E403,      200,       E403,      200,       E403,      E403,      E403),
+    get("/api/v1/organizations/{P}/entries",
+        E401,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E403,      E403),
+    get("/api/v1/volunteers/{number_member_a}/hours",
+        E401,      E404,      200,       E404,      200,       E404,      200,       E404,      E404,      E404),
+    Row("POST", "/api/v1/entries/decisions", token_required(no(E404), coord_a=ok(200), admin_a=ok(200)),
+        data=lambda w, actor: {"entries": [w.values["ledger_a"]], "decision": "approve"},
+        state=ledger_status("ledger_a"), after=becomes("approved")),
+    get("/api/v1/ledger/leaves?start=0&end=10",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/ledger/proof/inclusion?index=0&tree_size=1",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/ledger/proof/consistency?first=1&second=1",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+]
+
 ALL_ROWS = WEB_PAGES + WEB_WRITES + API_CALLS
 
 
@@ -950,7 +989,10 @@ def first_permitted_role(row: Row) -> str | None:
 
 
 #: API calls that take no token at all; every other one must refuse a revoked token
-PUBLIC_API = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/organizations")}
+PUBLIC_API = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/organizations"),
+              ("GET", "/api/v1/ledger/leaves?start=0&end=10"),
+              ("GET", "/api/v1/ledger/proof/inclusion?index=0&tree_size=1"),
+              ("GET", "/api/v1/ledger/proof/consistency?first=1&second=1")}
 REVOKED_CASES = [
     pytest.param(row, first_permitted_role(row) or "platform", id=f"{row} | {first_permitted_role(row) or 'platform'}")
     for row in API_CALLS if (row.method, row.url) not in PUBLIC_API

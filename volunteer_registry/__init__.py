@@ -49,14 +49,17 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
 
     from .accounts import views as accounts
     from .activities import views as activities
+    from .api import ledger as _api_ledger  # noqa: F401  (routes on the api blueprint)
     from .api import views as api
     from .audit import views as audit
     from .checkin import views as checkin
     from .home import views as home
+    from .ledger import monitor as _ledger_monitor  # noqa: F401  (routes on the ledger blueprint)
+    from .ledger import views as ledger
     from .organizations import views as organizations
     from .volunteers import views as volunteers
 
-    for part in (home, accounts, organizations, volunteers, activities, checkin, audit, api):
+    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, audit, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

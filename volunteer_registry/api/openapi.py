@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from ..activities.models import ACTIVITY_STATUSES, CATEGORIES, SIGNUP_MODES, SIGNUP_STATUSES
 from ..checkin.models import FLAGS, SCAN_METHODS
+from ..ledger.models import SOURCES
+from ..ledger.models import STATES as LEDGER_STATES
 from ..organizations.models import JOIN_MODES, ORG_TYPES
 
 
@@ -116,7 +118,10 @@ def _checkin_schemas() -> dict:
         "Scan": scan,
         "Session": session,
         "ScanResult": {"type": "object", "required": ["replayed", "scan", "session", "volunteer"], "properties": {
-            "replayed": {"type": "boolean"}, "scan": scan, "session": session, "volunteer": person}},
+            "replayed": {"type": "boolean"}, "scan": scan, "session": session, "volunteer": person,
+            "entry": {"type": ["object", "null"], "description": "The ledger entry a check-out became.",
+                      "properties": {"id": {"type": "integer"}, "minutes": {"type": "integer"},
+                                     "status": {"type": "string", "enum": list(LEDGER_STATES)}}}}},
         "ScanRefusal": {"allOf": [{"$ref": "#/components/schemas/Error"}, {"type": "object", "properties": {
             "replayed": {"type": "boolean", "description": "A retry of a refused scan gets the same refusal."},
             "scan": scan, "volunteer": person}}]},
@@ -240,6 +245,7 @@ def openapi_document() -> dict:
                 "MembershipDecision": {"type": "object", "required": ["decision"], "properties": {
                     "decision": {"type": "string", "enum": ["approve", "decline"]}}},
                 **_checkin_schemas(),
+                **_ledger_schemas(),
                 "Me": {"type": "object", "properties": {
                     "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
                     "is_platform_admin": {"type": "boolean"}, "volunteer_number": {"type": ["string", "null"]}}},
@@ -297,5 +303,107 @@ def openapi_document() -> dict:
                 "responses": {"200": _json("Membership"), "400": INVALID, "401": UNAUTHORIZED,
                               "403": FORBIDDEN, "404": NOT_FOUND, "409": INVALID}}},
             **_checkin_paths(),
+            **_ledger_paths(),
         },
+    }
+
+
+HEX_HASH = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+
+def _int_query(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": True, "schema": {"type": "integer", "minimum": 0},
+            "description": description}
+
+
+def _ledger_schemas() -> dict:
+    hours = {"type": "object", "properties": {"minutes": {"type": "integer"}, "hours": {"type": "number"}}}
+    return {
+        "LedgerEntry": {"type": "object", "required": ["id", "status", "minutes", "flags"], "properties": {
+            "id": {"type": "integer"}, "status": {"type": "string", "enum": list(LEDGER_STATES)},
+            "minutes": {"type": "integer", "description": "The minutes that count (after any correction)."},
+            "recorded_minutes": {"type": "integer"}, "flags": {"type": "array", "items": {"type": "string"}},
+            "flagged": {"type": "boolean"}, "source": {"type": ["string", "null"], "enum": [*SOURCES, None]},
+            "volunteer": {"type": "object", "properties": {"volunteer_number": {"type": "string"},
+                                                           "name": {"type": "string"}}},
+            "activity": {"type": ["string", "null"]}, "activity_title": {"type": ["string", "null"]},
+            "service_date": {"type": ["string", "null"], "format": "date"},
+            "started_at": _datetime(nullable=True), "ended_at": _datetime(nullable=True),
+            "place": {"type": ["string", "null"]}, "recipient": {"type": ["string", "null"]},
+            "content": {"type": ["string", "null"]}, "person_in_charge": {"type": ["string", "null"]},
+            "recorded_at": _datetime()}},
+        "LedgerEntryPage": {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerEntry"}},
+            "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"}}},
+        "EntryDecisions": {"type": "object", "required": ["entries", "decision"], "properties": {
+            "entries": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
+            "decision": {"type": "string", "enum": ["approve", "reject"]},
+            "reason": {"type": "string", "description": "Required to reject."}}},
+        "EntryDecisionResult": {"type": "object", "properties": {
+            "decision": {"type": "string"}, "entries": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "status": {"type": "string"},
+                "decision_entry": {"type": "integer", "description": "The approval or rejection entry."}}}}}},
+        "Hours": {"type": "object", "properties": {
+            "volunteer_number": {"type": "string"}, "approved_minutes": {"type": "integer"},
+            "approved_hours": {"type": "number"}, "pending_minutes": {"type": ["integer", "null"]},
+            "stars": {"type": "integer", "minimum": 0, "maximum": 5},
+            "next_star_hours": {"type": ["integer", "null"]},
+            "by_organization": {"type": "array", "items": {**hours, "properties": {
+                **hours["properties"], "organization": {"type": "string"}, "name": {"type": "string"}}}},
+            "by_year": {"type": ["array", "null"], "items": {**hours, "properties": {
+                **hours["properties"], "year": {"type": "integer"}}}}}},
+        "LeafPage": {"type": "object", "properties": {
+            "tree_size": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"},
+            "leaves": {"type": "array", "items": {"type": "object", "properties": {
+                "index": {"type": "integer"}, "leaf_hash": HEX_HASH}}}}},
+        "InclusionProof": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "tree_size": {"type": "integer"}, "leaf_hash": HEX_HASH,
+            "audit_path": {"type": "array", "items": HEX_HASH}}},
+        "ConsistencyProof": {"type": "object", "properties": {
+            "first": {"type": "integer"}, "second": {"type": "integer"},
+            "consistency": {"type": "array", "items": HEX_HASH}}},
+    }
+
+
+def _ledger_paths() -> dict:
+    public_log = "Public, no token: the monitor interface of the Merkle log (docs/LEDGER.md)."
+    return {
+        "/organizations/{code}/entries": {"get": {
+            "summary": "The organization's service entries by status, flagged first (coordinators and org admins)",
+            "security": SECURED,
+            "parameters": [CODE, PAGE, {"name": "status", "in": "query", "schema": {
+                "type": "string", "enum": list(LEDGER_STATES), "default": "pending"}}],
+            "responses": {"200": _json("LedgerEntryPage"), "400": INVALID, "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "404": NOT_FOUND}}},
+        "/entries/decisions": {"post": {
+            "summary": "Approve or reject pending service entries of one organization, all or none",
+            "security": SECURED, "requestBody": _body("EntryDecisions"),
+            "responses": {"200": _json("EntryDecisionResult"), "400": INVALID, "401": UNAUTHORIZED,
+                          "403": _error("A manual entry approved by the person who entered it (self_approval)."),
+                          "404": _error("An entry that is not among the caller's organizations' (not_found)."),
+                          "409": _error("An entry was already decided (entry_not_pending); nothing was written."),
+                          "422": INVALID}}},
+        "/volunteers/{number}/hours": {"get": {
+            "summary": "Approved hours and star level: all of it for the volunteer; the totals and their own part "
+                       "for the organizations that recorded the service", "security": SECURED,
+            "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("Hours"), "401": UNAUTHORIZED,
+                          "404": _error("No such volunteer, or none the caller may see (not_found).")}}},
+        "/ledger/leaves": {"get": {
+            "summary": "Leaf hashes of the signed tree, at most 1000 a call", "description": public_log,
+            "parameters": [_int_query("start", "First leaf index."),
+                           _int_query("end", "One past the last leaf index (clamped to start + 1000 and the size).")],
+            "responses": {"200": _json("LeafPage"), "400": INVALID}}},
+        "/ledger/proof/inclusion": {"get": {
+            "summary": "Audit path of leaf `index` in the tree of `tree_size` leaves (RFC 9162 §2.1.3)",
+            "description": public_log,
+            "parameters": [_int_query("index", "The leaf index."),
+                           _int_query("tree_size", "A tree size up to the latest signed checkpoint's.")],
+            "responses": {"200": _json("InclusionProof"), "400": INVALID}}},
+        "/ledger/proof/consistency": {"get": {
+            "summary": "Consistency proof between trees of `first` and `second` leaves (RFC 9162 §2.1.4)",
+            "description": public_log,
+            "parameters": [_int_query("first", "The older tree size (at least 1)."),
+                           _int_query("second", "The newer tree size, up to the latest signed checkpoint's.")],
+            "responses": {"200": _json("ConsistencyProof"), "400": INVALID}}},
     }

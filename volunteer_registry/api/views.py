@@ -12,6 +12,7 @@ from ..checkin.services import CheckInError, ScanRequest, record_scan, served_mi
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..ledger.models import LedgerState
 from ..organizations.queries import (
     directory,
     members,
@@ -329,6 +330,9 @@ def scan():
     if result.error is not None:
         return jsonify({**result.error.to_json(), **answer}), result.error.http_status
     answer["session"] = session_json(result.session)
+    entry = result.entry  # the ledger entry a check-out became
+    state = db.session.get(LedgerState, entry.id) if entry is not None else None
+    answer["entry"] = {"id": entry.id, "minutes": state.minutes, "status": state.status} if state else None
     return jsonify(answer), 200 if result.replayed else 201
 
 

@@ -8,6 +8,7 @@ from ..accounts.services import create_account
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..checkin.services import ScanRequest, record_scan
 from ..extensions import db
+from ..ledger.services import decide_entries, extend_log
 from ..models import utcnow
 from ..organizations.credit_code import credit_code_check_character
 from ..organizations.services import (
@@ -109,7 +110,8 @@ def seed_demo() -> bool:
 
 def _activities(org_admin, coordinator, org, people) -> None:
     """A duty running every day this month (walk-ins welcome, two volunteers already checked in), a visit tomorrow
-    with open places, and a clean-up next week whose sign-ups a coordinator decides (卓玛's is waiting)."""
+    with open places, a clean-up next week whose sign-ups a coordinator decides (卓玛's is waiting), and last
+    week's visit in the ledger (two entries approved, two waiting), with the log's first signed checkpoint."""
     now = utcnow().replace(second=0, microsecond=0)
     today = dt.datetime.combine(now.astimezone(LOCAL_ZONE).date(), dt.time(), tzinfo=LOCAL_ZONE)
 
@@ -139,3 +141,17 @@ def _activities(org_admin, coordinator, org, people) -> None:
         record_scan(coordinator, ScanRequest(event_id=f"demo-checkin-{n:04d}", activity_code=duty.code,
                                              volunteer_number=volunteer_for_user(person).volunteer_number,
                                              direction="in"))
+    # last week's visit: served, recorded in the ledger; two entries approved, two waiting for the coordinator
+    past = activity("敬老院周末探访（上周）", "elderly", "城东区福利院老人", "西宁市城东区福利院",
+                    today - dt.timedelta(days=7, hours=-9), 3)
+    entries = []
+    for n, (person, minutes) in enumerate(zip(people[:4], (180, 150, 175, 95), strict=True), start=1):
+        number = volunteer_for_user(person).volunteer_number
+        sign_up(person, past, now=past.starts_at - dt.timedelta(days=2))
+        for direction, at in (("in", past.starts_at), ("out", past.starts_at + dt.timedelta(minutes=minutes))):
+            result = record_scan(coordinator, ScanRequest(event_id=f"demo-past-{direction}-{n:04d}",
+                                                          activity_code=past.code, volunteer_number=number,
+                                                          direction=direction), now=at)
+        entries.append(result.entry.id)
+    decide_entries(coordinator, org, entries[:2], "approve")
+    extend_log()

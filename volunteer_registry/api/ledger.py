@@ -1,0 +1,165 @@
+"""The ledger's JSON API: entries to decide, decisions in bulk, a volunteer's hours, and the public monitor interface
+of the Merkle log (leaf hashes, inclusion and consistency proofs), like a certificate-transparency log's."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from ..accounts.permissions import can, require
+from ..codes import normalize_volunteer_number
+from ..errors import NotFound
+from ..extensions import db
+from ..ledger.merkle import MAX_TREE_SIZE
+from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
+from ..ledger.services import decide_entries, hours_of, latest_checkpoint, stored_tree
+from ..organizations.models import Organization
+from ..organizations.queries import visible_organization
+from ..volunteers.queries import volunteer_by_number, volunteer_for_user
+from . import bp
+from .auth import token_required
+from .views import ApiError, _body, _page
+
+#: leaf hashes per call of /ledger/leaves
+LEAVES_PER_CALL = 1000
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / 60, 1)
+
+
+def entry_json(entry: LedgerEntry, state: LedgerState) -> dict:
+    volunteer = entry.volunteer
+    return {
+        "id": entry.id, "status": state.status, "minutes": state.minutes, "recorded_minutes": entry.minutes,
+        "flags": list(entry.flags or []), "flagged": state.flagged, "source": entry.source,
+        "volunteer": {"volunteer_number": volunteer.volunteer_number, "name": volunteer.name},
+        "activity": entry.activity.code if entry.activity else None, "activity_title": entry.activity_title,
+        "service_date": entry.service_date.isoformat() if entry.service_date else None,
+        "started_at": entry.started_at.isoformat() if entry.started_at else None,
+        "ended_at": entry.ended_at.isoformat() if entry.ended_at else None,
+        "place": entry.place, "recipient": entry.recipient, "content": entry.content,
+        "person_in_charge": entry.person_in_charge, "recorded_at": entry.created_at.isoformat(),
+    }
+
+
+@bp.route("/organizations/<code>/entries", methods=["GET"])
+@token_required
+def list_entries(code: str):
+    org = visible_organization(code, g.api_user)
+    require("ledger.decide", org, user=g.api_user)
+    status = request.args.get("status", "pending")
+    if status not in STATES:
+        raise ApiError("invalid_parameter", f"status must be one of {', '.join(STATES)}", field="status")
+    query = (db.select(LedgerEntry, LedgerState).join(LedgerState, LedgerState.entry_id == LedgerEntry.id)
+             .where(LedgerState.organization_id == org.id, LedgerState.status == status)
+             .order_by(LedgerState.flagged.desc(), LedgerEntry.id))
+    page = _page()
+    rows = db.session.execute(query.limit(100).offset((page - 1) * 100)).all()
+    total = db.session.scalar(db.select(db.func.count()).select_from(LedgerState).where(
+        LedgerState.organization_id == org.id, LedgerState.status == status))
+    return jsonify({"items": [entry_json(e, s) for e, s in rows], "page": page, "total": total,
+                    "pages": max(1, -(-total // 100))})
+
+
+@bp.route("/entries/decisions", methods=["POST"])
+@token_required
+def decide_entries_endpoint():
+    body = _body()
+    ids = body.get("entries")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ApiError("invalid_parameter", "entries must be a non-empty list of entry ids", field="entries")
+    decision, reason = body.get("decision"), body.get("reason", "")
+    if not isinstance(decision, str) or not isinstance(reason, str):
+        raise ApiError("invalid_parameter", "decision and reason must be strings", field="decision")
+    orgs = set(db.session.scalars(db.select(LedgerEntry.organization_id).where(
+        LedgerEntry.id.in_([i for i in ids if 0 < i < 2**63]), LedgerEntry.kind == "service")))
+    if len(orgs) > 1:
+        raise ApiError("invalid_parameter", "decide one organization's entries at a time", field="entries")
+    org = db.session.get(Organization, orgs.pop()) if orgs else None
+    if org is None or not can(g.api_user, "ledger.decide", org):
+        raise NotFound("not_found", "No such entries among the service records you may decide.")
+    made = decide_entries(g.api_user, org, ids, decision, reason)
+    db.session.commit()
+    return jsonify({"decision": decision, "entries": [
+        {"id": d.refers_to_id, "status": "approved" if d.kind == "approval" else "rejected", "decision_entry": d.id}
+        for d in made]})
+
+
+@bp.route("/volunteers/<number>/hours", methods=["GET"])
+@token_required
+def volunteer_hours(number: str):
+    """For the volunteer: everything. For the staff of an organization that recorded their service: the totals,
+    the star level and their own organization's part (not where else the person serves)."""
+    volunteer = volunteer_by_number(normalize_volunteer_number(number) or "")
+    if volunteer is None:
+        raise NotFound("not_found", "No volunteer has this number.")
+    own = volunteer_for_user(g.api_user)
+    hours = hours_of(volunteer.id)
+    orgs = {o.id: o for o in db.session.scalars(db.select(Organization).where(
+        Organization.id.in_(list(hours.by_organization) or [0])))}
+    recorded_by = set(db.session.scalars(db.select(LedgerState.organization_id).where(
+        LedgerState.volunteer_id == volunteer.id).distinct()))
+    shown = set(orgs) if own is not None and own.id == volunteer.id else {
+        org_id for org_id in recorded_by if can(g.api_user, "ledger.decide", db.session.get(Organization, org_id))}
+    if not shown and not (own is not None and own.id == volunteer.id):
+        raise NotFound("not_found", "No volunteer has this number.")
+    everything = own is not None and own.id == volunteer.id
+    return jsonify({
+        "volunteer_number": volunteer.volunteer_number, "approved_minutes": hours.minutes,
+        "approved_hours": hours.hours, "pending_minutes": hours.pending_minutes if everything else None,
+        "stars": hours.stars, "next_star_hours": hours.next_star_hours,
+        "by_organization": [{"organization": orgs[org_id].code, "name": orgs[org_id].name, "minutes": minutes,
+                             "hours": _hours(minutes)}
+                            for org_id, minutes in sorted(hours.by_organization.items()) if org_id in shown],
+        "by_year": ([{"year": year, "minutes": minutes, "hours": _hours(minutes)}
+                     for year, minutes in sorted(hours.by_year.items())] if everything else None),
+    })
+
+
+# --- the monitor interface (public) --------------------------------------------------------------------------------
+
+def _int_arg(name: str, low: int, high: int) -> int:
+    value = request.args.get(name, "")
+    if not value.isascii() or not value.isdigit() or len(value) > 20 or not low <= int(value) <= high:
+        raise ApiError("invalid_parameter", f"{name} must be a whole number from {low} to {high}", field=name)
+    return int(value)
+
+
+def _signed_size() -> int:
+    checkpoint = latest_checkpoint()
+    return checkpoint.tree_size if checkpoint is not None else 0
+
+
+@bp.route("/ledger/leaves", methods=["GET"])
+def ledger_leaves():
+    size = _signed_size()
+    if size == 0:
+        raise ApiError("invalid_parameter", "the log has no signed leaves yet", field="start")
+    start = _int_arg("start", 0, size - 1)
+    end = min(_int_arg("end", start + 1, MAX_TREE_SIZE), start + LEAVES_PER_CALL, size)
+    rows = db.session.execute(db.select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash).where(
+        LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end).order_by(LedgerLeaf.leaf_index))
+    return jsonify({"tree_size": size, "start": start, "end": end,
+                    "leaves": [{"index": index, "leaf_hash": digest.hex()} for index, digest in rows]})
+
+
+@bp.route("/ledger/proof/inclusion", methods=["GET"])
+def ledger_inclusion_proof():
+    size = _signed_size()
+    if size == 0:
+        raise ApiError("invalid_parameter", "the log has no signed leaves yet", field="tree_size")
+    tree_size = _int_arg("tree_size", 1, size)
+    index = _int_arg("index", 0, tree_size - 1)
+    tree = stored_tree()
+    return jsonify({"index": index, "tree_size": tree_size, "leaf_hash": tree.subtree(0, index).hex(),
+                    "audit_path": [node.hex() for node in tree.inclusion_proof(index, tree_size)]})
+
+
+@bp.route("/ledger/proof/consistency", methods=["GET"])
+def ledger_consistency_proof():
+    size = _signed_size()
+    if size == 0:
+        raise ApiError("invalid_parameter", "the log has no signed leaves yet", field="second")
+    second = _int_arg("second", 1, size)
+    first = _int_arg("first", 1, second)
+    return jsonify({"first": first, "second": second,
+                    "consistency": [node.hex() for node in stored_tree().consistency_proof(first, second)]})
