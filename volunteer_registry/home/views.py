@@ -4,6 +4,7 @@ from flask_login import current_user
 from ..activities.queries import activities_today, upcoming_signups
 from ..extensions import db
 from ..i18n import LANGUAGE_NAMES
+from ..ledger.queries import pending_counts
 from ..organizations.queries import organizations_of_user, pending_organization_count
 from ..security import is_safe_next
 from ..volunteers.queries import volunteer_for_user
@@ -23,6 +24,7 @@ def index():
         staff=staff,
         signups=upcoming_signups(volunteer),
         today=activities_today(org.id for org, _role in staff if org.status == "approved"),
+        pending_entries=pending_counts(org.id for org, _role in staff if org.status == "approved"),
         pending_organizations=pending_organization_count() if current_user.is_platform_admin else 0,
     )
 

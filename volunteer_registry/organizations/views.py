@@ -6,6 +6,7 @@ from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_r
 from ..errors import DomainError, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
+from ..ledger.queries import pending_counts
 from ..paging import parse_page
 from ..volunteers.importing import ImportFileError, import_volunteers, read_rows, template_csv, template_xlsx
 from ..volunteers.queries import volunteer_for_user
@@ -100,10 +101,10 @@ def manage(code: str):
     org = _organization_for(code, "org.view_private")
     invitations = open_invitations(org) if can(current_user, "members.decide", org) else []
     return render_template("organizations/manage.html", org=org, counts=member_counts(org),
-                           invitations=invitations, permissions={
+                           invitations=invitations, pending_entries=pending_counts([org.id]), permissions={
                                p: can(current_user, p, org)
                                for p in ("org.edit", "staff.invite", "members.view", "members.decide",
-                                         "members.import", "activities.manage")})
+                                         "members.import", "activities.manage", "ledger.decide")})
 
 
 @bp.route("/organizations/<code>/edit", methods=["GET", "POST"])

@@ -1,0 +1,43 @@
+"""Shape checks only; the rules (who decides, a reason to reject, four eyes, all or none) live in services."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from ..forms import choices
+
+STATUS_CHOICES = (("pending", _l("Waiting for approval")), ("approved", _l("Approved")),
+                  ("rejected", _l("Rejected")), ("annulled", _l("Annulled")), ("all", _l("All")))
+
+
+class EntryFilterForm(FlaskForm):
+    """The filters of the approval page (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), default="pending", choices=choices(STATUS_CHOICES))
+    activity = SelectField(_l("Activity"), validators=[Optional()])
+    flagged = BooleanField(_l("Flagged only"))
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+    def __init__(self, *args, activities=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.activity.choices = choices([("", _l("All activities")), *(
+            (code, f"{title} · {label}") for code, title, label in activities)])
+
+
+class DecisionForm(FlaskForm):
+    """Approve or reject the checked entries (or one entry, from its row)."""
+
+    entries = SelectMultipleField(_l("Entries"), coerce=int, validate_choice=False)
+    decision = StringField()  # approve or reject: the service checks it
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)],
+                         description=_l("Needed to reject. The volunteer sees it."))
+
+    def validate_entries(self, field):
+        if any(not 0 < entry_id < 2**63 for entry_id in field.data or ()):
+            raise ValidationError(_l("Choose entries from the list."))

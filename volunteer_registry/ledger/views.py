@@ -1,0 +1,135 @@
+"""The ledger's pages: coordinators decide their organization's service entries, volunteers see their hours."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_decimal, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..accounts.permissions import require
+from ..extensions import db
+from ..organizations.queries import visible_organization
+from ..paging import parse_page
+from ..volunteers.queries import volunteer_for_user
+from . import bp
+from .forms import STATUS_CHOICES, DecisionForm, EntryFilterForm
+from .queries import (
+    activity_choices,
+    activity_of,
+    entry_rows,
+    organization_entries,
+    organization_names,
+    pending_counts,
+    states_of,
+    volunteer_history,
+)
+from .services import LedgerError, decide_entries, hours_of
+
+#: the query parameters of the approval page that a decision keeps when it sends the coordinator back
+FILTER_ARGS = ("status", "activity", "flagged", "date_from", "date_to", "page")
+
+
+@bp.app_template_filter("hours")
+def hours_filter(minutes: int | None) -> str:
+    """Minutes as hours with one decimal, e.g. "1.5 h" (DESIGN.md: hours are shown with one decimal)."""
+    return _("%(hours)s h", hours=format_decimal(round((minutes or 0) / 60, 1), format="#,##0.0"))
+
+
+def _page() -> int:
+    return parse_page(request.args.get("page")) or 1
+
+
+def _organization_for(code: str):
+    """The organization behind the approval page, when the signed-in person may decide its entries."""
+    org = visible_organization(code, current_user)
+    require("ledger.decide", org)
+    return org
+
+
+def _filters() -> dict[str, str]:
+    """The approval page's filters from the query string, to keep across a decision."""
+    return {key: request.args[key] for key in FILTER_ARGS if request.args.get(key)}
+
+
+def _entries_page(org, form: DecisionForm, *, problem_ids=frozenset(), status: int = 200):
+    """The approval page for the filters in the query string, with the decision form as given."""
+    activities = [(code, title, format_date(starts_at, "medium")) for code, title, starts_at in activity_choices(org)]
+    filters = EntryFilterForm(request.args, activities=activities)
+    filters.validate()
+    chosen = {f.name: (f.default if f.errors else f.data) for f in filters}
+    activity = activity_of(org, chosen["activity"])
+    query = dict(status=chosen["status"] or "pending", activity_id=activity.id if activity else None,
+                 flagged_only=bool(chosen["flagged"]), date_from=chosen["date_from"], date_to=chosen["date_to"])
+    page = organization_entries(org, page=_page(), **query)
+    if not page.items and page.page > 1 and page.pages:  # decisions emptied the last page: show the one before
+        page = organization_entries(org, page=page.pages, **query)
+    summary = [dict(STATUS_CHOICES)[query["status"]]] if query["status"] in dict(STATUS_CHOICES) else []
+    if activity is not None:
+        summary.append(activity.title)
+    if query["flagged_only"]:
+        summary.append(filters.flagged.label.text)
+    if query["date_from"] or query["date_to"]:
+        summary.append("–".join(format_date(day, "medium") if day else "…"
+                                for day in (query["date_from"], query["date_to"])))
+    checked = set(form.entries.data or ())
+    return render_template(
+        "ledger/entries.html", org=org, filters=filters, form=form, page=page, rows=entry_rows(page.items),
+        checked=checked, problem_ids=problem_ids, filter_summary=[str(part) for part in summary],
+        pending=pending_counts([org.id]).get(org.id, 0), keep=_filters(), user_id=current_user.id), status
+
+
+@bp.route("/organizations/<code>/entries")
+@login_required
+def organization_entries_page(code: str):
+    org = _organization_for(code)
+    return _entries_page(org, DecisionForm(formdata=None))
+
+
+@bp.route("/organizations/<code>/entries/decision", methods=["POST"])
+@login_required
+def decide(code: str):
+    org = _organization_for(code)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _entries_page(org, form, status=422)
+    ids = form.entries.data or []
+    try:
+        made = decide_entries(current_user, org, ids, form.decision.data or "", form.reason.data or "")
+    except LedgerError as error:
+        db.session.rollback()
+        problem_ids = frozenset()
+        message = error.message
+        if error.code == "self_approval":  # name the entries: those the signed-in person entered by hand
+            problem_ids = frozenset(row.id for row in entry_rows(states_of(org, ids))
+                                    if row.is_pending and row.manual_author_id == current_user.id)
+            message = _("Entry %(ids)s: %(message)s", ids=", ".join(str(i) for i in sorted(problem_ids)),
+                        message=message) if problem_ids else message
+        target = error.field if error.field in ("reason", "entries") else None
+        if target:
+            form[target].errors = [*form[target].errors, message]
+        else:
+            form.form_errors.append(message)
+        return _entries_page(org, form, problem_ids=problem_ids, status=error.http_status)
+    db.session.commit()
+    if form.decision.data == "approve":
+        flash(ngettext("%(num)s entry approved.", "%(num)s entries approved.", len(made)), "success")
+    else:
+        flash(ngettext("%(num)s entry rejected.", "%(num)s entries rejected.", len(made)), "success")
+    return redirect(url_for("ledger.organization_entries_page", code=org.code, **_filters()))
+
+
+@bp.route("/volunteer/hours")
+@login_required
+def hours():
+    volunteer = volunteer_for_user(current_user)
+    if volunteer is None:
+        return redirect(url_for("volunteers.profile", next=url_for("ledger.hours")))
+    totals = hours_of(volunteer.id)
+    names = organization_names(totals.by_organization)
+    by_organization = sorted(((names.get(org_id, "?"), minutes) for org_id, minutes in totals.by_organization.items()),
+                             key=lambda item: (-item[1], item[0]))
+    page = volunteer_history(volunteer.id, _page())
+    to_go = (totals.next_star_hours * 60 - totals.minutes) if totals.next_star_hours is not None else 0
+    return render_template("ledger/hours.html", volunteer=volunteer, totals=totals, to_go=to_go,
+                           by_organization=by_organization, by_year=sorted(totals.by_year.items(), reverse=True),
+                           page=page, rows=entry_rows(page.items))
