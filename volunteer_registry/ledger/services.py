@@ -23,12 +23,13 @@ from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..models import utcnow
 from ..organizations.models import Organization
 from ..timeutil import local
 from ..volunteers.vault import volunteer_pseudonym
 from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
 from .merkle import CompactRange, StoredTree, leaf_hash
-from .models import LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
+from .models import CorrectionRequest, LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
 
 #: star levels by approved hours (DESIGN.md)
 STAR_HOURS = (100, 300, 600, 1000, 1500)
@@ -47,8 +48,18 @@ class LedgerError(DomainError):
         "self_approval": _l("Someone other than the person who entered it by hand must approve it."),
         "no_entries": _l("Choose at least one entry."),
         "too_many_entries": _l("Decide at most 500 entries at a time."),
+        "message_required": _l("Say what is wrong or missing."),
+        "minutes_invalid": _l("The minutes are a whole number from 0 to 1440."),
+        "times_invalid": _l("Give when the service started and when it ended."),
+        "ends_before_start": _l("The end must be after the start."),
+        "outside_activity": _l("The times must fall within the activity (and its grace period)."),
+        "activity_not_served": _l("Choose an activity of an approved organization that has started."),
+        "already_requested": _l("You already reported this; the organization has not answered yet."),
+        "request_not_pending": _l("This request has already been decided."),
+        "volunteer_profile_required": _l("Complete your volunteer profile first."),
     }
     statuses = {"entry_not_pending": 409, "entry_not_approved": 409, "self_approval": 403,
+                "already_requested": 409, "request_not_pending": 409,
                 "decision_invalid": 400, "no_entries": 400, "too_many_entries": 400}
 
 
@@ -129,8 +140,10 @@ def correct_session(session, actor, reason: str) -> LedgerEntry:
 # --- decisions -----------------------------------------------------------------------------------------------------
 
 def _manual_author_id(entry: LedgerEntry) -> int | None:
-    if entry.source != "manual" or entry.session_id is None:
+    if entry.source != "manual":
         return None
+    if entry.session_id is None:  # recorded from a volunteer's report of missing service
+        return entry.actor_id
     from ..checkin.models import ManualEntry
 
     return db.session.scalar(db.select(ManualEntry.entered_by_id).where(ManualEntry.session_id == entry.session_id))
@@ -202,6 +215,149 @@ def annul_entry(actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
     record_event("ledger.annulment", actor=actor, organization=org, target=entry, reason=reason)
     db.session.flush()
     return annulment
+
+
+def correct_entry(actor, entry: LedgerEntry, minutes: int, reason: str) -> LedgerEntry:
+    """The minutes of a service entry were wrong: a correction entry carries the minutes that count now."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 1440:
+        raise LedgerError("minutes_invalid", field="minutes")
+    correction = LedgerEntry(kind="correction", volunteer_id=entry.volunteer_id,
+                             organization_id=entry.organization_id, activity_id=entry.activity_id,
+                             session_id=entry.session_id, refers_to_id=entry.id, minutes=minutes,
+                             service_date=entry.service_date, reason=reason, actor_id=actor.id)
+    db.session.add(correction)
+    db.session.flush()
+    db.session.get(LedgerState, entry.id).minutes = minutes
+    db.session.flush()
+    return correction
+
+
+def record_missing_service(actor, activity: Activity, volunteer_id: int, started_at: dt.datetime,
+                           ended_at: dt.datetime, reason: str) -> LedgerEntry:
+    """Service that was never scanned, recorded by the organization: a service entry (source manual) that waits
+    for approval by someone other than ``actor``."""
+    minutes = _minutes_added(activity.id, volunteer_id, started_at, ended_at)
+    entry = LedgerEntry(
+        kind="service", volunteer_id=volunteer_id, organization_id=activity.organization_id, activity_id=activity.id,
+        minutes=minutes, started_at=started_at, ended_at=ended_at, service_date=local(started_at).date(),
+        activity_title=activity.title, place=activity.address, recipient=activity.recipient,
+        content=str(CATEGORIES.get(activity.category, activity.category)), person_in_charge=activity.person_in_charge,
+        source="manual", flags=["manual"], reason=reason, actor_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    db.session.add(LedgerState(entry_id=entry.id, volunteer_id=volunteer_id, organization_id=entry.organization_id,
+                               status="pending", minutes=minutes, flagged=True, service_date=entry.service_date))
+    db.session.flush()
+    return entry
+
+
+# --- correction requests -------------------------------------------------------------------------------------------
+
+def _volunteer_of(user):
+    from ..volunteers.queries import volunteer_for_user
+
+    volunteer = volunteer_for_user(user)
+    if volunteer is None:
+        raise LedgerError("volunteer_profile_required")
+    return volunteer
+
+
+def _message(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise LedgerError("message_required", field="message")
+    return text
+
+
+def _check_times(activity: Activity, started_at, ended_at) -> None:
+    if started_at is None or ended_at is None:
+        raise LedgerError("times_invalid", field="started_at")
+    if ended_at <= started_at:
+        raise LedgerError("ends_before_start", field="ended_at")
+    grace = dt.timedelta(minutes=activity.grace_minutes)
+    if started_at < activity.starts_at - grace or ended_at > activity.ends_at + grace:
+        raise LedgerError("outside_activity", field="started_at")
+
+
+def _pending_request(**where) -> CorrectionRequest | None:
+    query = db.select(CorrectionRequest).where(CorrectionRequest.status == "pending")
+    for column, value in where.items():
+        query = query.where(getattr(CorrectionRequest, column) == value)
+    return db.session.scalar(query.limit(1))
+
+
+def report_error(user, entry: LedgerEntry, message: str, claimed_minutes: int | None = None) -> CorrectionRequest:
+    """The volunteer says one of their service entries is wrong (NotFound for anyone else's)."""
+    volunteer = _volunteer_of(user)
+    if entry.volunteer_id != volunteer.id or entry.kind != "service":
+        raise NotFound("not_found")
+    message = _message(message)
+    if claimed_minutes is not None and (isinstance(claimed_minutes, bool) or not 0 <= claimed_minutes <= 1440):
+        raise LedgerError("minutes_invalid", field="claimed_minutes")
+    if _pending_request(entry_id=entry.id) is not None:
+        raise LedgerError("already_requested")
+    request = CorrectionRequest(kind="error", volunteer_id=volunteer.id, organization_id=entry.organization_id,
+                                entry_id=entry.id, activity_id=entry.activity_id, claimed_minutes=claimed_minutes,
+                                message=message)
+    db.session.add(request)
+    db.session.flush()
+    record_event("ledger.correction_requested", actor=user, organization=entry.organization, target=request)
+    return request
+
+
+def report_omission(user, activity: Activity, started_at, ended_at, message: str,
+                    now: dt.datetime | None = None) -> CorrectionRequest:
+    """The volunteer served at ``activity`` and it was never recorded."""
+    volunteer = _volunteer_of(user)
+    now = now or utcnow()
+    if activity.organization.status != "approved" or activity.status == "draft" or activity.starts_at > now:
+        raise LedgerError("activity_not_served", field="activity")
+    _check_times(activity, started_at, ended_at)
+    message = _message(message)
+    if _pending_request(volunteer_id=volunteer.id, activity_id=activity.id, kind="omission") is not None:
+        raise LedgerError("already_requested")
+    request = CorrectionRequest(kind="omission", volunteer_id=volunteer.id, organization_id=activity.organization_id,
+                                activity_id=activity.id, started_at=started_at, ended_at=ended_at, message=message)
+    db.session.add(request)
+    db.session.flush()
+    record_event("ledger.correction_requested", actor=user, organization=activity.organization, target=request)
+    return request
+
+
+def decide_correction(actor, request: CorrectionRequest, accept: bool, response: str = "", *,
+                      minutes: int | None = None, started_at=None, ended_at=None,
+                      now: dt.datetime | None = None) -> CorrectionRequest:
+    """The organization answers a report. Accepting an error writes a correction entry with ``minutes``;
+    accepting an omission records the service (times as reported unless given) as an entry waiting for someone
+    else's approval. Declining needs a response, which the volunteer sees."""
+    org = db.session.get(Organization, request.organization_id)
+    require("ledger.decide", org, user=actor)
+    if request.status != "pending":
+        raise LedgerError("request_not_pending")
+    response = (response or "").strip()
+    if not accept:
+        if not response:
+            raise LedgerError("reason_required", field="response")
+        request.status = "declined"
+    elif request.kind == "error":
+        minutes = request.claimed_minutes if minutes is None else minutes
+        if minutes is None:
+            raise LedgerError("minutes_invalid", field="minutes")
+        result = correct_entry(actor, request.entry, minutes, response or request.message)
+        request.status, request.result_entry_id = "accepted", result.id
+    else:
+        activity = db.session.get(Activity, request.activity_id)
+        started_at, ended_at = started_at or request.started_at, ended_at or request.ended_at
+        _check_times(activity, started_at, ended_at)
+        result = record_missing_service(actor, activity, request.volunteer_id, started_at, ended_at,
+                                        response or request.message)
+        request.status, request.result_entry_id = "accepted", result.id
+    request.response = response or None
+    request.decided_by_id = actor.id
+    request.decided_at = now or utcnow()
+    db.session.flush()
+    record_event(f"ledger.correction_{request.status}", actor=actor, organization=org, target=request)
+    return request
 
 
 # --- totals --------------------------------------------------------------------------------------------------------

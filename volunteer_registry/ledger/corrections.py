@@ -1,0 +1,155 @@
+"""Correction requests: a volunteer reports an error in an entry or service never recorded; the organization
+decides on its review page. The rules are in services.py (report_error, report_omission, decide_correction)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
+
+from ..accounts.permissions import require
+from ..activities.forms import LocalDateTimeField
+from ..activities.models import Activity, Signup
+from ..activities.queries import activity_by_code
+from ..errors import NotFound, apply_to_form
+from ..extensions import db
+from ..forms import choices
+from ..organizations.queries import visible_organization
+from ..paging import parse_page
+from ..timeutil import LOCAL_ZONE
+from ..volunteers.queries import volunteer_for_user
+from . import bp
+from .models import CorrectionRequest, LedgerEntry
+from .services import LedgerError, decide_correction, report_error, report_omission
+
+
+class ErrorReportForm(FlaskForm):
+    claimed_minutes = IntegerField(_l("The minutes that are right (optional)"),
+                                   validators=[Optional(), NumberRange(0, 1440)],
+                                   render_kw={"inputmode": "numeric", "min": 0, "max": 1440})
+    message = TextAreaField(_l("What is wrong"), validators=[Length(max=2000)])
+
+
+class OmissionReportForm(FlaskForm):
+    activity = SelectField(_l("Activity"))
+    started_at = LocalDateTimeField(_l("From"), validators=[Optional()], description=_l("Beijing time."))
+    ended_at = LocalDateTimeField(_l("To"), validators=[Optional()], description=_l("Beijing time."))
+    message = TextAreaField(_l("What was missed"), validators=[Length(max=2000)])
+
+
+class CorrectionDecisionForm(FlaskForm):
+    decision = StringField()  # from the button pressed (hidden_tag() must not render it)
+    minutes = IntegerField(_l("Minutes that count"), validators=[Optional(), NumberRange(0, 1440)])
+    response = TextAreaField(_l("Answer to the volunteer"), validators=[Length(max=2000)])
+
+
+def _own_volunteer():
+    volunteer = volunteer_for_user(current_user)
+    if volunteer is None:
+        return None
+    return volunteer
+
+
+def _served_activities(volunteer) -> list[Activity]:
+    """Activities the volunteer signed up for or has entries at, most recent first: the choices for an omission."""
+    ids = set(db.session.scalars(db.select(Signup.activity_id).where(Signup.volunteer_id == volunteer.id)))
+    ids |= set(db.session.scalars(db.select(LedgerEntry.activity_id).where(
+        LedgerEntry.volunteer_id == volunteer.id, LedgerEntry.activity_id.is_not(None))))
+    if not ids:
+        return []
+    return list(db.session.scalars(db.select(Activity).where(Activity.id.in_(ids), Activity.status != "draft")
+                                   .order_by(Activity.starts_at.desc()).limit(200)))
+
+
+@bp.route("/volunteer/corrections")
+@login_required
+def my_corrections():
+    volunteer = _own_volunteer()
+    if volunteer is None:
+        return redirect(url_for("volunteers.profile", next=url_for("ledger.my_corrections")))
+    requests = db.session.scalars(db.select(CorrectionRequest).where(CorrectionRequest.volunteer_id == volunteer.id)
+                                  .order_by(CorrectionRequest.id.desc()).limit(200)).all()
+    return render_template("ledger/correction_mine.html", requests=requests)
+
+
+@bp.route("/volunteer/corrections/new", methods=["GET", "POST"])
+@login_required
+def new_correction():
+    volunteer = _own_volunteer()
+    if volunteer is None:
+        return redirect(url_for("volunteers.profile", next=url_for("ledger.new_correction")))
+    entry_id = request.args.get("entry", "")
+    entry = None
+    if entry_id:
+        entry = db.session.get(LedgerEntry, int(entry_id)) if entry_id.isdigit() and len(entry_id) < 12 else None
+        if entry is None or entry.volunteer_id != volunteer.id or entry.kind != "service":
+            raise NotFound("not_found")
+        form = ErrorReportForm()
+    else:
+        form = OmissionReportForm()
+        served = _served_activities(volunteer)
+        form.activity.choices = choices([("", _l("Choose…"))] + [
+            (a.code, f"{a.title} · {a.starts_at.astimezone(LOCAL_ZONE):%Y-%m-%d}") for a in served])
+    if form.validate_on_submit():
+        try:
+            if entry is not None:
+                report_error(current_user, entry, form.message.data or "", form.claimed_minutes.data)
+            else:
+                try:
+                    activity = activity_by_code(form.activity.data)
+                except NotFound:
+                    raise LedgerError("activity_not_served", field="activity") from None
+                report_omission(current_user, activity, form.started_at.data and form.started_at.data.replace(
+                    tzinfo=LOCAL_ZONE), form.ended_at.data and form.ended_at.data.replace(tzinfo=LOCAL_ZONE),
+                    form.message.data or "")
+        except LedgerError as error:
+            db.session.rollback()
+            if not apply_to_form(error, form):
+                flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Sent. The organization checks it and answers here."), "success")
+            return redirect(url_for("ledger.my_corrections"))
+    return render_template("ledger/correction_new.html", form=form, entry=entry)
+
+
+@bp.route("/organizations/<code>/corrections")
+@login_required
+def review_corrections(code: str):
+    org = visible_organization(code, current_user)
+    require("ledger.decide", org)
+    status = request.args.get("status", "pending")
+    query = db.select(CorrectionRequest).where(CorrectionRequest.organization_id == org.id)
+    if status in ("pending", "accepted", "declined"):
+        query = query.where(CorrectionRequest.status == status)
+    page = db.paginate(query.order_by(CorrectionRequest.id), page=parse_page(request.args.get("page")) or 1,
+                       per_page=50, error_out=False)
+    return render_template("ledger/correction_review.html", org=org, page=page, status=status,
+                           form=CorrectionDecisionForm())
+
+
+@bp.route("/organizations/<code>/corrections/<int:request_id>/decision", methods=["POST"])
+@login_required
+def decide_correction_page(code: str, request_id: int):
+    org = visible_organization(code, current_user)
+    require("ledger.decide", org)
+    correction = db.session.get(CorrectionRequest, request_id)
+    if correction is None or correction.organization_id != org.id:
+        raise NotFound("not_found")
+    form = CorrectionDecisionForm()
+    if form.validate_on_submit():
+        try:
+            decide_correction(current_user, correction, form.decision.data == "accept", form.response.data or "",
+                              minutes=form.minutes.data)
+        except LedgerError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Answered: %(status)s.", status=correction.status_label), "success")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for("ledger.review_corrections", code=org.code))
