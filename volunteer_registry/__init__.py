@@ -54,12 +54,14 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     from .audit import views as audit
     from .checkin import views as checkin
     from .home import views as home
-    from .ledger import monitor as _ledger_monitor  # noqa: F401  (routes on the ledger blueprint)
+    from .ledger import corrections as _ledger_corrections  # noqa: F401  (routes on the ledger blueprint)
+    from .ledger import monitor as _ledger_monitor  # noqa: F401
     from .ledger import views as ledger
     from .organizations import views as organizations
+    from .records import views as records
     from .volunteers import views as volunteers
 
-    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, audit, api):
+    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, audit, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

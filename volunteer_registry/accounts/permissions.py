@@ -27,6 +27,7 @@ ORG_PERMISSIONS: dict[str, frozenset[str]] = {
     "checkin.scan": frozenset({"admin", "coordinator"}),
     "checkin.review": frozenset({"admin", "coordinator"}),
     "ledger.decide": frozenset({"admin", "coordinator"}),
+    "records.write": frozenset({"admin", "coordinator"}),
 }
 #: permissions that platform admins hold over every organization (oversight, not running it)
 PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private"})
