@@ -47,11 +47,13 @@ from volunteer_registry.checkin.kiosk import kiosk_token
 from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Scan
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.extensions import db
-from volunteer_registry.ledger.models import LedgerState
-from volunteer_registry.ledger.services import extend_log
+from volunteer_registry.ledger.models import CorrectionRequest, LedgerState
+from volunteer_registry.ledger.services import extend_log, report_omission
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
 from volunteer_registry.organizations.services import apply_for_membership, create_invitation, decide_membership
+from volunteer_registry.records.models import VolunteerRecord
+from volunteer_registry.records.services import TrainingData, record_training
 from volunteer_registry.timeutil import local
 from volunteer_registry.volunteers.queries import volunteer_for_user
 from volunteer_registry.volunteers.vault import decrypt_id_number
@@ -131,7 +133,11 @@ def build_world(make: Factory) -> World:
         scan = ScanRequest(event_id=f"world-served-{direction}", activity_code=run_a.code,
                            volunteer_number=member.volunteer_number, direction=direction)
         served = record_scan(admins["A"], scan, now=run_a.starts_at + dt.timedelta(minutes=minutes))
+    record_a = record_training(admins["A"], orgs["A"], member, TrainingData(  # a record of A, for withdrawal rows
+        title="First aid", provider="Red Cross", date=dt.date(2024, 1, 15), minutes=120))
     extend_log()
+    correction = report_omission(users["member_a"], run_a, run_a.starts_at + dt.timedelta(minutes=40),
+                                 run_a.starts_at + dt.timedelta(minutes=70), "I came back after lunch")
     db.session.commit()
     values = {
         "A": orgs["A"].code, "B": orgs["B"].code, "P": orgs["P"].code,
@@ -140,7 +146,8 @@ def build_world(make: Factory) -> World:
         "invite": invite, "member_token": member_token.id, "reset": make_reset_token(target),
         **{key: activity.code for key, activity in activities.items()},
         "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
-        "session_a": session.id, "entry_a": entry.id, "ledger_a": served.entry.id,
+        "session_a": session.id, "entry_a": entry.id, "ledger_a": served.entry.id, "correction_a": correction.id,
+        "record_a": record_a.id,
         "kiosk_a": kiosk_token(now_a.code, utcnow()),
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
@@ -202,6 +209,9 @@ APPR_A = Redirect("/activities/{appr_a}")
 DRAFT_A = Redirect("/activities/{draft_a}")
 SIGNUPS_APPR_A = Redirect("/activities/{appr_a}/signups")
 DAY_A = Redirect("/activities/{now_a}/day")
+CORRECTIONS_A = Redirect("/organizations/{A}/corrections")
+LEDGER_PAGE_A = Redirect("/organizations/{A}/entries")
+RECORDS_A = Redirect("/organizations/{A}/members/{number_member_a}/records")
 ENTRIES_A = Redirect("/activities/{now_a}/manual-entries")
 E401 = Err(401, "token_required")
 E403 = Err(403, "forbidden")
@@ -398,6 +408,32 @@ def entry_status(key):
 
 def ledger_status(key):
     return lambda w, actor, client: db.session.get(LedgerState, w.values[key]).status
+
+
+def correction_status(key):
+    return lambda w, actor, client: db.session.get(CorrectionRequest, w.values[key]).status
+
+
+def corrections_by(w, actor, client):
+    volunteer = volunteer_for_user(actor) if actor is not None else None
+    return db.session.scalar(db.select(func.count()).select_from(CorrectionRequest).where(
+        CorrectionRequest.volunteer_id == (volunteer.id if volunteer else None)))
+
+
+def records_of(key):
+    """Training, award, evaluation and withdrawal rows recorded by A, B or P."""
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(VolunteerRecord).where(VolunteerRecord.organization_id == w.orgs[key].id))
+
+
+def record_withdrawn(key):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(VolunteerRecord).where(VolunteerRecord.refers_to_id == w.values[key])) > 0
+
+
+#: a training course for member_a, as the records page's training form posts it
+TRAINING_FORM = {"kind": "training", "training-title": "Matrix course", "training-provider": "Red Cross",
+                 "training-date": "2024-02-01", "training-hours": "2"}
 
 
 def scans_of(key):
@@ -638,6 +674,40 @@ WEB_PAGES = [
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/volunteer/card.png",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    # the ledger: the organization's entries to decide; a volunteer's hours
+    get("/organizations/{A}/entries",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{B}/entries",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    get("/organizations/{P}/entries",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/organizations/NOSUCHORG/entries",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/volunteer/hours",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    # the ledger: a volunteer's reports; the organization's review of them
+    get("/volunteer/corrections",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/volunteer/corrections/new",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/volunteer/corrections/new?entry={ledger_a}",
+        LOGIN,     PROFILE,   200,       404,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/organizations/{A}/corrections",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{P}/corrections",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    # training, awards, evaluations: the staff of the member's organization; a number that is not an active member
+    # there is 404 (after the permission check, so nobody else learns who is a member)
+    get("/organizations/{A}/members/{number_member_a}/records",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{B}/members/{number_member_a}/records",
+        LOGIN,     403,       403,       403,       403,       404,       403,       404,       403,       403),
+    get("/organizations/{A}/members/{applicant_a}/records",
+        LOGIN,     403,       403,       403,       404,       403,       404,       403,       403,       403),
+    get("/organizations/{P}/members/{number_member_a}/records",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/volunteer/records",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     # the ledger's public documents
     get("/.well-known/volunteer-registry/checkpoint",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
@@ -753,6 +823,42 @@ WEB_WRITES = [
     Row("POST", "/activities/{now_b}/signups/{pending_signup}/decision",
         signed_in(no(403), coord_b=no(404), admin_b=no(404)),
         data={"decision": "approve"}, state=signup_status("pending_signup")),
+    Row("POST", "/organizations/{A}/entries/decision",
+        signed_in(no(403), coord_a=ok(LEDGER_PAGE_A), admin_a=ok(LEDGER_PAGE_A)),
+        data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
+        state=ledger_status("ledger_a"), after=becomes("approved")),
+    # A's entry through B's URL: B's staff must not reach it
+    Row("POST", "/organizations/{B}/entries/decision", signed_in(no(403), coord_b=no(404), admin_b=no(404)),
+        data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
+        state=ledger_status("ledger_a")),
+    Row("POST", "/organizations/{P}/entries/decision", signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
+        state=ledger_status("ledger_a")),
+    # the ledger: member_a reports an error in their own entry; A's staff answer member_a's report of an omission
+    Row("POST", "/volunteer/corrections/new?entry={ledger_a}",
+        signed_in(no(PROFILE), member_a=ok(Redirect("/volunteer/corrections")), volunteer=no(404)),
+        data={"message": "I stayed forty minutes", "claimed_minutes": "40"}, state=corrections_by, after=plus_one),
+    Row("POST", "/organizations/{A}/corrections/{correction_a}/decision",
+        signed_in(no(403), coord_a=ok(CORRECTIONS_A), admin_a=ok(CORRECTIONS_A)),
+        data={"decision": "decline", "response": "nobody saw you there"}, state=correction_status("correction_a"),
+        after=becomes("declined")),
+    # training, awards, evaluations of member_a (an active member of A, of nobody else)
+    Row("POST", "/organizations/{A}/members/{number_member_a}/records",
+        signed_in(no(403), coord_a=ok(RECORDS_A), admin_a=ok(RECORDS_A)),
+        data=TRAINING_FORM, state=records_of("A"), after=plus_one),
+    Row("POST", "/organizations/{B}/members/{number_member_a}/records",
+        signed_in(no(403), coord_b=no(404), admin_b=no(404)),
+        data=TRAINING_FORM, state=records_of("B")),
+    Row("POST", "/organizations/{P}/members/{number_member_a}/records",
+        signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data=TRAINING_FORM, state=records_of("P")),
+    Row("POST", "/organizations/{A}/members/{number_member_a}/records/{record_a}/withdraw",
+        signed_in(no(403), coord_a=ok(RECORDS_A), admin_a=ok(RECORDS_A)),
+        data={"reason": "recorded twice"}, state=record_withdrawn("record_a"), after=becomes(True)),
+    # A's record through B's URL: B's staff must not reach it
+    Row("POST", "/organizations/{B}/members/{number_member_a}/records/{record_a}/withdraw",
+        signed_in(no(403), coord_b=no(404), admin_b=no(404)),
+        data={"reason": "recorded twice"}, state=record_withdrawn("record_a")),
     # check-in. member_a is checked in at now_a: their kiosk tap checks them out; the volunteer has not signed up
     # (refused, the refusal kept but not accepted)
     Row("POST", "/k/{kiosk_a}", signed_in(no(PROFILE), member_a=ok(200), volunteer=no(403)),
