@@ -185,9 +185,15 @@ def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Volunteer Registry API", "version": "1.0.0",
-                 "description": "Organizations, volunteers and memberships. Authenticate with "
-                                "`Authorization: Bearer <token>` (tokens: account page, or "
-                                "`flask accounts create-token`). Errors: `{\"error\": {\"code\", \"message\"}}`."},
+                 "description": "Organizations, volunteers, memberships, activities, check-in scans and the hours "
+                                "ledger. Authenticate with `Authorization: Bearer <token>` (tokens: account page, "
+                                "or `flask accounts create-token`). Errors: `{\"error\": {\"code\", "
+                                "\"message\"}}`. The Merkle log's monitor interface is public: `/ledger/leaves` and "
+                                "the proofs below, and, outside /api/v1, the latest signed checkpoint at "
+                                "`/.well-known/volunteer-registry/checkpoint` (a C2SP signed note, text/plain), its "
+                                "verifier key at `/.well-known/volunteer-registry/checkpoint-key` and the same "
+                                "Ed25519 key as a JWK set at `/.well-known/volunteer-registry/jwks.json` "
+                                "(docs/LEDGER.md)."},
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
