@@ -29,6 +29,7 @@ from ..errors import apply_to_form
 from ..extensions import db
 from ..models import utcnow
 from ..timeutil import local, parse_datetime
+from ..volunteers.access import volunteer_required
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from . import bp
 from .forms import FixCheckoutForm, KioskTapForm, ManualDecisionForm, ManualEntryForm
@@ -195,21 +196,15 @@ def _kiosk_page(activity, volunteer, token: str) -> str:
 # --- volunteer card ------------------------------------------------------------------------------------------------
 
 @bp.route("/volunteer/card")
-@login_required
-def card():
-    volunteer = volunteer_for_user(current_user)
-    if volunteer is None:
-        return redirect(url_for("volunteers.profile", next=url_for("checkin.card")))
+@volunteer_required
+def card(volunteer):
     return render_template("checkin/card.html", volunteer=volunteer,
                            qr=svg_data_url(qr_svg(volunteer.volunteer_number)))
 
 
 @bp.route("/volunteer/card.png")
-@login_required
-def card_png():
-    volunteer = volunteer_for_user(current_user)
-    if volunteer is None:
-        return redirect(url_for("volunteers.profile", next=url_for("checkin.card")))
+@volunteer_required
+def card_png(volunteer):
     response = Response(qr_png(volunteer.volunteer_number), mimetype="image/png")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="volunteer-card-{volunteer.volunteer_number}.png"')

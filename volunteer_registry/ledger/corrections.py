@@ -20,7 +20,7 @@ from ..forms import choices
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
 from ..timeutil import LOCAL_ZONE
-from ..volunteers.queries import volunteer_for_user
+from ..volunteers.access import volunteer_required
 from . import bp
 from .models import CorrectionRequest, LedgerEntry
 from .services import LedgerError, decide_correction, report_error, report_omission
@@ -46,13 +46,6 @@ class CorrectionDecisionForm(FlaskForm):
     response = TextAreaField(_l("Answer to the volunteer"), validators=[Length(max=2000)])
 
 
-def _own_volunteer():
-    volunteer = volunteer_for_user(current_user)
-    if volunteer is None:
-        return None
-    return volunteer
-
-
 def _served_activities(volunteer) -> list[Activity]:
     """Activities the volunteer signed up for or has entries at, most recent first: the choices for an omission."""
     ids = set(db.session.scalars(db.select(Signup.activity_id).where(Signup.volunteer_id == volunteer.id)))
@@ -65,22 +58,16 @@ def _served_activities(volunteer) -> list[Activity]:
 
 
 @bp.route("/volunteer/corrections")
-@login_required
-def my_corrections():
-    volunteer = _own_volunteer()
-    if volunteer is None:
-        return redirect(url_for("volunteers.profile", next=url_for("ledger.my_corrections")))
+@volunteer_required
+def my_corrections(volunteer):
     requests = db.session.scalars(db.select(CorrectionRequest).where(CorrectionRequest.volunteer_id == volunteer.id)
                                   .order_by(CorrectionRequest.id.desc()).limit(200)).all()
     return render_template("ledger/correction_mine.html", requests=requests)
 
 
 @bp.route("/volunteer/corrections/new", methods=["GET", "POST"])
-@login_required
-def new_correction():
-    volunteer = _own_volunteer()
-    if volunteer is None:
-        return redirect(url_for("volunteers.profile", next=url_for("ledger.new_correction")))
+@volunteer_required
+def new_correction(volunteer):
     entry_id = request.args.get("entry", "")
     entry = None
     if entry_id:

@@ -10,7 +10,7 @@ from ..accounts.permissions import require
 from ..extensions import db
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
-from ..volunteers.queries import volunteer_for_user
+from ..volunteers.access import volunteer_required
 from . import bp
 from .forms import STATUS_CHOICES, DecisionForm, EntryFilterForm
 from .queries import (
@@ -119,11 +119,8 @@ def decide(code: str):
 
 
 @bp.route("/volunteer/hours")
-@login_required
-def hours():
-    volunteer = volunteer_for_user(current_user)
-    if volunteer is None:
-        return redirect(url_for("volunteers.profile", next=url_for("ledger.hours")))
+@volunteer_required
+def hours(volunteer):
     totals = hours_of(volunteer.id)
     names = organization_names(totals.by_organization)
     by_organization = sorted(((names.get(org_id, "?"), minutes) for org_id, minutes in totals.by_organization.items()),

@@ -11,7 +11,7 @@ from ..errors import apply_to_form
 from ..extensions import db
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
-from ..volunteers.queries import volunteer_for_user
+from ..volunteers.access import volunteer_required
 from . import bp
 from .forms import RECORD_FORMS, WithdrawForm
 from .queries import active_member, organization_records, record_in, records_of_volunteer, withdrawals_of
@@ -107,9 +107,6 @@ def withdraw(code: str, number: str, record_id: int):
 
 
 @bp.route("/volunteer/records")
-@login_required
-def mine():
-    volunteer = volunteer_for_user(current_user)
-    if volunteer is None:
-        return redirect(url_for("volunteers.profile", next=url_for("records.mine")))
+@volunteer_required
+def mine(volunteer):
     return render_template("records/mine.html", volunteer=volunteer, records=records_of_volunteer(volunteer))
