@@ -285,6 +285,49 @@ def test_fuzz_join_and_member_list(api, setting, contract):
     contract.assert_documented()
 
 
+def test_fuzz_ledger_endpoints(api, make, setting, contract):
+    """Entry decisions, a volunteer's hours and the public monitor interface, with anything in the body, path or
+    query: never a 5xx, always the documented error shape and a documented status."""
+    from volunteer_registry.checkin.services import ScanRequest, record_scan
+    from volunteer_registry.ledger.services import extend_log
+    from volunteer_registry.organizations.queries import organization_by_code
+
+    activity = make.activity(organization_by_code(setting["approved"]), allows_walk_ins=True)
+    scanner = make.coordinator(activity.organization)
+    for n, direction in enumerate(("in", "out", "in", "out")):  # two entries (ids 1 and 2) in a signed tree
+        record_scan(scanner, ScanRequest(event_id=f"fuzz-ledger-{n}", activity_code=activity.code,
+                                         volunteer_number=setting["volunteer_number"], direction=direction),
+                    now=activity.starts_at + dt.timedelta(minutes=10 * n))
+    extend_log()
+    db.session.commit()
+    decisions = st.fixed_dictionaries({"entries": st.lists(st.integers(-5, 5), max_size=3),
+                                       "decision": st.sampled_from(["approve", "reject"]),
+                                       "reason": st.sampled_from(["checked", ""])})
+    numbers = st.one_of(st.sampled_from(["0", "1", "2", "-1", "", "10"]), form_text,
+                        st.integers(-2**70, 2**70).map(str))
+
+    @settings(FUZZ, max_examples=150)
+    @given(body=mutated(decisions, ["entries", "decision", "reason"], ["decision", "reason"]), who=TOKENS,
+           number=path_segment(setting["volunteer_number"]), start=numbers, end=numbers, status=form_text)
+    @example(body={"entries": [2**64], "decision": "approve"}, who="staff", number=setting["volunteer_number"],
+             start="0", end="1", status="pending")
+    def run(body, who, number, start, end, status):
+        token = _token(setting, who)
+        contract.check(send(api, "POST", "/entries/decisions", token, body), "POST", "/entries/decisions")
+        contract.check(api.get(f"/volunteers/{quote(number, safe='')}/hours", token=token), "GET",
+                       "/volunteers/{number}/hours")
+        contract.check(api.get(f"/organizations/{setting['approved']}/entries", token=token,
+                               query={"status": status}), "GET", "/organizations/{code}/entries")
+        contract.check(api.get("/ledger/leaves", query={"start": start, "end": end}), "GET", "/ledger/leaves")
+        contract.check(api.get("/ledger/proof/inclusion", query={"index": start, "tree_size": end}), "GET",
+                       "/ledger/proof/inclusion")
+        contract.check(api.get("/ledger/proof/consistency", query={"first": start, "second": end}), "GET",
+                       "/ledger/proof/consistency")
+
+    run()
+    contract.assert_documented()
+
+
 def test_fuzz_directory_queries(api, setting, contract):
     @settings(FUZZ, max_examples=150)
     @given(q=form_text, region=st.one_of(st.sampled_from(["630102", "630100", "630000", ""]), form_text),

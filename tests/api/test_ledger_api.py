@@ -81,8 +81,9 @@ def test_coordinators_list_and_decide_entries_in_bulk(api, make, site):
     assert status_of(ids[2]) == "pending"
     error(api.post("/entries/decisions", token=token, json={"entries": ids[2:], "decision": "reject"}),
           422, "reason_required")
-    error(api.post("/entries/decisions", token=token, json={"entries": "all", "decision": "approve"}),
-          400, "invalid_parameter")
+    for entries in ("all", [10**30], [ids[2], 2**31], [True]):
+        error(api.post("/entries/decisions", token=token, json={"entries": entries, "decision": "approve"}),
+              400, "invalid_parameter")
     approved = api.get(f"/organizations/{activity.organization.code}/entries", token=token,
                        query={"status": "approved"}).get_json()
     assert [item["id"] for item in approved["items"]] == ids[:2]

@@ -65,13 +65,14 @@ def list_entries(code: str):
 def decide_entries_endpoint():
     body = _body()
     ids = body.get("entries")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if not isinstance(ids, list) or not ids or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in ids):
         raise ApiError("invalid_parameter", "entries must be a non-empty list of entry ids", field="entries")
     decision, reason = body.get("decision"), body.get("reason", "")
     if not isinstance(decision, str) or not isinstance(reason, str):
         raise ApiError("invalid_parameter", "decision and reason must be strings", field="decision")
     orgs = set(db.session.scalars(db.select(LedgerEntry.organization_id).where(
-        LedgerEntry.id.in_([i for i in ids if 0 < i < 2**63]), LedgerEntry.kind == "service")))
+        LedgerEntry.id.in_(ids), LedgerEntry.kind == "service")))
     if len(orgs) > 1:
         raise ApiError("invalid_parameter", "decide one organization's entries at a time", field="entries")
     org = db.session.get(Organization, orgs.pop()) if orgs else None
