@@ -654,6 +654,9 @@ WEB_PAGES = [
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
     get("/activities/{now_b}/day",
         LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    # a draft's check-in pages do not exist for anyone but its organization's staff (its code is not confirmed)
+    get("/activities/{draft_a}/day",
+        LOGIN,     404,       404,       404,       200,       404,       200,       404,       404,       404),
     get("/activities/NOSUCHACT/day",
         LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
     get("/activities/{now_a}/manual",

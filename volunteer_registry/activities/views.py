@@ -19,6 +19,7 @@ from .queries import (
     signup_in,
     signup_options,
     signups,
+    staff_activity,
     visible_activity,
 )
 from .services import (
@@ -46,11 +47,8 @@ def _organization_for(code: str):
 
 
 def _activity_for(code: str):
-    """The activity behind a staff page, when the signed-in person may run its organization's activities (a draft
-    is 404, not 403, to everyone else: its code is not confirmed)."""
-    activity = visible_activity(code, current_user)
-    require("activities.manage", activity.organization)
-    return activity
+    """The activity behind a staff page, when the signed-in person may run its organization's activities."""
+    return staff_activity(code, "activities.manage", current_user)
 
 
 def _save_error(error: ActivityError, form) -> None:

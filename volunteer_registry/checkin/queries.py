@@ -1,4 +1,4 @@
-"""Read helpers for the check-in pages: the activity behind a staff page, and the coordinator's view of the day."""
+"""Read helpers for the check-in pages: the coordinator's view of the day, sessions and manual entries."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,28 +7,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 
 from ..accounts.models import User
-from ..accounts.permissions import can, require
 from ..activities.models import Activity
-from ..activities.queries import activity_by_code
 from ..errors import NotFound
 from ..extensions import db
 from ..volunteers.models import Volunteer
 from .models import FLAGS, AttendanceSession, ManualEntry, Scan
 from .services import CheckInError, served_minutes
-
-
-def staff_activity(code: str, permission: str, user) -> Activity:
-    """The activity behind a staff page, when ``user`` holds ``permission`` over its organization.
-
-    An activity of an organization that is not approved does not exist for anyone but that organization's staff
-    and platform admins (as with :func:`organizations.queries.visible_organization`): NotFound for them, Forbidden
-    for the rest who may see it but not act on it."""
-    activity = activity_by_code(code)
-    org = activity.organization
-    if org.status != "approved" and not can(user, "org.view_private", org):
-        raise NotFound("not_found")
-    require(permission, org, user)
-    return activity
 
 
 def session_in(activity: Activity, session_id: int) -> AttendanceSession:

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.permissions import can
+from ..activities.queries import activity_by_code, staff_activity
 from ..codes import normalize_volunteer_number
 from ..errors import apply_to_form
 from ..extensions import db
@@ -36,14 +37,12 @@ from .forms import FixCheckoutForm, KioskTapForm, ManualDecisionForm, ManualEntr
 from .kiosk import WINDOW_SECONDS, kiosk_problem, kiosk_token, kiosk_url, qr_png, qr_svg
 from .models import SCAN_METHODS
 from .queries import (
-    activity_by_code,
     day_view,
     flag_labels,
     manual_entries,
     manual_entry_in,
     present_count,
     session_in,
-    staff_activity,
 )
 from .services import (
     CheckInError,
