@@ -23,11 +23,14 @@ TIMEOUT_MS = 15_000  # every wait in the browser
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless Chromium for the session; each test gets a fresh context (cookies, storage, service workers)."""
+    """One headless Chromium for the session; each test gets a fresh context (cookies, storage, service workers).
+
+    A missing browser or driver fails the journey instead of skipping it: `./manage setup` installs both, so a green
+    run must mean the browser journeys ran."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (./manage setup does)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (./manage setup does)")
     if importlib.util.find_spec("playwright") is None:
-        pytest.skip("the playwright module is missing: pip install -r requirements.txt")
+        pytest.fail("the playwright module is missing: pip install -r requirements.txt (./manage setup does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
