@@ -49,19 +49,24 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
 
     from .accounts import views as accounts
     from .activities import views as activities
-    from .api import ledger as _api_ledger  # noqa: F401  (routes on the api blueprint)
+    from .api import certificates as _api_certificates  # noqa: F401  (routes on the api blueprint)
+    from .api import ledger as _api_ledger  # noqa: F401
     from .api import views as api
     from .audit import views as audit
+    from .certificates import views as certificates
     from .checkin import views as checkin
     from .home import views as home
+    from .keys import views as keys
     from .ledger import corrections as _ledger_corrections  # noqa: F401  (routes on the ledger blueprint)
     from .ledger import monitor as _ledger_monitor  # noqa: F401
     from .ledger import views as ledger
     from .organizations import views as organizations
     from .records import views as records
+    from .verification import views as verification
     from .volunteers import views as volunteers
 
-    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, audit, api):
+    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, certificates,
+                 verification, keys, audit, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

@@ -39,6 +39,11 @@ class Config:
     CHECKIN_SESSION_CAP_HOURS = float(os.environ.get("CHECKIN_SESSION_CAP_HOURS", "12"))
     #: the name of the Merkle log in its checkpoints (C2SP: a schema-less URL naming this deployment's log)
     LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "volunteer-registry.local/ledger")
+    #: where the certificates' QR links point (scheme and host, e.g. https://volunteer.example.gov.cn); default:
+    #: the host of the request that issues (the CLI: http://localhost:5000)
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    VERIFY_RATE_LIMIT = "60 per minute"
+    VERIFY_UPLOAD_RATE_LIMIT = "10 per minute"
     #: how many reverse proxies stand in front of the app (their X-Forwarded-* headers are trusted)
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 

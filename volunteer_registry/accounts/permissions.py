@@ -28,6 +28,8 @@ ORG_PERMISSIONS: dict[str, frozenset[str]] = {
     "checkin.review": frozenset({"admin", "coordinator"}),
     "ledger.decide": frozenset({"admin", "coordinator"}),
     "records.write": frozenset({"admin", "coordinator"}),
+    "certificates.view": frozenset({"admin", "coordinator"}),
+    "certificates.issue": frozenset({"admin"}),
 }
 #: permissions that platform admins hold over every organization (oversight, not running it)
 PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private"})

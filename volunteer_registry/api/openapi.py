@@ -252,6 +252,7 @@ def openapi_document() -> dict:
                     "decision": {"type": "string", "enum": ["approve", "decline"]}}},
                 **_checkin_schemas(),
                 **_ledger_schemas(),
+                **_certificate_schemas(),
                 "Me": {"type": "object", "properties": {
                     "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
                     "is_platform_admin": {"type": "boolean"}, "volunteer_number": {"type": ["string", "null"]}}},
@@ -310,6 +311,7 @@ def openapi_document() -> dict:
                               "403": FORBIDDEN, "404": NOT_FOUND, "409": INVALID}}},
             **_checkin_paths(),
             **_ledger_paths(),
+            **_certificate_paths(),
         },
     }
 
@@ -412,4 +414,64 @@ def _ledger_paths() -> dict:
             "parameters": [_int_query("first", "The older tree size (at least 1)."),
                            _int_query("second", "The newer tree size, up to the latest signed checkpoint's.")],
             "responses": {"200": _json("ConsistencyProof"), "400": INVALID}}},
+    }
+
+
+CERTIFICATE_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                    "description": "The certificate's public code (in its verification URL's token)."}
+NO_CERTIFICATE = _error("No such certificate, or one that is neither the caller's nor their organization's "
+                        "(not_found).")
+
+
+def _certificate_schemas() -> dict:
+    date = {"type": "string", "format": "date"}
+    return {
+        "CertificateRequest": {"type": "object",
+                               "required": ["volunteer_number", "organization", "period_start", "period_end"],
+                               "properties": {"volunteer_number": {"type": "string"},
+                                              "organization": {"type": "string", "description": "Its code."},
+                                              "period_start": date, "period_end": date}},
+        "Revocation": {"type": "object", "required": ["reason"], "properties": {
+            "reason": {"type": "string", "maxLength": 500, "description": "Shown to whoever verifies it."}}},
+        "Certificate": {"type": "object", "required": ["code", "number", "status", "verify_url", "pdf_url"],
+                        "properties": {
+            "code": {"type": "string"}, "number": {"type": "string"},
+            "status": {"type": "string", "enum": ["valid", "revoked", "superseded"]},
+            "organization": {"type": "string"}, "volunteer_number": {"type": "string"},
+            "period_start": date, "period_end": date, "minutes": {"type": "integer"}, "hours": {"type": "number"},
+            "issued_on": date, "issued_at": _datetime(),
+            "content": {"type": "object", "description": "What the certificate says, as printed."},
+            "revocation": {"type": ["object", "null"]}, "supersedes": {"type": ["string", "null"]},
+            "verify_url": {"type": "string", "description": "The URL its QR code holds (uppercase, base32 token)."},
+            "pdf_url": {"type": "string"}}},
+    }
+
+
+def _certificate_paths() -> dict:
+    return {
+        "/certificates": {"post": {
+            "summary": "Issue a certificate of the approved service the organization recorded for the volunteer in "
+                       "the period (org admins); the PDF is rendered and signed at once", "security": SECURED,
+            "requestBody": _body("CertificateRequest"),
+            "responses": {"201": _json("Certificate", "Issued"), "400": INVALID, "401": UNAUTHORIZED,
+                          "403": FORBIDDEN,
+                          "404": _error("No such organization or volunteer (not_found, volunteer_unknown)."),
+                          "422": _error("Nothing to certify in the period (no_approved_service), a valid "
+                                        "certificate of exactly this period exists (already_issued), or a bad "
+                                        "period (period_invalid).")}}},
+        "/certificates/{code}": {"get": {
+            "summary": "A certificate, in full (its volunteer, and its organization's staff)", "security": SECURED,
+            "parameters": [CERTIFICATE_CODE],
+            "responses": {"200": _json("Certificate"), "401": UNAUTHORIZED, "404": NO_CERTIFICATE}}},
+        "/certificates/{code}/pdf": {"get": {
+            "summary": "The signed PDF (its volunteer, and its organization's staff)", "security": SECURED,
+            "parameters": [CERTIFICATE_CODE],
+            "responses": {"200": {"description": "The PDF", "content": {"application/pdf": {}}},
+                          "401": UNAUTHORIZED, "404": NO_CERTIFICATE}}},
+        "/certificates/{code}/revocation": {"post": {
+            "summary": "Revoke a valid certificate, with a reason (org admins)", "security": SECURED,
+            "parameters": [CERTIFICATE_CODE], "requestBody": _body("Revocation"),
+            "responses": {"200": _json("Certificate"), "400": INVALID, "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": NO_CERTIFICATE,
+                          "422": _error("Not valid any more (not_valid), or no reason (reason_required).")}}},
     }

@@ -22,9 +22,13 @@ ENTRY_KINDS = {
     "rejection": _l("Rejected"),
     "correction": _l("Corrected"),
     "annulment": _l("Annulled"),
+    "certificate": _l("Certificate issued"),
+    "revocation": _l("Certificate revoked"),
 }
 #: the kinds that decide about an earlier service entry (``refers_to_id``)
 DECISIONS = ("approval", "rejection", "correction", "annulment")
+#: the kinds that stand alone; every other kind refers to an earlier entry (a revocation: to the issuing entry)
+ORIGINS = ("service", "certificate")
 SOURCES = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
            "manual": _l("Entered by hand")}
 STATES = {"pending": _l("Waiting for approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
@@ -36,7 +40,8 @@ def _in(values) -> str:
 
 
 class LedgerEntry(db.Model):
-    """One fact of a volunteer's service record, never changed: a session served, or a decision about one.
+    """One fact of a volunteer's service record, never changed: a session served, or a decision about one, or a
+    certificate issued (its minutes: the minutes it certifies) or revoked.
 
     A service entry snapshots the service record (activity, date, place, recipient, content, minutes, organization,
     person in charge, recorder, source) as it was when recorded. A decision refers to the service entry it decides
@@ -45,7 +50,9 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint(f"kind IN ({_in(ENTRY_KINDS)})", name="kind"),
-        CheckConstraint("(kind = 'service') = (refers_to_id IS NULL)", name="decisions_refer"),
+        CheckConstraint(f"(kind IN ({_in(ORIGINS)})) = (refers_to_id IS NULL)", name="decisions_refer"),
+        CheckConstraint("(kind IN ('certificate', 'revocation')) = (certificate_code IS NOT NULL)",
+                        name="certificate_code"),
         CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes"),
         CheckConstraint(f"source IS NULL OR source IN ({_in(SOURCES)})", name="source"),
         Index("ix_ledger_entries_session_service", "session_id", unique=True,
@@ -72,6 +79,7 @@ class LedgerEntry(db.Model):
     source: Mapped[str | None] = mapped_column(String(12))
     flags: Mapped[list] = mapped_column(JSON, default=list)
     reason: Mapped[str | None] = mapped_column(Text)
+    certificate_code: Mapped[str | None] = mapped_column(String(16))  #: certificate and revocation entries
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  #: the recorder or the decider
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

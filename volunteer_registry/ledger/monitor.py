@@ -1,14 +1,13 @@
 """The log's public documents under /.well-known/volunteer-registry/: the latest signed checkpoint and the key that
-signs checkpoints (as a JWK set, and as a C2SP signed-note verifier key). The leaves and proofs are in the API
-(volunteer_registry/api/ledger.py)."""
+signs checkpoints now (a C2SP signed-note verifier key; every key, current and retired, is in jwks.json, served by
+volunteer_registry/keys/views.py). The leaves and proofs are in the API (volunteer_registry/api/ledger.py)."""
 from __future__ import annotations
 
-import base64
+from flask import Response
 
-from flask import Response, jsonify
-
+from ..extensions import db
 from . import bp
-from .services import latest_checkpoint, log_origin, note_key_id, note_verifier_key, public_key_bytes
+from .services import latest_checkpoint, note_verifier_key
 
 WELL_KNOWN = "/.well-known/volunteer-registry"
 
@@ -32,16 +31,6 @@ def checkpoint():
 @bp.route(f"{WELL_KNOWN}/checkpoint-key")
 def checkpoint_key():
     """The signed-note verifier key, ``<origin>+<key id>+<base64(0x01 ‖ Ed25519 public key)>``."""
-    return _text(note_verifier_key() + "\n")
-
-
-@bp.route(f"{WELL_KNOWN}/jwks.json")
-def jwks():
-    x = base64.urlsafe_b64encode(public_key_bytes()).rstrip(b"=").decode()
-    response = jsonify({"keys": [{
-        "kty": "OKP", "crv": "Ed25519", "x": x, "use": "sig", "alg": "EdDSA", "kid": note_key_id(),
-        "key_ops": ["verify"], "name": log_origin(), "note_verifier_key": note_verifier_key(),
-        "purpose": "ledger-checkpoint",
-    }]})
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    key = note_verifier_key()
+    db.session.commit()  # the key of a first run
+    return _text(key + "\n")

@@ -23,6 +23,7 @@ from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..keys.services import checkpoint_verifier_keys, current_key, private_key_of
 from ..models import utcnow
 from ..organizations.models import Organization
 from ..timeutil import local
@@ -360,6 +361,29 @@ def decide_correction(actor, request: CorrectionRequest, accept: bool, response:
     return request
 
 
+# --- certificates -------------------------------------------------------------------------------------------------
+
+def record_certificate_entry(actor, volunteer_id: int, organization_id: int, code: str, minutes: int,
+                             issued_on: dt.date) -> LedgerEntry:
+    """The ledger's record that ``organization_id`` certified ``minutes`` of the volunteer's approved service
+    (certificate ``code``). It changes no totals."""
+    entry = LedgerEntry(kind="certificate", volunteer_id=volunteer_id, organization_id=organization_id,
+                        minutes=minutes, service_date=issued_on, certificate_code=code, actor_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def record_revocation_entry(actor, issuing_entry_id: int, volunteer_id: int, organization_id: int, code: str,
+                            reason: str) -> LedgerEntry:
+    """The ledger's record that the certificate issued by entry ``issuing_entry_id`` was revoked."""
+    entry = LedgerEntry(kind="revocation", volunteer_id=volunteer_id, organization_id=organization_id,
+                        refers_to_id=issuing_entry_id, certificate_code=code, reason=reason, actor_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
 # --- totals --------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -455,12 +479,14 @@ def canonical_bytes(entry: LedgerEntry) -> bytes:
         "text_sha256": hashlib.sha256(json.dumps(text, sort_keys=True, separators=(",", ":"),
                                                  ensure_ascii=False).encode()).hexdigest(),
     }
+    if entry.certificate_code is not None:  # only certificate entries carry it: older leaves keep their bytes
+        record["certificate"] = entry.certificate_code
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signing_key() -> Ed25519PrivateKey:
-    seed = hashlib.sha256(b"volunteer-registry ledger " + current_app.config["LEDGER_SIGNING_KEY"].encode()).digest()
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    """The current checkpoint key (rotated by `flask keys rotate`)."""
+    return private_key_of(current_key("checkpoint"))
 
 
 def public_key_bytes() -> bytes:
@@ -472,7 +498,7 @@ def log_origin() -> str:
 
 
 def note_verifier_key() -> str:
-    """The checkpoints' verifier key, ``<origin>+<key id>+<base64 key>`` (C2SP signed-note)."""
+    """The current checkpoint key as a verifier key, ``<origin>+<key id>+<base64 key>`` (C2SP signed-note)."""
     return verifier_key(log_origin(), public_key_bytes())
 
 
@@ -537,7 +563,7 @@ def verify_ledger(progress=None) -> VerifyReport:
     signature), and the projection from the entries. Reports the first entry that no longer matches."""
     report = VerifyReport()
     checkpoints = {c.tree_size: c for c in db.session.scalars(db.select(LedgerCheckpoint))}
-    keys = [note_verifier_key()]
+    keys = checkpoint_verifier_keys()
     frontier = CompactRange()
 
     def check_checkpoint(size: int) -> None:

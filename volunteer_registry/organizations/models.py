@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -68,6 +68,7 @@ class Organization(db.Model):
     contact_phone: Mapped[str] = mapped_column(String(20))
     contact_email: Mapped[str] = mapped_column(String(254))
     description: Mapped[str] = mapped_column(Text, default="")
+    seal_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  #: re-encoded PNG, for certificates
     status: Mapped[str] = mapped_column(String(12), default="pending")
     status_reason: Mapped[str | None] = mapped_column(Text)
     join_mode: Mapped[str] = mapped_column(String(12), default="approval")

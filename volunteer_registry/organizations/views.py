@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_required, require
+from ..certificates.queries import pending_request_count
 from ..errors import DomainError, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
@@ -104,7 +105,10 @@ def manage(code: str):
                            invitations=invitations, pending_entries=pending_counts([org.id]), permissions={
                                p: can(current_user, p, org)
                                for p in ("org.edit", "staff.invite", "members.view", "members.decide",
-                                         "members.import", "activities.manage", "ledger.decide")})
+                                         "members.import", "activities.manage", "ledger.decide",
+                                         "certificates.view")},
+                           certificate_requests=pending_request_count(org) if can(current_user, "certificates.view",
+                                                                                  org) else 0)
 
 
 @bp.route("/organizations/<code>/edit", methods=["GET", "POST"])

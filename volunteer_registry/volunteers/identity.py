@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 
@@ -86,6 +87,26 @@ def mask_id_number(number: str) -> str:
     if len(number) > 10:
         return number[:6] + "*" * (len(number) - 10) + number[-4:]
     return "*" * max(len(number) - 2, 0) + number[-2:]
+
+
+TSHEG = "\u0f0b"  # the Tibetan syllable separator
+
+
+def mask_name(name: str) -> str:
+    """A name as shown to third parties (certificate verification): enough to match the person in front of you,
+    not enough to identify a stranger. Chinese: the first and last characters (张*明, 欧**娜); Tibetan: the first
+    syllable (བཀྲ་*); names written with spaces: the first word and initials (Maria F. G.). At most 24 characters,
+    so the certificate's QR code stays small whatever the name."""
+    name = unicodedata.normalize("NFC", " ".join((name or "").split()))
+    if " " in name:
+        first, *rest = name.split(" ")
+        return (first[:16] + " " + " ".join(word[0] + "." for word in rest))[:24]
+    if TSHEG in name.strip(TSHEG):
+        first = name.split(TSHEG)[0]
+        return first[:12] + TSHEG + "*"
+    if len(name) <= 2:
+        return name[:1] + "*"
+    return name[0] + "*" * min(len(name) - 2, 3) + name[-1]
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:

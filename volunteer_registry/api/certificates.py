@@ -1,0 +1,106 @@
+"""The certificates' JSON API: issue, read, download, revoke. Public verification is not here: it is the QR's own
+URL (/V/<token> with ``Accept: application/json``), which needs no token."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, g, jsonify
+
+from ..accounts.permissions import require
+from ..certificates.models import Certificate
+from ..certificates.queries import readable_certificate
+from ..certificates.services import (
+    CertificateError,
+    certificate_pdf,
+    issue_certificate,
+    revoke_certificate,
+    verification_url,
+)
+from ..codes import normalize_volunteer_number
+from ..extensions import db
+from ..organizations.queries import visible_organization
+from ..volunteers.queries import volunteer_by_number
+from . import bp
+from .auth import token_required
+from .views import ApiError, _body
+
+
+def certificate_json(certificate: Certificate) -> dict:
+    """The certificate as its volunteer and its organization's staff see it (the full content)."""
+    return {
+        "code": certificate.code, "number": certificate.number, "status": certificate.status,
+        "organization": certificate.organization.code, "volunteer_number": certificate.volunteer.volunteer_number,
+        "period_start": certificate.period_start.isoformat(), "period_end": certificate.period_end.isoformat(),
+        "minutes": certificate.minutes, "hours": round(certificate.minutes / 60, 1),
+        "issued_on": certificate.issued_on.isoformat(), "issued_at": certificate.issued_at.isoformat(),
+        "content": certificate.content,
+        "revocation": {"reason": certificate.revocation_reason, "revoked_at": certificate.revoked_at.isoformat()}
+        if certificate.status == "revoked" else None,
+        "supersedes": certificate.supersedes.code if certificate.supersedes_id else None,
+        "verify_url": verification_url(certificate),
+        "pdf_url": f"/api/v1/certificates/{certificate.code}/pdf",
+    }
+
+
+def _date(body: dict, key: str) -> dt.date:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise ApiError("invalid_parameter", f"{key} must be a date, YYYY-MM-DD", field=key)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ApiError("invalid_parameter", f"{key} must be a date, YYYY-MM-DD", field=key) from None
+
+
+@bp.route("/certificates", methods=["POST"])
+@token_required
+def issue_certificate_endpoint():
+    """Issue a certificate (org admins): ``{"volunteer_number", "organization", "period_start", "period_end"}``."""
+    body = _body()
+    org_code = body.get("organization")
+    if not isinstance(org_code, str) or not org_code:
+        raise ApiError("invalid_parameter", "organization must be an organization code", field="organization")
+    org = visible_organization(org_code, g.api_user)
+    require("certificates.issue", org, g.api_user)
+    raw_number = body.get("volunteer_number")
+    number = normalize_volunteer_number(raw_number) if isinstance(raw_number, str) else None
+    if number is None:
+        raise ApiError("invalid_parameter", "volunteer_number is not a volunteer number", field="volunteer_number")
+    volunteer = volunteer_by_number(number)
+    if volunteer is None:
+        raise CertificateError("volunteer_unknown", field="volunteer_number")
+    start, end = _date(body, "period_start"), _date(body, "period_end")
+    certificate = issue_certificate(g.api_user, org, volunteer, start, end)
+    db.session.commit()
+    return jsonify(certificate_json(certificate)), 201
+
+
+@bp.route("/certificates/<code>", methods=["GET"])
+@token_required
+def get_certificate(code: str):
+    return jsonify(certificate_json(readable_certificate(code, g.api_user)))
+
+
+@bp.route("/certificates/<code>/pdf", methods=["GET"])
+@token_required
+def get_certificate_pdf(code: str):
+    certificate = readable_certificate(code, g.api_user)
+    body = certificate_pdf(certificate)
+    db.session.commit()
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{certificate.number}.pdf"'
+    return response
+
+
+@bp.route("/certificates/<code>/revocation", methods=["POST"])
+@token_required
+def revoke_certificate_endpoint(code: str):
+    """Revoke (org admins): ``{"reason"}``."""
+    body = _body()
+    certificate = readable_certificate(code, g.api_user)
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise CertificateError("reason_required", field="reason")
+    revoke_certificate(g.api_user, certificate, reason)
+    db.session.commit()
+    return jsonify(certificate_json(certificate))

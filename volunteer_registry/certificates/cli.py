@@ -1,0 +1,151 @@
+"""`flask certificates issue-batch` and `flask certificates verify` (offline: published keys only, no database)."""
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask.cli import AppGroup
+
+from ..extensions import db
+from .tokens import TokenError, open_token, token_from_text
+
+certificates_cli = AppGroup("certificates", help="Service certificates: issue in bulk, verify offline.")
+
+
+@certificates_cli.command("issue-batch")
+@click.option("--organization", "org_code", required=True, help="The issuing organization's code.")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, YYYY-MM-DD.")
+@click.option("--as", "handler", required=True, help="Email or phone of the org admin issuing (the handler).")
+@click.option("--volunteer", "numbers", multiple=True,
+              help="Only these volunteer numbers (repeatable). Default: everyone with approved hours in the period.")
+@click.option("--render/--no-render", default=True, show_default=True,
+              help="Render and sign each PDF now (else on first download).")
+def issue_batch_command(org_code, start, end, handler, numbers, render):
+    """Issue a certificate to every volunteer with approved hours recorded by the organization in the period.
+    Each certificate is committed as it is made: rerunning after an interruption skips those already issued."""
+    from ..accounts.services import find_user
+    from ..organizations.queries import organization_by_code
+    from ..volunteers.queries import volunteer_by_number
+    from .services import CertificateError, certifiable_volunteers, check_period, issue_certificate
+
+    org = organization_by_code(org_code)
+    actor = find_user(handler)
+    if actor is None:
+        raise click.UsageError(f"No account {handler!r}.")
+    try:
+        start, end = check_period(start.date(), end.date())
+    except CertificateError as error:
+        raise click.UsageError(error.message) from None
+    if numbers:
+        volunteers = []
+        for number in numbers:
+            volunteer = volunteer_by_number(number)
+            if volunteer is None:
+                raise click.UsageError(f"No volunteer {number}.")
+            volunteers.append(volunteer)
+    else:
+        volunteers = [volunteer for volunteer, _minutes in certifiable_volunteers(org, start, end)]
+    issued, skipped = 0, {}
+    with click.progressbar(volunteers, label=f"Issuing for {org.name}", file=sys.stderr) as bar:
+        for volunteer in bar:
+            try:
+                issue_certificate(actor, org, volunteer, start, end, render=render)
+            except CertificateError as error:
+                db.session.rollback()
+                skipped[error.code] = skipped.get(error.code, 0) + 1
+                continue
+            db.session.commit()
+            issued += 1
+    click.echo(f"Issued {issued} certificates for {start} to {end}.")
+    for code, count in sorted(skipped.items()):
+        click.echo(f"Skipped {count}: {code}")
+
+
+# --- offline verification ------------------------------------------------------------------------------------------
+
+def _read(source: str) -> bytes:
+    if source.startswith(("https://", "http://")):
+        with urllib.request.urlopen(source, timeout=20) as response:  # noqa: S310 (a URL the user gave)
+            return response.read()
+    return Path(source).read_bytes()
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def token_keys_from_jwks(document: dict) -> dict[bytes, ec.EllipticCurvePublicKey]:
+    """The certificate-token keys (current and retired) of a published JWK set: kid bytes → public key."""
+    keys = {}
+    for jwk in document.get("keys", []):
+        if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or jwk.get("purpose") != "certificate-token":
+            continue
+        numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(_b64url(jwk["x"]), "big"),
+                                                int.from_bytes(_b64url(jwk["y"]), "big"), ec.SECP256R1())
+        keys[_b64url(jwk["kid"])] = numbers.public_key()
+    return keys
+
+
+def _well_known(url: str, name: str) -> str | None:
+    if not url.lower().startswith(("http://", "https://")) or "/v/" not in url.lower():
+        return None
+    base = url[:url.lower().rindex("/v/")]
+    return base.lower() + "/.well-known/volunteer-registry/" + name
+
+
+@certificates_cli.command("verify")
+@click.argument("source")
+@click.option("--keys", "keys_source", help="The published jwks.json (a file or URL). Default: the URL's host.")
+@click.option("--root", "root_source", help="For a PDF: the published root-ca.pem (a file or URL).")
+def verify_command(source, keys_source, root_source):
+    """Check a certificate with the published keys only (no database): SOURCE is its QR's URL, the token's base32
+    text, or the PDF. Exit 0 when the signature is authentic. Revocation cannot be seen offline: open the URL."""
+    from ..verification.pdfcheck import PdfCheckError, check_signed_pdf, load_roots
+
+    path = Path(source)
+    is_pdf = path.suffix.lower() == ".pdf" or (path.is_file() and path.read_bytes()[:5] == b"%PDF-")
+    keys_source = keys_source or _well_known(source, "jwks.json")
+    if not keys_source:
+        raise click.UsageError("Give --keys: the jwks.json published at /.well-known/volunteer-registry/.")
+    try:
+        keys = token_keys_from_jwks(json.loads(_read(keys_source)))
+    except (OSError, ValueError, KeyError) as error:
+        raise click.UsageError(f"Cannot read the keys from {keys_source}: {error}") from None
+    if is_pdf:
+        root_source = root_source or (keys_source[:-len("jwks.json")] + "root-ca.pem"
+                                      if keys_source.endswith("jwks.json") and "://" in keys_source else None)
+        if not root_source:
+            raise click.UsageError("Give --root: the root-ca.pem published at /.well-known/volunteer-registry/.")
+        try:
+            signed = check_signed_pdf(path.read_bytes(), load_roots(_read(root_source)))
+        except PdfCheckError as error:
+            click.echo(f"NOT AUTHENTIC ({error.code}): {error.detail}")
+            raise SystemExit(1) from None
+        except OSError as error:
+            raise click.UsageError(str(error)) from None
+        click.echo(f"PDF signature: intact, covers the whole file, signed by {signed.signer}")
+        token = signed.token
+    else:
+        try:
+            token = token_from_text(source)
+        except TokenError as error:
+            click.echo(f"NOT AUTHENTIC ({error.code}): {error.detail}")
+            raise SystemExit(1) from None
+    try:
+        kid, claims = open_token(token, keys)
+    except TokenError as error:
+        click.echo(f"NOT AUTHENTIC ({error.code}): {error.detail}")
+        raise SystemExit(1) from None
+    click.echo(f"AUTHENTIC: signed by key {base64.urlsafe_b64encode(kid).rstrip(b'=').decode()}")
+    for label, value in (("Certificate", claims.number), ("Code", claims.code), ("Issuer", claims.issuer),
+                         ("Volunteer", claims.masked_name), ("Hours", f"{claims.minutes / 60:.1f}"),
+                         ("Period", f"{claims.period_start} to {claims.period_end}"),
+                         ("Issued", claims.issued_on.isoformat())):
+        click.echo(f"  {label + ':':<12} {value}")
+    click.echo("Revocation is not visible offline: open the certificate's URL to see whether it was revoked.")

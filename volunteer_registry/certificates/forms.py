@@ -1,0 +1,39 @@
+"""Shape checks only; the rules (what can be certified, who issues, a reason to revoke) live in services."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class PeriodForm(FlaskForm):
+    """The period of a bulk issue (a GET form: it only chooses what to list)."""
+
+    class Meta:
+        csrf = False
+
+    period_start = DateField(_l("From"), validators=[DataRequired()])
+    period_end = DateField(_l("To"), validators=[DataRequired()])
+
+
+class IssueForm(FlaskForm):
+    period_start = DateField(_l("From"), validators=[DataRequired()])
+    period_end = DateField(_l("To"), validators=[DataRequired()])
+    volunteers = SelectMultipleField(_l("Volunteers"), coerce=int, validate_choice=False)
+
+
+class RequestForm(FlaskForm):
+    organization = SelectField(_l("Organization"), validators=[DataRequired()])
+    period_start = DateField(_l("From"), validators=[DataRequired()])
+    period_end = DateField(_l("To"), validators=[DataRequired()])
+    note = StringField(_l("What it is for (optional)"), validators=[Optional(), Length(max=200)],
+                       description=_l("For example: a university application. The organization sees it."))
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs the CSRF token."""

@@ -1,0 +1,208 @@
+"""The certificate token: COSE_Sign1 (RFC 9052), ES256, and its QR URL. Pure functions, no Flask, no database:
+the offline verifier (`flask certificates verify`) uses them with nothing but the published keys.
+
+Token: CBOR tag 18 over ``[protected, unprotected, payload, signature]``; ``protected`` is the CBOR map
+``{1: -7, 4: kid}`` as a byte string; the signature is ECDSA P-256 / SHA-256 over the CBOR encoding of
+``["Signature1", protected, h'', payload]``, as the raw 64 bytes r ‖ s. The payload is a CBOR map (PAYLOAD_FIELDS).
+QR URL: ``<SCHEME>://<HOST>/V/`` + base32 of the token without padding, all uppercase (QR alphanumeric mode).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+COSE_SIGN1_TAG = 18
+ALG_ES256 = -7
+HEADER_ALG, HEADER_KID = 1, 4
+#: payload key → meaning (the keys are short: every byte makes the QR bigger)
+PAYLOAD_FIELDS = {
+    "v": "format version (1)",
+    "c": "certificate code (the public code in the verification URL)",
+    "no": "certificate number (printed on the certificate)",
+    "i": "issuing organization's public code",
+    "n": "the volunteer's masked name (NFC)",
+    "m": "approved minutes certified (integer)",
+    "s": "period start, YYYY-MM-DD",
+    "e": "period end, YYYY-MM-DD",
+    "d": "issue date, YYYY-MM-DD (Beijing)",
+}
+#: the largest token we accept to decode (a version 40 QR holds 4296 alphanumeric characters)
+MAX_TOKEN_BYTES = 2600
+_BASE32 = re.compile(r"^[A-Z2-7]+$")
+
+
+class TokenError(ValueError):
+    """A token that cannot be trusted. ``code``: malformed_token, unsupported_algorithm, unknown_key,
+    bad_signature, bad_payload."""
+
+    def __init__(self, code: str, detail: str = ""):
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}" if detail else code)
+
+
+@dataclass(frozen=True)
+class CertificateClaims:
+    """What a verified token says."""
+
+    version: int
+    code: str
+    number: str
+    issuer: str
+    masked_name: str
+    minutes: int
+    period_start: dt.date
+    period_end: dt.date
+    issued_on: dt.date
+
+    def to_payload(self) -> dict:
+        return {"v": self.version, "c": self.code, "no": self.number, "i": self.issuer,
+                "n": unicodedata.normalize("NFC", self.masked_name), "m": self.minutes,
+                "s": self.period_start.isoformat(), "e": self.period_end.isoformat(), "d": self.issued_on.isoformat()}
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "number": self.number, "issuer": self.issuer, "masked_name": self.masked_name,
+                "minutes": self.minutes, "hours": round(self.minutes / 60, 1),
+                "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
+                "issued_on": self.issued_on.isoformat()}
+
+
+def cose_kid(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    """First 8 bytes of SHA-256 of the key's SubjectPublicKeyInfo (DER)."""
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).digest()[:8]
+
+
+def _sig_structure(protected: bytes, payload: bytes) -> bytes:
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+def sign_token(claims: CertificateClaims, private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """The COSE_Sign1 token for ``claims``, signed with ``private_key`` (P-256)."""
+    protected = cbor2.dumps({HEADER_ALG: ALG_ES256, HEADER_KID: cose_kid(private_key.public_key())})
+    payload = cbor2.dumps(claims.to_payload())
+    der = private_key.sign(_sig_structure(protected, payload), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    kid: bytes
+    protected: bytes
+    payload: bytes
+    signature: bytes
+
+
+def parse_token(token: bytes) -> ParsedToken:
+    """The token's parts, checked for shape (not yet for the signature)."""
+    if not token or len(token) > MAX_TOKEN_BYTES:
+        raise TokenError("malformed_token", "empty or too long")
+    try:
+        decoded = cbor2.loads(token)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as error:
+        raise TokenError("malformed_token", f"not CBOR ({error})") from None
+    if not (isinstance(decoded, cbor2.CBORTag) and decoded.tag == COSE_SIGN1_TAG):
+        raise TokenError("malformed_token", "not a tagged COSE_Sign1")
+    parts = decoded.value
+    if not (isinstance(parts, list) and len(parts) == 4 and isinstance(parts[0], bytes)
+            and isinstance(parts[1], dict) and isinstance(parts[2], bytes) and isinstance(parts[3], bytes)):
+        raise TokenError("malformed_token", "COSE_Sign1 needs [protected, unprotected, payload, signature]")
+    protected, _unprotected, payload, signature = parts
+    try:
+        header = cbor2.loads(protected)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
+        raise TokenError("malformed_token", "the protected header is not CBOR") from None
+    if not isinstance(header, dict):
+        raise TokenError("malformed_token", "the protected header is not a map")
+    if header.get(HEADER_ALG) != ALG_ES256:
+        raise TokenError("unsupported_algorithm", f"alg {header.get(HEADER_ALG)!r}, expected -7 (ES256)")
+    kid = header.get(HEADER_KID)
+    if not isinstance(kid, bytes) or len(kid) != 8:
+        raise TokenError("malformed_token", "the key id must be 8 bytes")
+    if len(signature) != 64:
+        raise TokenError("malformed_token", "an ES256 signature is 64 bytes")
+    return ParsedToken(kid=kid, protected=protected, payload=payload, signature=signature)
+
+
+def _date(value, key: str) -> dt.date:
+    if not isinstance(value, str):
+        raise TokenError("bad_payload", f"{key} must be a date")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise TokenError("bad_payload", f"{key} is not a date") from None
+
+
+def _claims(payload: bytes) -> CertificateClaims:
+    try:
+        data = cbor2.loads(payload)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
+        raise TokenError("bad_payload", "the payload is not CBOR") from None
+    if not isinstance(data, dict) or data.get("v") != 1:
+        raise TokenError("bad_payload", "not a version 1 certificate payload")
+    for key in ("c", "no", "i", "n"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise TokenError("bad_payload", f"{key} must be text")
+    minutes = data.get("m")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        raise TokenError("bad_payload", "m must be a non-negative integer")
+    return CertificateClaims(version=1, code=data["c"], number=data["no"], issuer=data["i"], masked_name=data["n"],
+                             minutes=minutes, period_start=_date(data.get("s"), "s"),
+                             period_end=_date(data.get("e"), "e"), issued_on=_date(data.get("d"), "d"))
+
+
+def open_token(token: bytes, public_keys: dict[bytes, ec.EllipticCurvePublicKey]) -> tuple[bytes, CertificateClaims]:
+    """Verify ``token`` with the key its kid names among ``public_keys`` (kid → P-256 public key).
+    Returns (kid, claims); raises TokenError."""
+    parsed = parse_token(token)
+    public_key = public_keys.get(parsed.kid)
+    if public_key is None:
+        raise TokenError("unknown_key", f"no published key has kid {parsed.kid.hex()}")
+    r = int.from_bytes(parsed.signature[:32], "big")
+    s = int.from_bytes(parsed.signature[32:], "big")
+    try:
+        public_key.verify(encode_dss_signature(r, s), _sig_structure(parsed.protected, parsed.payload),
+                          ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise TokenError("bad_signature", "the signature does not match the token") from None
+    return parsed.kid, _claims(parsed.payload)
+
+
+# --- the QR's URL --------------------------------------------------------------------------------------------------
+
+def token_text(token: bytes) -> str:
+    """Base32 of the token, uppercase, without padding."""
+    return base64.b32encode(token).decode().rstrip("=")
+
+
+def token_url(base_url: str, token: bytes) -> str:
+    """The URL the QR holds: ``base_url`` uppercased + ``/V/`` + token_text (QR alphanumeric mode throughout)."""
+    return base_url.rstrip("/").upper() + "/V/" + token_text(token)
+
+
+def token_from_text(text: str) -> bytes:
+    """The token in a verification URL (any case, any host) or in bare base32 text."""
+    text = (text or "").strip()
+    match = re.search(r"/v/([A-Za-z2-7=]+)/?$", text, flags=re.IGNORECASE)
+    if match:
+        text = match.group(1)
+    text = text.upper().rstrip("=")
+    if not text or len(text) > MAX_TOKEN_BYTES * 8 // 5 + 8 or not _BASE32.match(text):
+        raise TokenError("malformed_token", "not base32 (A–Z, 2–7)")
+    try:
+        return base64.b32decode(text + "=" * (-len(text) % 8))
+    except binascii.Error:
+        raise TokenError("malformed_token", "not valid base32") from None
