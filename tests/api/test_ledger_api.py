@@ -151,8 +151,10 @@ def test_an_auditor_checks_the_log_from_outside(api, client, site):
     assert response.mimetype == "text/plain"
     latest = open_note(response.get_data(as_text=True), [key_text])
     assert (older.size, latest.size) == (2, 3)
-    # the JWK set holds the same Ed25519 key
-    jwk = client.get("/.well-known/volunteer-registry/jwks.json").get_json()["keys"][0]
+    # the JWK set holds the same Ed25519 key, as the current checkpoint key
+    keys = client.get("/.well-known/volunteer-registry/jwks.json").get_json()["keys"]
+    [jwk] = [key for key in keys if key["purpose"] == "ledger-checkpoint"]
+    assert jwk["status"] == "current" and jwk["retired_at"] is None
     assert base64.urlsafe_b64decode(jwk["x"] + "=") == parse_verifier_key(key_text).public_key
     assert (jwk["kty"], jwk["crv"], jwk["note_verifier_key"]) == ("OKP", "Ed25519", key_text)
     leaves = api.get("/ledger/leaves", query={"start": 0, "end": 1000}).get_json()

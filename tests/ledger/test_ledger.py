@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from volunteer_registry.checkin.services import (
 )
 from volunteer_registry.errors import Forbidden, NotFound
 from volunteer_registry.extensions import db
+from volunteer_registry.keys.services import current_key, rotate_keys, spki_der
 from volunteer_registry.ledger.checkpoint import open_note
 from volunteer_registry.ledger.merkle import leaf_hash, root, verify_inclusion
 from volunteer_registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
@@ -306,7 +308,29 @@ def test_verify_notices_a_forged_checkpoint_signature(app, site):
     serve(activity, coordinator, zhuoma, 0, 60)
     extend_log()
     db.session.commit()
-    app.config["LEDGER_SIGNING_KEY"] = "another key altogether"  # the published key is now another one
+    # the published checkpoint key is now another one: the stored checkpoints were not signed by any published key
+    published = current_key("checkpoint")
+    published.public_key = spki_der(Ed25519PrivateKey.generate().public_key())
+    db.session.commit()
     report = verify_ledger()
     assert not report.ok and "checkpoint 1: the signature does not verify" in report.problems[0]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerCheckpoint)) == 1
+
+
+def test_checkpoints_signed_before_a_key_rotation_still_verify(app, site):
+    activity, coordinator, _admin, (zhuoma, tashi) = site
+    serve(activity, coordinator, zhuoma, 0, 60)
+    first = extend_log()
+    db.session.commit()
+    old_key = note_verifier_key()
+    rotate_keys(("checkpoint",))
+    serve(activity, coordinator, tashi, 0, 30)
+    second = extend_log()
+    db.session.commit()
+    assert note_verifier_key() != old_key
+    # each checkpoint is signed by the key current when it was made; verify knows both
+    assert open_note(first.note, [old_key]) and open_note(second.note, [note_verifier_key()])
+    with pytest.raises(ValueError):
+        open_note(second.note, [old_key])
+    report = verify_ledger()
+    assert report.ok and report.checkpoints == 2, report.problems

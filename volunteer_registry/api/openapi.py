@@ -466,7 +466,8 @@ def _certificate_paths() -> dict:
         "/certificates/{code}/pdf": {"get": {
             "summary": "The signed PDF (its volunteer, and its organization's staff)", "security": SECURED,
             "parameters": [CERTIFICATE_CODE],
-            "responses": {"200": {"description": "The PDF", "content": {"application/pdf": {}}},
+            "responses": {"200": {"description": "The PDF", "content": {"application/pdf": {
+                              "schema": {"type": "string", "contentMediaType": "application/pdf"}}}},
                           "401": UNAUTHORIZED, "404": NO_CERTIFICATE}}},
         "/certificates/{code}/revocation": {"post": {
             "summary": "Revoke a valid certificate, with a reason (org admins)", "security": SECURED,

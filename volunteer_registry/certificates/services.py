@@ -123,12 +123,15 @@ def certifiable_volunteers(org: Organization, start: dt.date, end: dt.date) -> l
 # --- issuing -------------------------------------------------------------------------------------------------------
 
 def public_base_url() -> str:
-    """Where verification URLs point: PUBLIC_URL, else the host of the current request."""
+    """Where verification URLs point: PUBLIC_URL, else the host of the current request, else SERVER_NAME (the
+    command line), else the development server's address."""
     configured = current_app.config.get("PUBLIC_URL")
     if configured:
         return configured.rstrip("/")
     if has_request_context():
         return request.host_url.rstrip("/")
+    if current_app.config.get("SERVER_NAME"):
+        return f"{current_app.config['PREFERRED_URL_SCHEME']}://{current_app.config['SERVER_NAME']}"
     return "http://localhost:5000"
 
 

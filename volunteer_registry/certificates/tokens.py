@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cbor2
@@ -117,15 +118,15 @@ def parse_token(token: bytes) -> ParsedToken:
     if not (isinstance(decoded, cbor2.CBORTag) and decoded.tag == COSE_SIGN1_TAG):
         raise TokenError("malformed_token", "not a tagged COSE_Sign1")
     parts = decoded.value
-    if not (isinstance(parts, list) and len(parts) == 4 and isinstance(parts[0], bytes)
-            and isinstance(parts[1], dict) and isinstance(parts[2], bytes) and isinstance(parts[3], bytes)):
+    if not (isinstance(parts, list | tuple) and len(parts) == 4 and isinstance(parts[0], bytes)
+            and isinstance(parts[1], Mapping) and isinstance(parts[2], bytes) and isinstance(parts[3], bytes)):
         raise TokenError("malformed_token", "COSE_Sign1 needs [protected, unprotected, payload, signature]")
     protected, _unprotected, payload, signature = parts
     try:
         header = cbor2.loads(protected)
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
         raise TokenError("malformed_token", "the protected header is not CBOR") from None
-    if not isinstance(header, dict):
+    if not isinstance(header, Mapping):
         raise TokenError("malformed_token", "the protected header is not a map")
     if header.get(HEADER_ALG) != ALG_ES256:
         raise TokenError("unsupported_algorithm", f"alg {header.get(HEADER_ALG)!r}, expected -7 (ES256)")
@@ -151,7 +152,7 @@ def _claims(payload: bytes) -> CertificateClaims:
         data = cbor2.loads(payload)
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
         raise TokenError("bad_payload", "the payload is not CBOR") from None
-    if not isinstance(data, dict) or data.get("v") != 1:
+    if not isinstance(data, Mapping) or data.get("v") != 1:
         raise TokenError("bad_payload", "not a version 1 certificate payload")
     for key in ("c", "no", "i", "n"):
         if not isinstance(data.get(key), str) or not data[key]:

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
 from ..volunteers.access import volunteer_required
+from ..volunteers.identity import ID_TYPES
 from . import bp
 from .forms import ActionForm, IssueForm, PeriodForm, ReasonForm, RequestForm
 from .models import STATUSES
@@ -91,7 +92,8 @@ def request_new(volunteer):
 def show(code: str):
     certificate = readable_certificate(code, current_user)
     manage = can(current_user, "certificates.issue", certificate.organization)
-    return render_template("certificates/show.html", certificate=certificate, c=certificate.content,
+    id_type = ID_TYPES.get(certificate.content["id_type"], certificate.content["id_type"])
+    return render_template("certificates/show.html", certificate=certificate, c=certificate.content, id_type=id_type,
                            verify_url=verification_url(certificate), manage=manage, revoke_form=ReasonForm(),
                            reissue_form=ReasonForm(prefix="reissue"))
 

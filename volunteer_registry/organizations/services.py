@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 import secrets
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
 
+from ..accounts.permissions import require
 from ..audit.services import record_event
 from ..codes import new_public_code
 from ..errors import DomainError
@@ -58,6 +61,8 @@ class OrganizationError(DomainError):
         "already_staff": _l("You already belong to this organization's staff."),
         "organization_not_active": _l("This organization is not accepting members at the moment."),
         "membership_invitation_only": _l("This organization accepts members by invitation only."),
+        "seal_too_large": _l("The seal image may be at most 2 MB and 4000 × 4000 pixels."),
+        "seal_not_image": _l("The seal must be a PNG or JPEG image."),
         "already_member": _l("You are already a member of this organization."),
         "already_applied": _l("Your request to join is already waiting for approval."),
         "membership_not_pending": _l("This request has already been decided."),
@@ -172,6 +177,45 @@ def update_organization(actor, org: Organization, data: OrganizationData) -> Org
     if org.status == "rejected":
         _change_status(actor, org, "pending", None)
     record_event("organization.updated", actor=actor, organization=org, target=org, fields=changed)
+    return org
+
+
+SEAL_MAX_BYTES = 2 * 1024 * 1024
+SEAL_MAX_PIXELS = 4000 * 4000
+SEAL_SIZE = 600  #: the stored seal fits in this many pixels square
+
+
+def set_seal(actor, org: Organization, data: bytes) -> Organization:
+    """Store the organization's seal image for its certificates. The upload is checked by content (a PNG or JPEG
+    that decodes, no larger than SEAL_MAX_PIXELS: no decompression bombs) and re-encoded as a PNG, so nothing but
+    pixels reaches the PDF renderer. Requires org.edit. Raises seal_too_large, seal_not_image."""
+    require("org.edit", org, actor)
+    if len(data) > SEAL_MAX_BYTES:
+        raise OrganizationError("seal_too_large", field="seal")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ("PNG", "JPEG"):
+                raise OrganizationError("seal_not_image", field="seal")
+            if probe.width * probe.height > SEAL_MAX_PIXELS:
+                raise OrganizationError("seal_too_large", field="seal")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            image = image.convert("RGBA")
+            image.thumbnail((SEAL_SIZE, SEAL_SIZE))
+            out = io.BytesIO()
+            image.save(out, "PNG", optimize=True)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise OrganizationError("seal_not_image", field="seal") from None
+    org.seal_png = out.getvalue()
+    record_event("organization.seal_set", actor=actor, organization=org, target=org, bytes=len(org.seal_png))
+    return org
+
+
+def remove_seal(actor, org: Organization) -> Organization:
+    require("org.edit", org, actor)
+    org.seal_png = None
+    record_event("organization.seal_removed", actor=actor, organization=org, target=org)
     return org
 
 

@@ -13,6 +13,7 @@ from ..certificates.services import public_base_url
 from ..certificates.tokens import TokenError, token_from_text, token_url
 from ..extensions import db, limiter
 from . import bp
+from .pdfcheck import MAX_PDF_BYTES
 from .services import Verdict, inclusion_of, log_verification, superseding, verdict_json, verify_pdf, verify_token
 
 #: what each refusal means to the person holding the paper
@@ -106,7 +107,9 @@ def verify():
         return render_template("verification/upload.html", form=form), 422 if request.method == "POST" else 200
     upload = form.pdf.data
     if upload and getattr(upload, "filename", ""):
-        verdict = verify_pdf(upload.read())
+        with upload.stream:  # a large upload is spooled to a temporary file: close it
+            data = upload.read(MAX_PDF_BYTES + 1)
+        verdict = verify_pdf(data)
         method = "pdf"
     elif form.link.data:
         try:
