@@ -128,3 +128,42 @@ def test_database_url_from_environment(tmp_path, monkeypatch):
     app = create_app({"ENV_NAME": "testing"}, instance_path=str(tmp_path))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}"
 
+
+
+def test_the_certificates_migration_widens_the_ledger_checks_and_keeps_it_append_only(tmp_path):
+    """Revision 0005 rewrites ledger_entries' CHECK constraints in place (SQLite: in the schema text; PostgreSQL:
+    drop and add): rows already there stay, the new kinds are accepted only with their certificate code, and the
+    append-only triggers still refuse changes."""
+    env = dict(os.environ, FLASK_APP="volunteer_registry", VOLUNTEER_REGISTRY_INSTANCE=str(tmp_path))
+    if os.environ.get("TEST_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+        _drop_everything(env["DATABASE_URL"])
+    flask = [sys.executable, "-m", "flask"]
+    step = subprocess.run(flask + ["db", "upgrade", "0004"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert step.returncode == 0, step.stderr
+    engine = sa.create_engine(env.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}")
+    sqlite = engine.dialect.name == "sqlite"
+    insert = ("INSERT INTO ledger_entries (id, kind, volunteer_id, organization_id, minutes, flags, created_at, "
+              "refers_to_id) VALUES (:id, :kind, 1, 1, 60, '[]', '2026-01-01 00:00:00', :refers_to)")
+    if sqlite:  # a row from before the migration (foreign keys are off on this bare connection)
+        with engine.begin() as connection:
+            connection.execute(sa.text(insert), {"id": 1, "kind": "service", "refers_to": None})
+    step = subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert step.returncode == 0, step.stderr
+    with engine.connect() as connection:
+        if sqlite:
+            assert connection.execute(sa.text("SELECT kind, minutes FROM ledger_entries")).all() == [("service", 60)]
+            assert connection.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                connection.execute(sa.text("UPDATE ledger_entries SET minutes = 1"))
+            connection.rollback()
+        for kind, refers_to in (("certificate", None), ("revocation", 1)):  # without their certificate code
+            with pytest.raises(sa.exc.IntegrityError, match="ck_ledger_entries_certificate_code"):
+                connection.execute(sa.text(insert), {"id": 2, "kind": kind, "refers_to": refers_to})
+            connection.rollback()
+        with pytest.raises(sa.exc.IntegrityError, match="ck_ledger_entries_kind"):
+            connection.execute(sa.text(insert), {"id": 3, "kind": "gift", "refers_to": None})
+        connection.rollback()
+    engine.dispose()
+    if not sqlite:
+        _drop_everything(env["DATABASE_URL"])

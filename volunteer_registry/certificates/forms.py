@@ -24,7 +24,7 @@ class IssueForm(FlaskForm):
 
 
 class RequestForm(FlaskForm):
-    organization = SelectField(_l("Organization"), validators=[DataRequired()])
+    organization = SelectField(_l("Organization"), validators=[DataRequired()], validate_choice=False)
     period_start = DateField(_l("From"), validators=[DataRequired()])
     period_end = DateField(_l("To"), validators=[DataRequired()])
     note = StringField(_l("What it is for (optional)"), validators=[Optional(), Length(max=200)],

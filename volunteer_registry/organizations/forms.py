@@ -48,6 +48,12 @@ class MembershipDecisionForm(FlaskForm):
     decision = SelectField(choices=choices([("approve", _l("Approve")), ("decline", _l("Decline"))]))
 
 
+class SealForm(FlaskForm):
+    seal = FileField(_l("Seal image"), validators=[FileRequired(_l("Choose an image."))],
+                     description=_l("A PNG (ideally with a transparent background) or JPEG, up to 2 MB. It is "
+                                    "printed on your certificates."))
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
 

@@ -205,7 +205,9 @@ def set_seal(actor, org: Organization, data: bytes) -> Organization:
             image.thumbnail((SEAL_SIZE, SEAL_SIZE))
             out = io.BytesIO()
             image.save(out, "PNG", optimize=True)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise OrganizationError("seal_too_large", field="seal") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise OrganizationError("seal_not_image", field="seal") from None
     org.seal_png = out.getvalue()
     record_event("organization.seal_set", actor=actor, organization=org, target=org, bytes=len(org.seal_png))

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_required, require
 from ..certificates.queries import pending_request_count
-from ..errors import DomainError, apply_to_form
+from ..errors import DomainError, NotFound, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..ledger.queries import pending_counts
@@ -13,7 +13,15 @@ from ..volunteers.importing import ImportFileError, import_volunteers, read_rows
 from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import reveal_id_number
 from . import bp
-from .forms import DecisionForm, DirectoryForm, ImportForm, InvitationForm, MembershipDecisionForm, OrganizationForm
+from .forms import (
+    DecisionForm,
+    DirectoryForm,
+    ImportForm,
+    InvitationForm,
+    MembershipDecisionForm,
+    OrganizationForm,
+    SealForm,
+)
 from .models import ORG_STATUSES
 from .queries import (
     directory,
@@ -28,6 +36,7 @@ from .queries import (
     visible_organization,
 )
 from .services import (
+    SEAL_MAX_BYTES,
     OrganizationData,
     OrganizationError,
     accept_invitation,
@@ -38,6 +47,8 @@ from .services import (
     decide_organization,
     find_invitation,
     leave_organization,
+    remove_seal,
+    set_seal,
     update_organization,
 )
 
@@ -111,6 +122,49 @@ def manage(code: str):
                                                                                   org) else 0)
 
 
+def _edit_page(org, form, seal_form, status: int = 200):
+    return render_template("organizations/edit.html", form=form, org=org, seal_form=seal_form,
+                           has_seal=org.seal_png is not None, remove_form=ConfirmForm()), status
+
+
+@bp.route("/organizations/<code>/seal", methods=["POST"])
+@login_required
+def seal(code: str):
+    """Upload the seal printed on certificates (or remove it)."""
+    org = _organization_for(code, "org.edit")
+    if request.form.get("remove"):
+        if ConfirmForm().validate_on_submit():
+            remove_seal(current_user, org)
+            db.session.commit()
+            flash(_("The seal is removed; certificates issued from now on have none."), "success")
+        return redirect(url_for("organizations.edit", code=org.code))
+    seal_form = SealForm()
+    if seal_form.validate_on_submit():
+        upload = seal_form.seal.data
+        with upload.stream:
+            data = upload.read(SEAL_MAX_BYTES + 1)
+        try:
+            set_seal(current_user, org, data)
+        except OrganizationError as error:
+            apply_to_form(error, seal_form)
+        else:
+            db.session.commit()
+            flash(_("The seal is saved; certificates issued from now on carry it."), "success")
+            return redirect(url_for("organizations.edit", code=org.code))
+    return _edit_page(org, OrganizationForm(obj=org), seal_form, 422)
+
+
+@bp.route("/organizations/<code>/seal.png")
+@login_required
+def seal_image(code: str):
+    org = _organization_for(code, "org.edit")
+    if org.seal_png is None:
+        raise NotFound("not_found")
+    response = Response(org.seal_png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @bp.route("/organizations/<code>/edit", methods=["GET", "POST"])
 @login_required
 def edit(code: str):
@@ -126,7 +180,7 @@ def edit(code: str):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("organizations.manage", code=org.code))
-    return render_template("organizations/edit.html", form=form, org=org)
+    return _edit_page(org, form, SealForm(formdata=None), 422 if form.errors else 200)
 
 
 @bp.route("/organizations/<code>/invitations", methods=["GET", "POST"])
