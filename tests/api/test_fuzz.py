@@ -328,6 +328,66 @@ def test_fuzz_ledger_endpoints(api, make, setting, contract):
     contract.assert_documented()
 
 
+def test_fuzz_certificate_endpoints(api, make, setting, contract):
+    """Issuing, reading and revoking certificates, and the public verification link, with anything in the body,
+    path or token: never a 5xx, always the documented error shape and a documented status."""
+    import cbor2
+
+    from volunteer_registry.certificates.services import issue_certificate, today
+    from volunteer_registry.certificates.tokens import token_text
+    from volunteer_registry.ledger.services import decide_entries, record_missing_service
+    from volunteer_registry.models import utcnow
+    from volunteer_registry.organizations.queries import organization_by_code
+    from volunteer_registry.volunteers.queries import volunteer_by_number
+
+    org = organization_by_code(setting["approved"])
+    activity = make.activity(org, starts_at=utcnow() - dt.timedelta(days=3), ends_at=utcnow() + dt.timedelta(hours=1))
+    volunteer = volunteer_by_number(setting["volunteer_number"])
+    start = utcnow() - dt.timedelta(days=2)
+    entry = record_missing_service(make.coordinator(org), activity, volunteer.id, start, start + dt.timedelta(hours=2),
+                                   "paper sheet")
+    admin = make.org_admin_of(org)
+    decide_entries(admin, org, [entry.id], "approve")
+    certificate = issue_certificate(admin, org, volunteer, today() - dt.timedelta(days=10), today(), render=False)
+    db.session.commit()
+    code, token = certificate.code, token_text(certificate.token)
+    dates = st.one_of(st.sampled_from([today().isoformat(), "2020-02-30", "0001-01-01", "9999-12-31", ""]), form_text)
+    issues = st.fixed_dictionaries({"volunteer_number": st.sampled_from([setting["volunteer_number"]]),
+                                    "organization": st.sampled_from([setting["approved"], setting["pending"]]),
+                                    "period_start": dates, "period_end": dates})
+    revocations = st.fixed_dictionaries({"reason": st.sampled_from(["issued twice", ""])})
+    cose = st.builds(lambda parts: cbor2.dumps(cbor2.CBORTag(18, parts)), st.lists(st.one_of(
+        st.binary(max_size=80), st.integers(), st.dictionaries(st.integers(-8, 8), st.binary(max_size=10), max_size=3),
+        st.just(b""), st.none()), max_size=5))
+    tokens = st.one_of(st.just(token), st.binary(max_size=300).map(lambda raw: token_text(raw) if raw else "A"),
+                       cose.map(token_text), path_segment(token))
+
+    @settings(FUZZ, max_examples=120)
+    @given(body=mutated(issues, ["volunteer_number", "organization", "period_start", "period_end"],
+                        ["period_start", "period_end"]),
+           revocation=mutated(revocations, ["reason"], ["reason"]), who=TOKENS, path=path_segment(code),
+           link=tokens)
+    @example(body={"volunteer_number": setting["volunteer_number"], "organization": setting["approved"],
+                   "period_start": "2020-01-01", "period_end": "2020-01-01"}, revocation={"reason": "\ud800"},
+             who="staff", path=code, link=token)
+    def run(body, revocation, who, path, link):
+        limiter.reset()  # the verification link is rate-limited per address; the fuzzer is one address
+        token_ = _token(setting, who)
+        contract.check(send(api, "POST", "/certificates", token_, body), "POST", "/certificates")
+        segment = quote(path, safe="")
+        contract.check(api.get(f"/certificates/{segment}", token=token_), "GET", "/certificates/{code}")
+        contract.check(send(api, "POST", f"/certificates/{segment}/revocation", token_, revocation), "POST",
+                       "/certificates/{code}/revocation")
+        for accept in ("application/json", "text/html"):
+            response = api.client.get("/V/" + quote(link, safe=""), headers={"Accept": accept})
+            assert response.status_code in (200, 400, 404), (link, response.status_code)
+            if accept == "application/json":
+                assert response.get_json()["status"] in ("valid", "revoked", "superseded", "invalid")
+
+    run()
+    contract.assert_documented()
+
+
 def test_fuzz_directory_queries(api, setting, contract):
     @settings(FUZZ, max_examples=150)
     @given(q=form_text, region=st.one_of(st.sampled_from(["630102", "630100", "630000", ""]), form_text),
