@@ -252,3 +252,23 @@ def test_the_longest_allowed_name_keeps_the_qr_within_version_15(make, certified
     for base in ("https://volunteer.qinghai.gov.cn", "https://zyz.mca.qinghai.example.gov.cn:8443"):
         qr = certificate_qr(token_url(base, certificate.token))
         assert qr.version <= MAX_VERSION
+
+
+def test_the_batch_command_issues_to_everyone_with_hours_and_a_rerun_skips_them(app, make, certified):
+    org, admin, _zhuoma, coordinator, (river, _library) = certified
+    tashi = make.volunteer(name="扎西")
+    approved_service(make, river, tashi, 240, days_ago=6, recorder=coordinator, approver=admin)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    args = ["certificates", "issue-batch", "--organization", org.code, "--from",
+            (today() - MONTH_AGO).isoformat(), "--to", today().isoformat(), "--as", admin.identifier]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "Issued 2 certificates" in result.output
+    assert count(Certificate) == 2 and count(CertificateDocument) == 2  # rendered and signed as they were made
+    again = runner.invoke(args=args)
+    assert "Issued 0 certificates" in again.output and "Skipped 2: already_issued" in again.output
+    coordinator_run = runner.invoke(args=args[:-1] + [coordinator.identifier])
+    assert coordinator_run.exit_code == 2 and "is not an org admin" in coordinator_run.output
+    assert count(Certificate) == 2
+    assert runner.invoke(args=args[:-1] + ["nobody@example.org"]).exit_code == 2

@@ -29,15 +29,22 @@ certificates_cli = AppGroup("certificates", help="Service certificates: issue in
 def issue_batch_command(org_code, start, end, handler, numbers, render):
     """Issue a certificate to every volunteer with approved hours recorded by the organization in the period.
     Each certificate is committed as it is made: rerunning after an interruption skips those already issued."""
+    from ..accounts.permissions import can
     from ..accounts.services import find_user
+    from ..errors import NotFound
     from ..organizations.queries import organization_by_code
     from ..volunteers.queries import volunteer_by_number
     from .services import CertificateError, certifiable_volunteers, check_period, issue_certificate
 
-    org = organization_by_code(org_code)
+    try:
+        org = organization_by_code(org_code)
+    except NotFound:
+        raise click.UsageError(f"No organization {org_code!r}.") from None
     actor = find_user(handler)
     if actor is None:
         raise click.UsageError(f"No account {handler!r}.")
+    if not can(actor, "certificates.issue", org):
+        raise click.UsageError(f"{handler} is not an org admin of {org.name} (or it is not approved).")
     try:
         start, end = check_period(start.date(), end.date())
     except CertificateError as error:

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
 import random
+
+from PIL import Image, ImageDraw
 
 from ..accounts.models import User
 from ..accounts.services import create_account
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
+from ..certificates.services import issue_certificate, revoke_certificate
 from ..checkin.services import ScanRequest, record_scan
 from ..extensions import db
 from ..ledger.services import decide_entries, extend_log
@@ -19,6 +24,7 @@ from ..organizations.services import (
     create_invitation,
     decide_membership,
     decide_organization,
+    set_seal,
 )
 from ..timeutil import LOCAL_ZONE
 from ..volunteers.identity import resident_id_check_character
@@ -28,9 +34,9 @@ from ..volunteers.services import VolunteerData, save_own_profile
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_ACCOUNTS = (
     ("admin@example.org", "platform admin (civil affairs): approves organizations, reads the audit log"),
-    ("orgadmin@example.org", "org admin of Chengdong Youth Volunteers: members, invitations, import"),
+    ("orgadmin@example.org", "org admin of Chengdong Youth Volunteers: members, invitations, import, certificates"),
     ("coordinator@example.org", "coordinator of Chengdong Youth Volunteers: join requests, kiosk QR, scanner"),
-    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, memberships, sign-ups, volunteer card"),
+    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, memberships, sign-ups, volunteer card, her certificate"),
     ("applicant@example.org", "has applied to register an organization, waiting for approval"),
 )
 
@@ -154,4 +160,27 @@ def _activities(org_admin, coordinator, org, people) -> None:
                                                           direction=direction), now=at)
         entries.append(result.entry.id)
     decide_entries(coordinator, org, entries[:2], "approve")
+    # 卓玛's certificate of last week's visit (the organization's seal on it), and one issued in error and revoked
+    set_seal(org_admin, org, demo_seal())
+    week = (today - dt.timedelta(days=14)).date(), today.date()
+    issue_certificate(org_admin, org, volunteer_for_user(people[0]), *week)
+    mistaken = issue_certificate(org_admin, org, volunteer_for_user(people[1]), *week, render=False)
+    revoke_certificate(org_admin, mistaken, "签发时选错了志愿者 Issued to the wrong volunteer")
     extend_log()
+
+
+def demo_seal() -> bytes:
+    """A round red seal with a star (drawn, so the demo needs no image file and no font)."""
+    size = 600
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    red = (200, 30, 35, 235)
+    draw.ellipse((20, 20, size - 20, size - 20), outline=red, width=26)
+    draw.ellipse((70, 70, size - 70, size - 70), outline=red, width=6)
+    centre, outer, inner = size / 2, 120, 48
+    points = [(centre + (outer if i % 2 == 0 else inner) * math.sin(math.pi * i / 5),
+               centre - (outer if i % 2 == 0 else inner) * math.cos(math.pi * i / 5)) for i in range(10)]
+    draw.polygon(points, fill=red)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
