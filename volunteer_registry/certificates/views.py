@@ -195,11 +195,11 @@ def issue(code: str):
         else:
             result = issue_batch(current_user, org, chosen, start, end, render=False)
             db.session.commit()
-            flash(ngettext("%(num)d certificate issued.", "%(num)d certificates issued.", len(result.issued)),
+            flash(ngettext("%(num)s certificate issued.", "%(num)s certificates issued.", len(result.issued)),
                   "success")
             if result.skipped:
-                flash(ngettext("%(num)d volunteer skipped: a valid certificate of this period already exists.",
-                               "%(num)d volunteers skipped: a valid certificate of this period already exists.",
+                flash(ngettext("%(num)s volunteer skipped: a valid certificate of this period already exists.",
+                               "%(num)s volunteers skipped: a valid certificate of this period already exists.",
                                len(result.skipped)), "info")
             return redirect(url_for("certificates.organization_page", code=org.code))
     elif request.method == "POST":
