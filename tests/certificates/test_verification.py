@@ -183,7 +183,7 @@ def test_a_changed_byte_and_foreign_files_are_refused(client, issued):
     assert "signature_invalid" in upload(client, bytes(signed)).get_data(as_text=True)
     assert "not_pdf" in upload(client, b"GIF89a not a pdf").get_data(as_text=True)
     assert "not_pdf" in upload(client, b"%PDF-1.7\n garbage").get_data(as_text=True)
-    unsigned = render_pdf("<p>hello</p>", issued.token, "x")
+    unsigned = render_pdf("<p>hello</p>", issued.token)
     assert "unsigned" in upload(client, unsigned).get_data(as_text=True)
     assert upload(client, b"%PDF-" + b"0" * (5 * 1024 * 1024 + 1)).status_code in (400, 413)
 
@@ -207,7 +207,7 @@ def test_a_pdf_signed_by_someone_else_is_refused_even_with_a_genuine_token(clien
     html = certificate_html(document_data(issued) | {"hours": "500.0"}, token_url("http://registry.test",
                                                                                     issued.token), None)
     key, pem = _self_signed()
-    forged = sign_pdf(render_pdf(html, issued.token, issued.number), key, pem, pem, reason="x", location="y")
+    forged = sign_pdf(render_pdf(html, issued.token), key, pem, pem, reason="x", location="y")
     response = upload(client, forged)
     assert response.status_code == 400 and "untrusted_signer" in response.get_data(as_text=True)
 

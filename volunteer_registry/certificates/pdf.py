@@ -59,7 +59,7 @@ def certificate_html(data: dict, url: str, seal_png: bytes | None) -> str:
                            seal_src=_data_uri("image/png", seal_png) if seal_png else None)
 
 
-def render_pdf(html: str, token: bytes, title: str) -> bytes:
+def render_pdf(html: str, token: bytes) -> bytes:
     """The unsigned PDF of ``html`` with the token attached."""
     fetcher = StaticOnlyFetcher(current_app.static_folder)
     attachment = Attachment(file_obj=io.BytesIO(token), name=TOKEN_ATTACHMENT,

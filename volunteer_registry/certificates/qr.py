@@ -2,6 +2,8 @@
 (a phone camera reads it from paper at arm's length; STANDARDS.md)."""
 from __future__ import annotations
 
+import functools
+
 import qrcode
 import qrcode.image.svg
 from qrcode.util import MODE_ALPHA_NUM, QRData
@@ -26,6 +28,8 @@ def certificate_qr(url: str) -> qrcode.QRCode:
     return qr
 
 
+@functools.lru_cache(maxsize=32)
 def qr_svg(url: str) -> bytes:
-    """The QR as a standalone SVG (vector, so it prints sharp at any size)."""
+    """The QR as a standalone SVG (vector, so it prints sharp at any size). Raises QRTooLarge. Cached: issuing
+    checks the size and then renders the same URL."""
     return certificate_qr(url).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string()

@@ -35,7 +35,7 @@ from ..volunteers.identity import ID_TYPES, mask_name
 from ..volunteers.models import Volunteer
 from .models import Certificate, CertificateDocument, CertificateRequest
 from .pdf import certificate_html, render_pdf, sign_pdf
-from .qr import QRTooLarge, certificate_qr
+from .qr import QRTooLarge, qr_svg
 from .tokens import CertificateClaims, sign_token, token_url
 
 #: the PDF lists this many activities (largest first); the rest are summed in a line (the page stays one page)
@@ -213,7 +213,7 @@ def issue_certificate(actor, org: Organization, volunteer: Volunteer, start: dt.
     key = current_key("certificate")
     token = sign_token(claims, private_key_of(key))
     try:
-        certificate_qr(token_url(public_base_url(), token))
+        qr_svg(token_url(public_base_url(), token))
     except QRTooLarge:
         raise CertificateError("qr_too_large") from None
     entry = record_certificate_entry(actor, volunteer.id, org.id, code, summary.minutes, issued_on)
@@ -322,7 +322,7 @@ def render_certificate(certificate: Certificate) -> bytes:
     seal = db.session.scalar(db.select(Organization.seal_png).where(Organization.id == certificate.organization_id))
     url = token_url(public_base_url(), certificate.token)
     html = certificate_html(document_data(certificate), url, seal)
-    unsigned = render_pdf(html, certificate.token, certificate.number)
+    unsigned = render_pdf(html, certificate.token)
     document_key = current_key("document")
     root = current_key("root")
     return sign_pdf(unsigned, private_key_of(document_key), document_key.certificate_pem, root.certificate_pem,

@@ -36,7 +36,7 @@ DEMO_ACCOUNTS = (
     ("admin@example.org", "platform admin (civil affairs): approves organizations, reads the audit log"),
     ("orgadmin@example.org", "org admin of Chengdong Youth Volunteers: members, invitations, import, certificates"),
     ("coordinator@example.org", "coordinator of Chengdong Youth Volunteers: join requests, kiosk QR, scanner"),
-    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, memberships, sign-ups, volunteer card, her certificate"),
+    ("volunteer@example.org", "volunteer Zhuoma (卓玛): profile, sign-ups, volunteer card, her certificate"),
     ("applicant@example.org", "has applied to register an organization, waiting for approval"),
 )
 
