@@ -83,6 +83,7 @@ def upgrade():
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index('ix_certificates_organization_id_issued_at', ['organization_id', 'issued_at'], unique=False)
         batch_op.create_index('ix_certificates_volunteer_id_issued_at', ['volunteer_id', 'issued_at'], unique=False)
+        batch_op.create_index('ix_certificates_one_valid_per_period', ['volunteer_id', 'organization_id', 'period_start', 'period_end'], unique=True, sqlite_where=sa.text("status = 'valid'"), postgresql_where=sa.text("status = 'valid'"))
 
     op.create_table('certificate_documents',
     sa.Column('certificate_id', sa.Integer(), nullable=False),
@@ -197,6 +198,7 @@ def downgrade():
     op.drop_table('certificate_requests')
     op.drop_table('certificate_documents')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('ix_certificates_one_valid_per_period')
         batch_op.drop_index('ix_certificates_volunteer_id_issued_at')
         batch_op.drop_index('ix_certificates_organization_id_issued_at')
 

@@ -27,7 +27,13 @@ from volunteer_registry.errors import Forbidden
 from volunteer_registry.extensions import db
 from volunteer_registry.keys.services import current_key, public_key_of
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import correct_entry, extend_log, fold_states, verify_ledger
+from volunteer_registry.ledger.services import (
+    correct_entry,
+    extend_log,
+    fold_states,
+    record_certificate_entry,
+    verify_ledger,
+)
 from volunteer_registry.volunteers.identity import mask_name
 
 from .conftest import approved_service
@@ -272,3 +278,22 @@ def test_the_batch_command_issues_to_everyone_with_hours_and_a_rerun_skips_them(
     assert coordinator_run.exit_code == 2 and "is not an org admin" in coordinator_run.output
     assert count(Certificate) == 2
     assert runner.invoke(args=args[:-1] + ["nobody@example.org"]).exit_code == 2
+
+
+def test_the_database_keeps_one_valid_certificate_per_period(certified):
+    """Two issues of the same period at the same moment both pass the service's check; the index refuses the
+    second (the service answers already_issued)."""
+    first = issue(certified)
+    db.session.commit()
+    columns = ("volunteer_id", "organization_id", "period_start", "period_end", "minutes", "masked_name",
+               "content", "token", "key_id", "issued_on", "issued_by_id")
+    with pytest.raises(sa.exc.IntegrityError,
+                       match="certificates.volunteer_id|ix_certificates_one_valid_per_period"):
+        with db.session.begin_nested():
+            entry = record_certificate_entry(certified[1], first.volunteer_id, first.organization_id, "T" * 16,
+                                             first.minutes, first.issued_on)
+            db.session.add(Certificate(code="T" * 16, number="VR-TWIN", entry_id=entry.id,
+                                       **{name: getattr(first, name) for name in columns}))
+    revoke_certificate(certified[1], first, "replaced by hand")
+    db.session.flush()
+    assert issue(certified).status == "valid"  # once revoked, the period is free again

@@ -89,6 +89,7 @@ def get_certificate_pdf(code: str):
     db.session.commit()
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{certificate.number}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

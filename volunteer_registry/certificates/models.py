@@ -35,6 +35,10 @@ class Certificate(db.Model):
                         name="revocation_complete"),
         Index("ix_certificates_organization_id_issued_at", "organization_id", "issued_at"),
         Index("ix_certificates_volunteer_id_issued_at", "volunteer_id", "issued_at"),
+        #: one valid certificate per volunteer, organization and period (a reissue supersedes the old one first)
+        Index("ix_certificates_one_valid_per_period", "volunteer_id", "organization_id", "period_start",
+              "period_end", unique=True, sqlite_where=db.text("status = 'valid'"),
+              postgresql_where=db.text("status = 'valid'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ volunteer in the period. Issuing writes a ledger entry (kind ``certificate``), s
 certificate key, and renders and signs the PDF (now, or on first download for bulk issuing).
 
 Error codes (CertificateError): period_invalid, no_approved_service, already_issued, not_valid, reason_required,
-request_pending, request_not_pending, qr_too_large, volunteer_unknown, not_a_member.
+request_pending, request_not_pending, qr_too_large, volunteer_unknown.
 """
 from __future__ import annotations
 
@@ -216,16 +216,20 @@ def issue_certificate(actor, org: Organization, volunteer: Volunteer, start: dt.
         qr_svg(token_url(public_base_url(), token))
     except QRTooLarge:
         raise CertificateError("qr_too_large") from None
-    entry = record_certificate_entry(actor, volunteer.id, org.id, code, summary.minutes, issued_on)
-    certificate = Certificate(code=code, number=number, volunteer_id=volunteer.id, organization_id=org.id,
-                              period_start=start, period_end=end, minutes=summary.minutes,
-                              masked_name=claims.masked_name, content=content, token=token, key_id=key.kid,
-                              issued_on=issued_on, issued_by_id=actor.id, entry_id=entry.id,
-                              supersedes_id=supersedes.id if supersedes else None)
     if supersedes is not None:
         supersedes.status = "superseded"
-    db.session.add(certificate)
-    db.session.flush()
+        db.session.flush()  # before the new one: one valid certificate per volunteer, organization and period
+    try:
+        with db.session.begin_nested():  # a concurrent issue of the same period: the unique index decides
+            entry = record_certificate_entry(actor, volunteer.id, org.id, code, summary.minutes, issued_on)
+            certificate = Certificate(code=code, number=number, volunteer_id=volunteer.id, organization_id=org.id,
+                                      period_start=start, period_end=end, minutes=summary.minutes,
+                                      masked_name=claims.masked_name, content=content, token=token,
+                                      key_id=key.kid, issued_on=issued_on, issued_by_id=actor.id,
+                                      entry_id=entry.id, supersedes_id=supersedes.id if supersedes else None)
+            db.session.add(certificate)
+    except IntegrityError:
+        raise CertificateError("already_issued") from None
     if request_ is not None:
         request_.status, request_.certificate_id = "issued", certificate.id
         request_.decided_by_id, request_.decided_at = actor.id, utcnow()

@@ -2,6 +2,8 @@
 revoke and reissue; coordinators see what their organization issued."""
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -197,10 +199,9 @@ def issue(code: str):
             db.session.commit()
             flash(ngettext("%(num)s certificate issued.", "%(num)s certificates issued.", len(result.issued)),
                   "success")
-            if result.skipped:
-                flash(ngettext("%(num)s volunteer skipped: a valid certificate of this period already exists.",
-                               "%(num)s volunteers skipped: a valid certificate of this period already exists.",
-                               len(result.skipped)), "info")
+            for code, count in Counter(code for _volunteer, code in result.skipped).items():
+                flash(ngettext("%(num)s volunteer skipped: %(reason)s", "%(num)s volunteers skipped: %(reason)s",
+                               count, reason=CertificateError(code).message), "info")
             return redirect(url_for("certificates.organization_page", code=org.code))
     elif request.method == "POST":
         status = 422

@@ -181,13 +181,13 @@ def update_organization(actor, org: Organization, data: OrganizationData) -> Org
 
 
 SEAL_MAX_BYTES = 2 * 1024 * 1024
-SEAL_MAX_PIXELS = 4000 * 4000
+SEAL_MAX_SIDE = 4000
 SEAL_SIZE = 600  #: the stored seal fits in this many pixels square
 
 
 def set_seal(actor, org: Organization, data: bytes) -> Organization:
     """Store the organization's seal image for its certificates. The upload is checked by content (a PNG or JPEG
-    that decodes, no larger than SEAL_MAX_PIXELS: no decompression bombs) and re-encoded as a PNG, so nothing but
+    that decodes, at most SEAL_MAX_SIDE pixels a side: no decompression bombs) and re-encoded as a PNG, so nothing but
     pixels reaches the PDF renderer. Requires org.edit. Raises seal_too_large, seal_not_image."""
     require("org.edit", org, actor)
     if len(data) > SEAL_MAX_BYTES:
@@ -196,7 +196,7 @@ def set_seal(actor, org: Organization, data: bytes) -> Organization:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ("PNG", "JPEG"):
                 raise OrganizationError("seal_not_image", field="seal")
-            if probe.width * probe.height > SEAL_MAX_PIXELS:
+            if max(probe.width, probe.height) > SEAL_MAX_SIDE:
                 raise OrganizationError("seal_too_large", field="seal")
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:

@@ -136,7 +136,7 @@ def seal(code: str):
         if ConfirmForm().validate_on_submit():
             remove_seal(current_user, org)
             db.session.commit()
-            flash(_("The seal is removed; certificates issued from now on have none."), "success")
+            flash(_("The seal is removed; certificate PDFs made from now on have none."), "success")
         return redirect(url_for("organizations.edit", code=org.code))
     seal_form = SealForm()
     if seal_form.validate_on_submit():
@@ -149,7 +149,7 @@ def seal(code: str):
             apply_to_form(error, seal_form)
         else:
             db.session.commit()
-            flash(_("The seal is saved; certificates issued from now on carry it."), "success")
+            flash(_("The seal is saved; every certificate PDF made from now on carries it."), "success")
             return redirect(url_for("organizations.edit", code=org.code))
     return _edit_page(org, OrganizationForm(obj=org), seal_form, 422)
 
