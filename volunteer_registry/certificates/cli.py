@@ -116,7 +116,10 @@ def verify_command(source, keys_source, root_source):
     from ..verification.pdfcheck import PdfCheckError, check_signed_pdf, load_roots
 
     path = Path(source)
-    is_pdf = path.suffix.lower() == ".pdf" or (path.is_file() and path.read_bytes()[:5] == b"%PDF-")
+    try:
+        is_pdf = path.suffix.lower() == ".pdf" or (path.is_file() and path.read_bytes()[:5] == b"%PDF-")
+    except OSError:  # a token's text is longer than a file name may be
+        is_pdf = False
     keys_source = keys_source or _well_known(source, "jwks.json")
     if not keys_source:
         raise click.UsageError("Give --keys: the jwks.json published at /.well-known/volunteer-registry/.")
