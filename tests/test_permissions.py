@@ -14,9 +14,10 @@ Every table below has one expectation per role, in this order (the columns):
 A and B are approved and take members on approval. Organization-scoped rows target A (so coord_b and admin_b are
 "the other organization"), B (the same from B's side) or the pending P.
 
-Reads assert the exact status (a redirect also asserts where it goes). Writes also assert what the database holds
-afterwards: the row's ``state`` is read before and after the request; ``ok(...)`` means it must have become
-``after(before)``, ``no(...)`` means it must be unchanged. API errors must be ``{"error": {"code", "message"}}``.
+Reads assert the exact status (a redirect also asserts where it goes; a download, its media type and first bytes).
+Writes also assert what the database holds afterwards: the row's ``state`` is read before and after the request;
+``ok(...)`` means it must have become ``after(before)``, ``no(...)`` means it must be unchanged. API errors must be
+``{"error": {"code", "message"}}``.
 
 Around the matrix: revoked, malformed and disabled-account tokens get 401; a browser session counts for nothing on
 the (CSRF-exempt) API; ``test_every_route_is_in_the_matrix`` fails when a route is added without a row here; and the
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import current_app
+from PIL import Image
 from sqlalchemy import func
 from werkzeug.security import check_password_hash
 
@@ -43,18 +45,27 @@ from volunteer_registry.accounts.services import create_api_token, find_user, ma
 from volunteer_registry.activities.models import Activity, Signup
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.audit.models import AuditEvent
+from volunteer_registry.certificates.models import Certificate, CertificateRequest
+from volunteer_registry.certificates.services import issue_certificate, request_certificate, today
+from volunteer_registry.certificates.tokens import token_text
 from volunteer_registry.checkin.kiosk import kiosk_token
 from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Scan
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import CorrectionRequest, LedgerState
-from volunteer_registry.ledger.services import extend_log, report_omission
+from volunteer_registry.ledger.services import decide_entries, extend_log, record_missing_service, report_omission
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
-from volunteer_registry.organizations.services import apply_for_membership, create_invitation, decide_membership
+from volunteer_registry.organizations.services import (
+    apply_for_membership,
+    create_invitation,
+    decide_membership,
+    set_seal,
+)
 from volunteer_registry.records.models import VolunteerRecord
 from volunteer_registry.records.services import TrainingData, record_training
 from volunteer_registry.timeutil import local
+from volunteer_registry.verification.models import Verification
 from volunteer_registry.volunteers.queries import volunteer_for_user
 from volunteer_registry.volunteers.vault import decrypt_id_number
 
@@ -108,10 +119,12 @@ def build_world(make: Factory) -> World:
         applicants[key] = make.volunteer(person)
         memberships[key] = apply_for_membership(person, orgs[key])
     _invitation, invite = create_invitation(admins["A"], orgs["A"], "coordinator")
+    set_seal(admins["B"], orgs["B"], seal_image())  # B has a seal to show or remove; A has none yet
     member_token, _plaintext = create_api_token(users["member_a"], "phone")
     target = make.user(TARGET_EMAIL)
     now = utcnow().replace(microsecond=0)
     tomorrow = {"starts_at": now + dt.timedelta(days=1), "ends_at": now + dt.timedelta(days=1, hours=3)}
+    month_ago = now - dt.timedelta(days=30)
     activities = {
         "act_a": make.activity(orgs["A"], **tomorrow),  # open for sign-up
         "appr_a": make.activity(orgs["A"], signup_mode="approval", **tomorrow),  # each sign-up is decided
@@ -119,6 +132,8 @@ def build_world(make: Factory) -> World:
         "run_a": make.activity(orgs["A"], allows_walk_ins=True),  # running now, walk-ins welcome
         "now_a": make.activity(orgs["A"]),  # running now: member_a signed up and is checked in
         "now_b": make.activity(orgs["B"]),
+        # over: member_a served there an hour (approved, certified)
+        "past_a": make.activity(orgs["A"], starts_at=month_ago, ends_at=month_ago + dt.timedelta(hours=3)),
     }
     pending_signup = sign_up(users["volunteer"], activities["appr_a"])
     member = volunteer_for_user(users["member_a"])
@@ -135,6 +150,15 @@ def build_world(make: Factory) -> World:
         served = record_scan(admins["A"], scan, now=run_a.starts_at + dt.timedelta(minutes=minutes))
     record_a = record_training(admins["A"], orgs["A"], member, TrainingData(  # a record of A, for withdrawal rows
         title="First aid", provider="Red Cross", date=dt.date(2024, 1, 15), minutes=120))
+    # certificates: member_a's approved hour at past_a (recorded by coord_a, approved by admin_a), certified for
+    # that day; a request of member_a's to A for the period from then to today, waiting
+    past_a = activities["past_a"]
+    missing = record_missing_service(users["coord_a"], past_a, member.id, past_a.starts_at,
+                                     past_a.starts_at + dt.timedelta(hours=1), "the scanner was down")
+    decide_entries(admins["A"], orgs["A"], [missing.id], "approve")
+    served_on = local(past_a.starts_at).date()
+    certificate = issue_certificate(admins["A"], orgs["A"], member, served_on, served_on, render=False)
+    certificate_request = request_certificate(member, orgs["A"], served_on, today(), "a university application")
     extend_log()
     correction = report_omission(users["member_a"], run_a, run_a.starts_at + dt.timedelta(minutes=40),
                                  run_a.starts_at + dt.timedelta(minutes=70), "I came back after lunch")
@@ -148,10 +172,20 @@ def build_world(make: Factory) -> World:
         "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
         "session_a": session.id, "entry_a": entry.id, "ledger_a": served.entry.id, "correction_a": correction.id,
         "record_a": record_a.id,
+        "served_on": served_on, "cert_a": certificate.code, "cert_request_a": certificate_request.id,
+        "cert_token_a": token_text(certificate.token), "cert_token_a_lower": token_text(certificate.token).lower(),
+        "volunteer_id_member_a": member.id,
         "kiosk_a": kiosk_token(now_a.code, utcnow()),
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
     return World(users, orgs, memberships, id_numbers, member_token, target, values)
+
+
+def seal_image() -> bytes:
+    """A small PNG, as an organization's seal."""
+    out = io.BytesIO()
+    Image.new("RGBA", (32, 32), (200, 16, 16, 255)).save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -179,6 +213,13 @@ class Refused:
     """A refused scan: this status and error code, and the refused scan (kept) in the body."""
     status: int
     code: str
+
+
+@dataclass(frozen=True)
+class Download:
+    """200 with a file of this media type whose content starts with ``magic`` (a download, not a JSON body)."""
+    mimetype: str
+    magic: bytes
 
 
 @dataclass(frozen=True)
@@ -213,6 +254,10 @@ CORRECTIONS_A = Redirect("/organizations/{A}/corrections")
 LEDGER_PAGE_A = Redirect("/organizations/{A}/entries")
 RECORDS_A = Redirect("/organizations/{A}/members/{number_member_a}/records")
 ENTRIES_A = Redirect("/activities/{now_a}/manual-entries")
+CERTIFICATE_A = Redirect("/certificates/{cert_a}")
+CERTIFICATES_A = Redirect("/organizations/{A}/certificates")
+PDF = Download("application/pdf", b"%PDF-")
+PNG = Download("image/png", b"\x89PNG")
 E401 = Err(401, "token_required")
 E403 = Err(403, "forbidden")
 E404 = Err(404, "not_found")
@@ -280,6 +325,10 @@ def org_status(key):
 
 def org_name(key):
     return lambda w, actor, client: w.orgs[key].name
+
+
+def has_seal(key):
+    return lambda w, actor, client: w.orgs[key].seal_png is not None
 
 
 def request_status(key):
@@ -442,6 +491,31 @@ def scans_of(key):
             Activity.code == w.values[key]))
 
 
+def certificate_status(key):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(Certificate.status).where(Certificate.code == w.values[key]))
+
+
+def certificates_of(key):
+    """Certificates issued by A, B or P."""
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(Certificate).where(Certificate.organization_id == w.orgs[key].id))
+
+
+def certificate_request_status(key):
+    return lambda w, actor, client: db.session.get(CertificateRequest, w.values[key]).status
+
+
+def certificate_requests_by(w, actor, client):
+    volunteer = volunteer_for_user(actor) if actor is not None else None
+    return db.session.scalar(db.select(func.count()).select_from(CertificateRequest).where(
+        CertificateRequest.volunteer_id == (volunteer.id if volunteer else None)))
+
+
+def verifications(w, actor, client):
+    return db.session.scalar(db.select(func.count()).select_from(Verification))
+
+
 def outbox_to(email):
     return lambda w, actor, client: sum(1 for m in current_app.extensions.get("outbox", []) if m.to == email)
 
@@ -479,6 +553,10 @@ def profile_form(w, actor) -> dict:
 
 def profile_json(w, actor) -> dict:
     return {**profile_details(w, actor), "consent": True}
+
+
+def seal_file(w, actor) -> dict:
+    return {"seal": (io.BytesIO(seal_image()), "seal.png")}
 
 
 def import_file(w, actor) -> dict:
@@ -539,6 +617,32 @@ def scanner_scan(w, actor):
     return {"event_id": "matrix-scan-0001", "volunteer_number": w.values["number_member_a"], "direction": "auto"}
 
 
+def since_served(w, days_before: int = 0) -> dict:
+    """A period of member_a's approved service at past_a that no certificate covers yet (cert_a covers only the
+    day), from that day (or ``days_before`` it) to today."""
+    start = w.values["served_on"] - dt.timedelta(days=days_before)
+    return {"period_start": start.isoformat(), "period_end": today().isoformat()}
+
+
+def certificate_request_form(key):
+    """member_a asks A or B for a certificate (a period other than the one cert_request_a waits for)."""
+    return lambda w, actor: {"organization": w.values[key], **since_served(w, days_before=1),
+                             "note": "a job application"}
+
+
+#: an org admin's answer to cert_request_a, as the certificates page's decline form posts it
+DECLINE_FORM = {"decline-reason": "we certify by the calendar year"}
+
+
+def issue_form(w, actor) -> dict:
+    return {**since_served(w), "volunteers": [w.values["volunteer_id_member_a"]]}
+
+
+def certificate_json(key):
+    return lambda w, actor: {"volunteer_number": w.values["number_member_a"], "organization": w.values[key],
+                             **since_served(w)}
+
+
 # --- the matrix ----------------------------------------------------------------------------------------------------
 
 # one row per route, one column per role:
@@ -592,6 +696,11 @@ WEB_PAGES = [
         LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
     get("/organizations/{A}/import/template.pdf",
         LOGIN,     403,       403,       403,       403,       403,       404,       403,       403,       403),
+    # the seal printed on certificates: the org admin's business (A has none: 404 after the permission check)
+    get("/organizations/{A}/seal.png",
+        LOGIN,     403,       403,       403,       403,       403,       404,       403,       403,       403),
+    get("/organizations/{B}/seal.png",
+        LOGIN,     403,       403,       403,       403,       403,       403,       PNG,       403,       403),
     # a pending organization exists only for its own staff and platform admins: 404 for everyone else, so that
     # not even its code can be probed; its staff may look at it and fix its details, nothing more
     get("/organizations/{P}",
@@ -711,12 +820,44 @@ WEB_PAGES = [
         LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
     get("/volunteer/records",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    # certificates: a volunteer's own; one certificate exists only for the volunteer it certifies and the issuing
+    # organization's staff (404 to everyone else, so that not even its code can be probed); the organization's
+    # list for its staff, bulk issue for its org admin
+    get("/volunteer/certificates",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/certificates/{cert_a}",
+        LOGIN,     404,       200,       404,       200,       404,       200,       404,       404,       404),
+    get("/certificates/{cert_a}/pdf",
+        LOGIN,     404,       PDF,       404,       PDF,       404,       PDF,       404,       404,       404),
+    get("/certificates/NOSUCHCERT",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/organizations/{A}/certificates",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{B}/certificates",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    get("/organizations/{P}/certificates",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    get("/organizations/{A}/certificates/issue",
+        LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
+    get("/organizations/{P}/certificates/issue",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    # verification: public, no account; a link that holds no certificate code is a 400 page
+    get("/V/{cert_token_a}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/v/{cert_token_a_lower}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/V/not-a-token",
+        400,       400,       400,       400,       400,       400,       400,       400,       400,       400),
+    get("/verify",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     # the ledger's public documents
     get("/.well-known/volunteer-registry/checkpoint",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/.well-known/volunteer-registry/checkpoint-key",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/.well-known/volunteer-registry/jwks.json",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/.well-known/volunteer-registry/root-ca.pem",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
 ]
 
@@ -756,6 +897,15 @@ WEB_WRITES = [
     Row("POST", "/organizations/{P}/edit", signed_in(no(404), admin_p=ok(Redirect("/organizations/{P}/manage")),
                                                      platform=no(403)),
         data=renamed("P"), state=org_name("P"), after=becomes("Renamed Volunteers")),
+    # the seal, uploaded or removed on the edit page: like the organization's details, its org admin's (also while
+    # the organization waits for approval)
+    Row("POST", "/organizations/{A}/seal", signed_in(no(403), admin_a=ok(Redirect("/organizations/{A}/edit"))),
+        data=seal_file, state=has_seal("A"), after=becomes(True)),
+    Row("POST", "/organizations/{B}/seal", signed_in(no(403), admin_b=ok(Redirect("/organizations/{B}/edit"))),
+        data={"remove": "y"}, state=has_seal("B"), after=becomes(False)),
+    Row("POST", "/organizations/{P}/seal", signed_in(no(404), admin_p=ok(Redirect("/organizations/{P}/edit")),
+                                                     platform=no(403)),
+        data=seal_file, state=has_seal("P"), after=becomes(True)),
     # a coordinator may invite members but not staff: the coordinator role is not offered to them
     Row("POST", "/organizations/{A}/invitations", signed_in(no(403), coord_a=no(200), admin_a=ok(200)),
         data={"role": "coordinator", "note": "new coordinator"}, state=invitation_count("A", "coordinator"),
@@ -879,6 +1029,44 @@ WEB_WRITES = [
     Row("POST", "/activities/{now_a}/manual-entries/{entry_a}/decision",
         signed_in(no(403), coord_a=ok(ENTRIES_A), admin_a=no(ENTRIES_A)),
         data={"decision": "approve"}, state=entry_status("entry_a"), after=becomes("approved")),
+    # certificates. member_a asks A, which recorded their service; the volunteer has none to ask about
+    Row("POST", "/volunteer/certificates/request",
+        signed_in(no(PROFILE), member_a=ok(Redirect("/volunteer/certificates")), volunteer=no(422)),
+        data=certificate_request_form("A"), state=certificate_requests_by, after=plus_one),
+    # B recorded no service of member_a's: not an organization they can ask
+    Row("POST", "/volunteer/certificates/request", signed_in(no(PROFILE), member_a=no(422), volunteer=no(422)),
+        data=certificate_request_form("B"), state=certificate_requests_by),
+    # only the issuing organization's admin revokes or reissues cert_a: 403 to the others who may read it
+    Row("POST", "/certificates/{cert_a}/revoke",
+        signed_in(no(404), member_a=no(403), coord_a=no(403), admin_a=ok(CERTIFICATE_A)),
+        data={"reason": "issued in error"}, state=certificate_status("cert_a"), after=becomes("revoked")),
+    Row("POST", "/certificates/{cert_a}/reissue",
+        signed_in(no(404), member_a=no(403), coord_a=no(403), admin_a=ok(Redirect("/certificates/[A-Z0-9]+"))),
+        data={"reissue-reason": "the hours were corrected"}, state=certificate_status("cert_a"),
+        after=becomes("superseded")),
+    Row("POST", "/organizations/{A}/certificates/issue", signed_in(no(403), admin_a=ok(CERTIFICATES_A)),
+        data=issue_form, state=certificates_of("A"), after=plus_one),
+    # member_a through B's page: B recorded nothing of theirs to certify
+    Row("POST", "/organizations/{B}/certificates/issue", signed_in(no(403), admin_b=no(422)),
+        data=issue_form, state=certificates_of("B")),
+    Row("POST", "/organizations/{P}/certificates/issue", signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data=issue_form, state=certificates_of("P")),
+    Row("POST", "/organizations/{A}/certificates/requests/{cert_request_a}/issue",
+        signed_in(no(403), admin_a=ok(CERTIFICATES_A)),
+        data={}, state=certificate_request_status("cert_request_a"), after=becomes("issued")),
+    Row("POST", "/organizations/{A}/certificates/requests/{cert_request_a}/decline",
+        signed_in(no(403), admin_a=ok(CERTIFICATES_A)),
+        data=DECLINE_FORM, state=certificate_request_status("cert_request_a"), after=becomes("declined")),
+    # A's request through B's URL: B's org admin must not reach it
+    Row("POST", "/organizations/{B}/certificates/requests/{cert_request_a}/issue",
+        signed_in(no(403), admin_b=no(404)),
+        data={}, state=certificate_request_status("cert_request_a")),
+    Row("POST", "/organizations/{B}/certificates/requests/{cert_request_a}/decline",
+        signed_in(no(403), admin_b=no(404)),
+        data=DECLINE_FORM, state=certificate_request_status("cert_request_a")),
+    # verification by upload or pasted link: anyone, no account; every verification is logged
+    Row("POST", "/verify", everyone(ok(200)), data=lambda w, actor: {"link": w.values["cert_token_a"]},
+        state=verifications, after=plus_one),
 ]
 
 # one row per route, one column per role:
@@ -976,6 +1164,24 @@ API_CALLS += [
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/api/v1/ledger/proof/consistency?first=1&second=1",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    # certificates: A's org admin issues to member_a; B recorded no service of member_a's, so its org admin has
+    # nothing to certify; a pending organization issues nothing
+    Row("POST", "/api/v1/certificates", token_required(no(E403), admin_a=ok(201)),
+        data=certificate_json("A"), state=certificates_of("A"), after=plus_one),
+    Row("POST", "/api/v1/certificates", token_required(no(E403), admin_b=no(Err(422, "no_approved_service"))),
+        data=certificate_json("B"), state=certificates_of("B")),
+    Row("POST", "/api/v1/certificates", token_required(no(E404), admin_p=no(E403), platform=no(E403)),
+        data=certificate_json("P"), state=certificates_of("P")),
+    # cert_a exists only for member_a and A's staff; only A's org admin revokes it
+    get("/api/v1/certificates/{cert_a}",
+        E401,      E404,      200,       E404,      200,       E404,      200,       E404,      E404,      E404),
+    get("/api/v1/certificates/{cert_a}/pdf",
+        E401,      E404,      PDF,       E404,      PDF,       E404,      PDF,       E404,      E404,      E404),
+    get("/api/v1/certificates/NOSUCHCERT",
+        E401,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404),
+    Row("POST", "/api/v1/certificates/{cert_a}/revocation",
+        token_required(no(E404), member_a=no(E403), coord_a=no(E403), admin_a=ok(200)),
+        data={"reason": "issued in error"}, state=certificate_status("cert_a"), after=becomes("revoked")),
 ]
 
 ALL_ROWS = WEB_PAGES + WEB_WRITES + API_CALLS
@@ -988,7 +1194,7 @@ def cases(rows) -> list:
 # --- running one cell ----------------------------------------------------------------------------------------------
 
 def is_success(expected) -> bool:
-    return isinstance(expected, int) and 200 <= expected < 300
+    return isinstance(expected, Download) or (isinstance(expected, int) and 200 <= expected < 300)
 
 
 def check_response(response, expected, w: World, *, api: bool) -> None:
@@ -1005,6 +1211,10 @@ def check_response(response, expected, w: World, *, api: bool) -> None:
         assert error["code"] == expected.code
         assert isinstance(error["message"], str) and error["message"].strip()
         assert set(error) <= {"code", "message", "field"}
+    elif isinstance(expected, Download):
+        assert response.status_code == 200, f"{where}: {response.status_code}, expected a download"
+        assert response.mimetype == expected.mimetype, f"{where}: {response.mimetype}, not {expected.mimetype}"
+        assert response.get_data().startswith(expected.magic), f"{where}: not a {expected.mimetype} file"
     elif isinstance(expected, Refused):
         assert response.status_code == expected.status, f"{where}: {response.status_code} {response.get_data()!r}"
         body = response.get_json(silent=True)
