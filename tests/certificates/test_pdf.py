@@ -119,3 +119,19 @@ def test_the_renderer_fetches_nothing_but_our_static_files(app):
                 STATIC_BASE + "certificates/../../volunteer_registry/config.py", "https://example.org/x.css"):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+
+
+def test_signing_works_inside_a_running_event_loop(issued):
+    """pyHanko signs through asyncio.run(); a worker thread with a running loop (an async server, a browser driver
+    left running in the same thread) must still get a signed PDF."""
+    import asyncio
+
+    from volunteer_registry.certificates.services import render_certificate
+
+    certificate, _path = issued["en"]
+
+    async def inside_a_loop() -> bytes:
+        return render_certificate(certificate)
+
+    signed = asyncio.run(inside_a_loop())
+    assert signed.startswith(b"%PDF-") and b"/ByteRange" in signed

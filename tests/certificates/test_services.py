@@ -297,3 +297,17 @@ def test_the_database_keeps_one_valid_certificate_per_period(certified):
     revoke_certificate(certified[1], first, "replaced by hand")
     db.session.flush()
     assert issue(certified).status == "valid"  # once revoked, the period is free again
+
+
+@pytest.mark.parametrize("length", [10, 300, 560, 561, 600, 700])
+def test_the_quick_size_check_agrees_with_the_drawn_code(length):
+    from volunteer_registry.certificates.qr import QRTooLarge, qr_version
+
+    url = "HTTPS://VOLUNTEER.EXAMPLE.GOV.CN/V/" + "A" * length
+    try:
+        version = qr_version(url)
+    except QRTooLarge:
+        with pytest.raises(QRTooLarge):
+            certificate_qr(url)
+        return
+    assert certificate_qr(url).version == version <= MAX_VERSION

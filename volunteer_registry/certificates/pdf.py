@@ -3,10 +3,12 @@ fetcher that serves only our own static files, the token attached as a file, the
 with the instance's document-signing certificate."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import gc
 import io
 import mimetypes
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
@@ -79,9 +81,18 @@ def sign_pdf(pdf: bytes, private_key, certificate_pem: str, root_pem: str, *, re
                                   cert_registry=SimpleCertificateStore.from_certs([root_cert]))
     meta = signers.PdfSignatureMetadata(field_name=SIGNATURE_FIELD, md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason, location=location)
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signers.sign_pdf(writer, meta, signer=signer)
-    return out.getvalue()
+    def sign() -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return signers.sign_pdf(writer, meta, signer=signer).getvalue()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no event loop in this thread
+        return sign()
+    # pyHanko's sign_pdf calls asyncio.run(), which refuses to start inside a running loop (an async server,
+    # a browser driver in the same thread): sign in a thread of its own
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(sign).result()
 
 
 def _pem_to_der(pem: str) -> bytes:

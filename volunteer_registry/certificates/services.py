@@ -35,7 +35,7 @@ from ..volunteers.identity import ID_TYPES, mask_name
 from ..volunteers.models import Volunteer
 from .models import Certificate, CertificateDocument, CertificateRequest
 from .pdf import certificate_html, render_pdf, sign_pdf
-from .qr import QRTooLarge, qr_svg
+from .qr import QRTooLarge, qr_version
 from .tokens import CertificateClaims, sign_token, token_url
 
 #: the PDF lists this many activities (largest first); the rest are summed in a line (the page stays one page)
@@ -213,7 +213,7 @@ def issue_certificate(actor, org: Organization, volunteer: Volunteer, start: dt.
     key = current_key("certificate")
     token = sign_token(claims, private_key_of(key))
     try:
-        qr_svg(token_url(public_base_url(), token))
+        qr_version(token_url(public_base_url(), token))
     except QRTooLarge:
         raise CertificateError("qr_too_large") from None
     if supersedes is not None:
