@@ -6,6 +6,7 @@ import itertools
 import os
 
 import pytest
+import sqlalchemy as sa
 from flask import has_app_context
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
@@ -21,6 +22,28 @@ from volunteer_registry.volunteers.identity import resident_id_check_character
 from volunteer_registry.volunteers.services import VolunteerData, save_own_profile
 
 PASSWORD = "correct horse battery"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (``<name>_gw0``, created when missing),
+    so parallel tests never share tables. SQLite needs nothing: every test has a file of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if worker and url:
+        os.environ["TEST_DATABASE_URL"] = _worker_database(url, worker)
+
+
+def _worker_database(url: str, worker: str) -> str:
+    target = sa.engine.make_url(url)
+    target = target.set(database=f"{target.database}_{worker}")
+    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                    {"name": target.database}).scalar()
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    server.dispose()
+    return target.render_as_string(hide_password=False)
 _serial = itertools.count(1)
 
 
