@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, g, jsonify
+from flask import g, jsonify
 
 from ..accounts.permissions import require
 from ..certificates.models import Certificate
 from ..certificates.queries import readable_certificate
 from ..certificates.services import (
     CertificateError,
-    certificate_pdf,
     issue_certificate,
     revoke_certificate,
     verification_url,
 )
+from ..certificates.views import pdf_download
 from ..codes import normalize_volunteer_number
 from ..extensions import db
 from ..organizations.queries import visible_organization
@@ -84,13 +84,7 @@ def get_certificate(code: str):
 @bp.route("/certificates/<code>/pdf", methods=["GET"])
 @token_required
 def get_certificate_pdf(code: str):
-    certificate = readable_certificate(code, g.api_user)
-    body = certificate_pdf(certificate)
-    db.session.commit()
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{certificate.number}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_download(readable_certificate(code, g.api_user))
 
 
 @bp.route("/certificates/<code>/revocation", methods=["POST"])

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -393,7 +393,3 @@ def decline_request(actor, request_: CertificateRequest, reason: str) -> Certifi
 
 def verification_url(certificate: Certificate) -> str:
     return token_url(public_base_url(), certificate.token)
-
-
-def certificate_page_url(certificate: Certificate) -> str:
-    return url_for("certificates.show", code=certificate.code, _external=True)

@@ -103,9 +103,14 @@ def show(code: str):
 @bp.route("/certificates/<code>/pdf")
 @login_required
 def pdf(code: str):
-    certificate = readable_certificate(code, current_user)
+    return pdf_download(readable_certificate(code, current_user))
+
+
+def pdf_download(certificate) -> Response:
+    """The certificate's signed PDF as a download (the page's and the API's): the stored one, or rendered now and
+    stored (committed here: the first download stores what it rendered); never cached by the browser."""
     body = certificate_pdf(certificate)
-    db.session.commit()  # the first download stores what it rendered
+    db.session.commit()
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{certificate.number}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -86,8 +86,8 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _years(start: dt.datetime, years: int) -> dt.datetime:
-    return start.replace(year=start.year + years, month=1, day=1) if (start.month, start.day) == (2, 29) \
-        else start.replace(year=start.year + years)
+    """``years`` later (29 February becomes the 28th)."""
+    return start.replace(year=start.year + years, day=min(start.day, 28) if start.month == 2 else start.day)
 
 
 def _root_certificate(private_key: ec.EllipticCurvePrivateKey, now: dt.datetime) -> x509.Certificate:
