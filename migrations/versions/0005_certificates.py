@@ -159,8 +159,8 @@ def _ledger_constraints(checks: dict) -> None:
     if bind.dialect.name == "postgresql":
         for name in {**OLD_CHECKS, **NEW_CHECKS}:
             op.execute(f"ALTER TABLE ledger_entries DROP CONSTRAINT IF EXISTS {name}")
-        for name, condition in checks.items():
-            op.create_check_constraint(name, "ledger_entries", sa.text(condition))
+        for name, condition in checks.items():  # op.f: the name is final (the naming convention would prefix it)
+            op.create_check_constraint(op.f(name), "ledger_entries", sa.text(condition))
         return
     sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ledger_entries'").scalar()
     lines = [line for line in sql.split("\n")
