@@ -23,6 +23,8 @@ from volunteer_registry.checkin.services import (
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
 from volunteer_registry.ledger.services import decide_entries
+from volunteer_registry.models import utcnow
+from volunteer_registry.timeutil import LOCAL_ZONE, local
 
 from ..conftest import Factory, build_app, login, serve
 
@@ -220,13 +222,19 @@ def test_another_organizations_entry_in_the_post_is_404_and_nothing_is_written(a
     assert status(mine) == "pending" and entry_count() == before
 
 
-def test_filters_narrow_the_list_and_flagged_entries_come_first(app, make, site):
-    activity, coordinator, admin, (zhuoma, tashi, tsering) = site
+def test_filters_narrow_the_list_and_flagged_entries_come_first(app, make):
+    # pinned to yesterday morning, Beijing time, so that every entry falls on one local day whenever the suite runs
+    morning = dt.datetime.combine(local(utcnow()).date() - T(days=1), dt.time(9), tzinfo=LOCAL_ZONE).astimezone(dt.UTC)
+    activity = make.activity(title="社区服务站日常值班", allows_walk_ins=True, starts_at=morning,
+                             ends_at=morning + T(hours=4))
     org = activity.organization
+    zhuoma, tashi, tsering = (make.volunteer(name=name) for name in ("卓玛", "扎西", "次仁"))
+    coordinator, admin = make.coordinator(org), make.org_admin_of(org)
     plain = served(activity, coordinator, zhuoma, 0, 60).id
     flagged = served(activity, coordinator, tashi, 10, 70, offline=True).id  # scanned offline: flagged
     decided = served(activity, coordinator, tsering, 0, 45).id
-    other_activity = make.activity(org, title="另一项活动", allows_walk_ins=True)
+    other_activity = make.activity(org, title="另一项活动", allows_walk_ins=True, starts_at=morning + T(hours=1),
+                                   ends_at=morning + T(hours=3))
     other = served(other_activity, coordinator, zhuoma, 0, 30).id
     decide_entries(admin, org, [decided], "approve")
     db.session.commit()
