@@ -51,6 +51,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     from .activities import views as activities
     from .api import certificates as _api_certificates  # noqa: F401  (routes on the api blueprint)
     from .api import ledger as _api_ledger  # noqa: F401
+    from .api import stats as _api_stats  # noqa: F401
     from .api import views as api
     from .audit import views as audit
     from .certificates import views as certificates

@@ -30,10 +30,11 @@ ORG_PERMISSIONS: dict[str, frozenset[str]] = {
     "records.write": frozenset({"admin", "coordinator"}),
     "certificates.view": frozenset({"admin", "coordinator"}),
     "certificates.issue": frozenset({"admin"}),
+    "reports.view": frozenset({"admin", "coordinator"}),
 }
 #: permissions that platform admins hold over every organization (oversight, not running it)
-PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private"})
-PLATFORM_PERMISSIONS = frozenset({"orgs.decide", "audit.view", "volunteers.reveal_id"})
+PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private", "reports.view"})
+PLATFORM_PERMISSIONS = frozenset({"orgs.decide", "audit.view", "volunteers.reveal_id", "stats.view"})
 #: while an organization is not approved its staff may only look at it (and fix its details)
 INACTIVE_ORG_PERMISSIONS = frozenset({"org.view_private", "org.edit"})
 

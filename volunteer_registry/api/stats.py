@@ -1,0 +1,45 @@
+"""The figures of the dashboards as JSON, for data exchange with other civil-affairs systems:
+``GET /organizations/{code}/stats`` (the organization's staff, and platform admins) and ``GET /stats`` (platform
+admins). Minutes are integers; hours are given beside them with one decimal."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import g, jsonify
+
+from ..accounts.permissions import require
+from ..organizations.queries import visible_organization
+from ..reports.queries import organization_stats, platform_stats
+from . import bp
+from .auth import token_required
+
+
+def _with_hours(value):
+    """Every ``minutes`` in ``value`` gets an ``hours`` beside it (one decimal)."""
+    if isinstance(value, dict):
+        out = {key: _with_hours(item) for key, item in value.items()}
+        for key, item in value.items():
+            if key.startswith("minutes") and isinstance(item, int):
+                out["hours" + key[len("minutes"):]] = round(item / 60, 1)
+        return out
+    if isinstance(value, list):
+        return [_with_hours(item) for item in value]
+    return value
+
+
+@bp.route("/organizations/<code>/stats", methods=["GET"])
+@token_required
+def organization_stats_endpoint(code: str):
+    org = visible_organization(code, g.api_user)
+    require("reports.view", org, g.api_user)
+    stats = asdict(organization_stats(org))
+    stats["by_month"] = [{"month": month, "minutes": minutes} for month, minutes in stats["by_month"]]
+    stats["by_category"] = [{"category": category, "minutes": minutes} for category, minutes in stats["by_category"]]
+    return jsonify(_with_hours({"organization": org.code, **stats}))
+
+
+@bp.route("/stats", methods=["GET"])
+@token_required
+def platform_stats_endpoint():
+    require("stats.view", user=g.api_user)
+    return jsonify(_with_hours(asdict(platform_stats())))
