@@ -184,3 +184,45 @@ def _check_widened_ledger(engine, insert: str, sqlite: bool) -> None:
         with pytest.raises(sa.exc.IntegrityError, match="ck_ledger_entries_kind"):
             connection.execute(sa.text(insert), {"id": 3, "kind": "gift", "refers_to": 1})
         connection.rollback()
+
+
+def test_the_dashboards_migration_fills_the_monthly_totals_from_the_states(tmp_path):
+    """Revision 0006 creates service_months and fills it from ledger_states as they are: approved minutes only,
+    per organization and month of the service date (0001-01 for none), on SQLite and on PostgreSQL."""
+    env = dict(os.environ, FLASK_APP="volunteer_registry", VOLUNTEER_REGISTRY_INSTANCE=str(tmp_path))
+    if os.environ.get("TEST_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+        _drop_everything(env["DATABASE_URL"])
+    flask = [sys.executable, "-m", "flask"]
+    step = subprocess.run(flask + ["db", "upgrade", "0005"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert step.returncode == 0, step.stderr
+    engine = sa.create_engine(env.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":  # the states alone, without the rows they point at
+                connection.execute(sa.text("SET session_replication_role = replica"))
+            connection.execute(sa.text(  # organizations the totals can point at (their own references left out)
+                "INSERT INTO organizations (id, code, name, org_type, region_code, address, person_in_charge, "
+                "contact_phone, contact_email, description, status, join_mode, applicant_id, created_at) VALUES "
+                "(:id, :code, 'x', 'community_team', '630102', 'x', 'x', 'x', 'x', '', 'approved', 'open', 1, "
+                "'2026-01-01 00:00:00')"), [{"id": 1, "code": "ORGONE"}, {"id": 2, "code": "ORGTWO"}])
+            connection.execute(sa.text(
+                "INSERT INTO ledger_states (entry_id, volunteer_id, organization_id, status, minutes, flagged, "
+                "service_date) VALUES (:id, 1, :org, :status, :minutes, false, :day)"), [
+                {"id": 1, "org": 1, "status": "approved", "minutes": 60, "day": dt.date(2026, 3, 15)},
+                {"id": 2, "org": 1, "status": "approved", "minutes": 30, "day": dt.date(2026, 3, 2)},
+                {"id": 3, "org": 1, "status": "pending", "minutes": 45, "day": dt.date(2026, 3, 3)},
+                {"id": 4, "org": 2, "status": "approved", "minutes": 20, "day": dt.date(2026, 4, 30)},
+                {"id": 5, "org": 2, "status": "approved", "minutes": 10, "day": None},
+                {"id": 6, "org": 2, "status": "rejected", "minutes": 99, "day": dt.date(2026, 4, 1)}])
+        step = subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert step.returncode == 0, step.stderr
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT organization_id, month, minutes FROM service_months ORDER BY organization_id, month")).all()
+        assert [(org, str(month), minutes) for org, month, minutes in rows] == [
+            (1, "2026-03-01", 90), (2, "0001-01-01", 10), (2, "2026-04-01", 20)]
+    finally:
+        engine.dispose()
+    if env.get("DATABASE_URL"):
+        _drop_everything(env["DATABASE_URL"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -106,17 +106,20 @@ class LedgerState(db.Model):
     __tablename__ = "ledger_states"
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(STATES)})", name="status"),
-        Index("ix_ledger_states_organization_id_status", "organization_id", "status"),
+        #: the dashboards' figures: an organization's (or volunteer's) minutes in a period, a range scan each
+        Index("ix_ledger_states_organization_id_status_service_date", "organization_id", "status", "service_date"),
         Index("ix_ledger_states_volunteer_id_status", "volunteer_id", "status"),
+        Index("ix_ledger_states_status_service_date", "status", "service_date"),
     )
 
+    # active_history: a change must know the value it replaces, for the monthly totals (aggregates.py)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), primary_key=True)
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    status: Mapped[str] = mapped_column(String(10), default="pending")
-    minutes: Mapped[int]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), active_history=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", active_history=True)
+    minutes: Mapped[int] = mapped_column(active_history=True)
     flagged: Mapped[bool] = mapped_column(default=False)
-    service_date: Mapped[dt.date | None] = mapped_column(Date)
+    service_date: Mapped[dt.date | None] = mapped_column(Date, active_history=True)
     decided_by_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
 
     entry = relationship("LedgerEntry", foreign_keys=[entry_id])
@@ -124,6 +127,19 @@ class LedgerState(db.Model):
     @property
     def status_label(self) -> str:
         return str(STATES.get(self.status, self.status))
+
+
+class ServiceMonth(db.Model):
+    """Approved minutes per organization and month (of the service date): a projection of ``ledger_states``, kept
+    in step with it in the same flush (aggregates.py), so that the province's figures read a few thousand rows
+    instead of every entry. ``flask ledger verify`` checks it against the states."""
+
+    __tablename__ = "service_months"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    #: the first day of the month; NO_DATE (0001-01-01) for service without a date
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    minutes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class LedgerLeaf(db.Model):

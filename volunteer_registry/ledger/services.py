@@ -28,6 +28,7 @@ from ..models import utcnow
 from ..organizations.models import Organization
 from ..timeutil import local
 from ..volunteers.vault import volunteer_pseudonym
+from . import aggregates  # its listeners keep the monthly totals in step with every flush of ledger_states
 from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
 from .merkle import CompactRange, StoredTree, leaf_hash
 from .models import CorrectionRequest, LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
@@ -604,6 +605,8 @@ def verify_ledger(progress=None) -> VerifyReport:
         if states.get(state.entry_id) != (state.status, state.minutes):
             report.problems.append(f"the totals' record of entry {state.entry_id} differs from the ledger")
             break
+    if aggregates.stored_months() != aggregates.counted_months():
+        report.problems.append("the monthly totals (service_months) differ from the entries' states")
     return report
 
 

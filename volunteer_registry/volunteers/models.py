@@ -47,7 +47,7 @@ class Volunteer(db.Model):
     consent_source: Mapped[str] = mapped_column(String(20))  #: "self" or "import:<org code>"
     guardian_name: Mapped[str | None] = mapped_column(String(60))  #: required under 14
     guardian_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  #: growth by month
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
