@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_datetime, format_time
+from flask_babel import format_datetime, format_decimal, format_percent, format_time
 
 from .activities.models import SIGNUP_MODES
 from .organizations.models import INVITATION_ROLES, JOIN_MODES
@@ -19,6 +19,8 @@ def timespan(activity) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(lambda value: format_decimal(value or 0, format="#,##0"), "number")
+    app.add_template_filter(lambda value: format_percent(value or 0, format="#,##0%"), "percent")
     app.add_template_filter(region_path, "region")
     app.add_template_filter(lambda mode: str(JOIN_MODES.get(mode, mode)), "join_mode")
     app.add_template_filter(lambda role: str(INVITATION_ROLES.get(role, role)), "invitation_role")

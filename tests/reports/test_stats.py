@@ -89,3 +89,14 @@ def test_the_stats_api_gives_the_same_figures_to_those_who_may_see_them(client, 
     assert (province["minutes"], province["hours"], province["organizations"]) == (330, 5.5, 2)  # A and the stranger's
     assert api.get("/stats", token=token_for(admin)).status_code == 403
     assert api.get("/stats").status_code == 401
+
+
+def test_growth_counts_months_in_beijing_time(make):
+    """Registered at 17:00 UTC on the last day of last month is 01:00 on the 1st of this month in Beijing."""
+    first = today().replace(day=1)
+    volunteer = make.volunteer()
+    volunteer.created_at = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(17), dt.UTC)
+    db.session.commit()
+    growth = {row["month"]: row["volunteers"] for row in platform_stats().growth}
+    assert growth[first.strftime("%Y-%m")] == 1
+    assert growth[(first - dt.timedelta(days=1)).strftime("%Y-%m")] == 0

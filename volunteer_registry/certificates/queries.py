@@ -39,10 +39,11 @@ def readable_certificate(code: str, user) -> Certificate:
     return certificate
 
 
-def certificates_of_volunteer(volunteer_id: int) -> list[Certificate]:
+def certificates_of_volunteer(volunteer_id: int, limit: int | None = None) -> list[Certificate]:
+    """The volunteer's certificates, the latest first (the first ``limit`` of them)."""
     return list(db.session.scalars(db.select(Certificate).options(joinedload(Certificate.organization))
                                    .where(Certificate.volunteer_id == volunteer_id)
-                                   .order_by(Certificate.issued_at.desc())))
+                                   .order_by(Certificate.issued_at.desc()).limit(limit)))
 
 
 def requests_of_volunteer(volunteer_id: int) -> list[CertificateRequest]:

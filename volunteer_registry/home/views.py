@@ -2,10 +2,14 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..activities.queries import activities_today, upcoming_signups
+from ..certificates.queries import certificates_of_volunteer
 from ..extensions import db
 from ..i18n import LANGUAGE_NAMES
 from ..ledger.queries import pending_counts
+from ..ledger.services import hours_of
 from ..organizations.queries import organizations_of_user, pending_organization_count
+from ..reports.queries import volunteer_stats
+from ..reports.views import categories_chart, hours_chart, months_chart
 from ..security import is_safe_next
 from ..volunteers.queries import volunteer_for_user
 from . import bp
@@ -18,10 +22,18 @@ def index():
         return render_template("home/landing.html")
     volunteer = volunteer_for_user(current_user)
     staff = organizations_of_user(current_user)
+    figures = {}
+    if volunteer is not None:
+        totals, stats = hours_of(volunteer.id), volunteer_stats(volunteer)
+        figures = dict(totals=totals, by_organization=hours_chart(stats.by_organization),
+                       months=months_chart(stats.by_month), categories=categories_chart(stats.by_category),
+                       to_go=(totals.next_star_hours * 60 - totals.minutes) if totals.next_star_hours else 0,
+                       certificates=certificates_of_volunteer(volunteer.id, limit=5))
     return render_template(
         "home/dashboard.html",
         volunteer=volunteer,
         staff=staff,
+        **figures,
         signups=upcoming_signups(volunteer),
         today=activities_today(org.id for org, _role in staff if org.status == "approved"),
         pending_entries=pending_counts(org.id for org, _role in staff if org.status == "approved"),

@@ -117,7 +117,7 @@ def manage(code: str):
                                p: can(current_user, p, org)
                                for p in ("org.edit", "staff.invite", "members.view", "members.decide",
                                          "members.import", "activities.manage", "ledger.decide",
-                                         "certificates.view")},
+                                         "certificates.view", "reports.view")},
                            certificate_requests=pending_request_count(org) if can(current_user, "certificates.view",
                                                                                   org) else 0)
 

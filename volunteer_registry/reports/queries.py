@@ -12,11 +12,12 @@ from ..activities.models import Activity, Signup
 from ..certificates.models import Certificate, CertificateRequest
 from ..checkin.models import AttendanceSession
 from ..extensions import db
-from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerState
+from ..ledger.aggregates import NO_DATE
+from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerState, ServiceMonth
 from ..models import utcnow
 from ..organizations.models import Membership, Organization
 from ..regions import all_regions
-from ..timeutil import local
+from ..timeutil import LOCAL_ZONE, local
 from ..volunteers.models import Volunteer
 
 #: how far back a volunteer's approved service makes them "active"
@@ -43,17 +44,28 @@ def _months_back(end: dt.date, count: int = MONTHS_SHOWN) -> dt.date:
     return dt.date(int(first[:4]), int(first[5:]), 1)
 
 
-def _by_month(query, date_column, value, end: dt.date) -> list[tuple[str, int]]:
-    """``value`` summed per month of ``date_column`` over the last MONTHS_SHOWN months (every month present)."""
+def _by_month(query, date_column, value, end: dt.date, *, moment=None) -> list[tuple[str, int]]:
+    """``value`` summed per month of ``date_column`` over the last MONTHS_SHOWN months (every month present). When
+    ``date_column`` is computed from a timestamp column ``moment``, that column is also bounded, so that its index
+    serves the range."""
     year, month = extract("year", date_column), extract("month", date_column)
-    rows = db.session.execute(query.add_columns(year, month, value)
-                              .where(date_column >= _months_back(end), date_column <= end)
-                              .group_by(year, month))
+    start = _months_back(end)
+    query = query.where(date_column >= start, date_column <= end)
+    if moment is not None:
+        query = query.where(moment >= dt.datetime.combine(start, dt.time(), LOCAL_ZONE).astimezone(dt.UTC))
+    rows = db.session.execute(query.add_columns(year, month, value).group_by(year, month))
     found = {f"{int(y):04d}-{int(m):02d}": int(v or 0) for *_rest, y, m, v in rows}
     return [(key, found.get(key, 0)) for key in month_keys(end)]
 
 
 APPROVED = LedgerState.status == "approved"
+
+
+def local_day(column):
+    """The Beijing date of a UTC timestamp column, in SQL (SQLite stores UTC text; PostgreSQL a timestamptz)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(LOCAL_ZONE.key, column))
+    return func.date(column, "+8 hours")  # China has kept UTC+8 all year since 1991
 
 
 # --- an organization -----------------------------------------------------------------------------------------------
@@ -168,7 +180,8 @@ def _region_counts(rows) -> dict[str, int]:
 
 def platform_stats(*, on: dt.date | None = None) -> PlatformStats:
     """The province's headline figures, by prefecture and county (from the organizations' and volunteers' region
-    codes; hours count where the recording organization is), and their growth by month."""
+    codes; hours count where the recording organization is), and their growth by month. Hours come from the
+    maintained monthly totals (ledger.aggregates); counts from indexed columns."""
     on = on or today()
     approved_org = Organization.status == "approved"
     orgs_by_county = _region_counts(db.session.execute(
@@ -178,9 +191,10 @@ def platform_stats(*, on: dt.date | None = None) -> PlatformStats:
         .group_by(Organization.region_code)))
     volunteers_by_county = _region_counts(db.session.execute(
         db.select(Volunteer.region_code, func.count()).group_by(Volunteer.region_code)))
+    # minutes from the monthly totals (a few rows per organization), not from every entry
     minutes_by_county = _region_counts(db.session.execute(
-        db.select(Organization.region_code, func.sum(LedgerState.minutes))
-        .join(Organization, Organization.id == LedgerState.organization_id).where(APPROVED)
+        db.select(Organization.region_code, func.sum(ServiceMonth.minutes))
+        .join(Organization, Organization.id == ServiceMonth.organization_id)
         .group_by(Organization.region_code)))
     regions = all_regions()
     counties, prefectures = [], {}
@@ -197,14 +211,45 @@ def platform_stats(*, on: dt.date | None = None) -> PlatformStats:
         for key in ("organizations", "organizations_pending", "volunteers", "minutes"):
             total[key] += row[key]
     new_orgs = dict(_by_month(db.select().select_from(Organization).where(approved_org),
-                              func.date(Organization.decided_at), func.count(), on))
-    new_volunteers = dict(_by_month(db.select().select_from(Volunteer), func.date(Volunteer.created_at),
-                                    func.count(), on))
-    minutes = dict(_by_month(db.select().select_from(LedgerState).where(APPROVED), LedgerState.service_date,
-                             func.sum(LedgerState.minutes), on))
+                              local_day(Organization.decided_at), func.count(), on,
+                              moment=Organization.decided_at))
+    new_volunteers = dict(_by_month(db.select().select_from(Volunteer), local_day(Volunteer.created_at),
+                                    func.count(), on, moment=Volunteer.created_at))
+    minutes = dict(_by_month(db.select().select_from(ServiceMonth).where(ServiceMonth.month != NO_DATE),
+                             ServiceMonth.month, func.sum(ServiceMonth.minutes), on))
     growth = [{"month": key, "organizations": new_orgs[key], "volunteers": new_volunteers[key],
                "minutes": minutes[key]} for key in month_keys(on)]
     return PlatformStats(
         organizations=sum(orgs_by_county.values()), organizations_pending=sum(pending_by_county.values()),
         volunteers=sum(volunteers_by_county.values()), minutes=sum(minutes_by_county.values()),
         by_prefecture=sorted(prefectures.values(), key=lambda r: r["code"]), by_county=counties, growth=growth)
+
+
+# --- a volunteer ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class VolunteerStats:
+    by_month: list[tuple[str, int]]
+    by_organization: list[tuple[str, int]]
+    by_category: list[tuple[str, int]]
+
+
+def volunteer_stats(volunteer: Volunteer, *, on: dt.date | None = None) -> VolunteerStats:
+    """A volunteer's approved minutes by month (the last MONTHS_SHOWN), by organization and by activity category,
+    largest first: grouped queries over their rows of the projection (indexed by volunteer)."""
+    on = on or today()
+    theirs = and_(LedgerState.volunteer_id == volunteer.id, APPROVED)
+    by_month = _by_month(db.select().select_from(LedgerState).where(theirs), LedgerState.service_date,
+                         func.sum(LedgerState.minutes), on)
+    total = func.sum(LedgerState.minutes)
+    by_organization = db.session.execute(
+        db.select(Organization.name, total).join(Organization, Organization.id == LedgerState.organization_id)
+        .where(theirs).group_by(Organization.id, Organization.name).order_by(total.desc(), Organization.name))
+    by_category = db.session.execute(
+        db.select(Activity.category, total).select_from(LedgerState)
+        .join(LedgerEntry, LedgerEntry.id == LedgerState.entry_id)
+        .join(Activity, Activity.id == LedgerEntry.activity_id).where(theirs)
+        .group_by(Activity.category).order_by(total.desc(), Activity.category))
+    return VolunteerStats(by_month=by_month,
+                          by_organization=[(name, int(minutes or 0)) for name, minutes in by_organization],
+                          by_category=[(category, int(minutes or 0)) for category, minutes in by_category])
