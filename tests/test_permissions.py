@@ -258,6 +258,9 @@ CERTIFICATE_A = Redirect("/certificates/{cert_a}")
 CERTIFICATES_A = Redirect("/organizations/{A}/certificates")
 PDF = Download("application/pdf", b"%PDF-")
 PNG = Download("image/png", b"\x89PNG")
+CSV = Download("text/csv", b"\xef\xbb\xbf")  # UTF-8 with its byte-order mark
+XLSX = Download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04")
+JSON = Download("application/json", b"{")
 E401 = Err(401, "token_required")
 E403 = Err(403, "forbidden")
 E404 = Err(404, "not_found")
@@ -841,6 +844,40 @@ WEB_PAGES = [
         LOGIN,     403,       403,       403,       403,       403,       200,       403,       403,       403),
     get("/organizations/{P}/certificates/issue",
         LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
+    # dashboards: an organization's for its staff and civil affairs; the province's for civil affairs only
+    get("/organizations/{A}/dashboard",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       200),
+    get("/organizations/{B}/dashboard",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       200),
+    get("/organizations/{P}/dashboard",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       200),
+    get("/organizations/NOSUCHORG/dashboard",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/platform/dashboard",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    # exports: the same people as the dashboards; a volunteer downloads their own record and personal data
+    get("/organizations/{A}/exports/members.csv",
+        LOGIN,     403,       403,       403,       CSV,       403,       CSV,       403,       403,       CSV),
+    get("/organizations/{A}/exports/activities.xlsx",
+        LOGIN,     403,       403,       403,       XLSX,      403,       XLSX,      403,       403,       XLSX),
+    get("/organizations/{A}/exports/entries.csv?status=all",
+        LOGIN,     403,       403,       403,       CSV,       403,       CSV,       403,       403,       CSV),
+    get("/organizations/{B}/exports/entries.xlsx",
+        LOGIN,     403,       403,       403,       403,       XLSX,      403,       XLSX,      403,       XLSX),
+    get("/organizations/{P}/exports/members.csv",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       CSV),
+    get("/organizations/{A}/exports/secrets.csv",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/organizations/{A}/exports/members.pdf",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/platform/exports/regions.csv",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       CSV),
+    get("/platform/exports/growth.xlsx",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       XLSX),
+    get("/me/record.csv",
+        LOGIN,     PROFILE,   CSV,       CSV,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/me/record.xlsx",
+        LOGIN,     PROFILE,   XLSX,      XLSX,      PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     # verification: public, no account; a link that holds no certificate code is a 400 page
     get("/V/{cert_token_a}",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
@@ -933,6 +970,9 @@ WEB_WRITES = [
     # A's applicant through B's URL: B's org admin must not see A's applicant's ID number
     Row("POST", "/organizations/{B}/members/{pending_a}/id-number", signed_in(no(403), admin_b=no(404)),
         data={}, state=id_number_views(own=False), shows=lambda w, actor: w.id_numbers["A"]),
+    # everything held about the signed-in person; a full ID number in it is an audited view (so: a POST)
+    Row("POST", "/me/data.json", signed_in(no(JSON), member_a=ok(JSON), volunteer=ok(JSON)),
+        data={}, state=id_number_views(own=True), after=plus_one, shows=lambda w, actor: own_id_number(w, actor)),
     Row("POST", "/organizations/{A}/join", signed_in(no(PROFILE), member_a=no(SHOW_A), volunteer=ok(SHOW_A)),
         data={}, state=own_membership("A"), after=becomes("pending")),
     Row("POST", "/organizations/{A}/leave", signed_in(no(SHOW_A), member_a=ok(SHOW_A)),
@@ -1179,6 +1219,13 @@ API_CALLS += [
         E401,      E404,      PDF,       E404,      PDF,       E404,      PDF,       E404,      E404,      E404),
     get("/api/v1/certificates/NOSUCHCERT",
         E401,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404),
+    # the dashboards' figures, for other civil-affairs systems
+    get("/api/v1/organizations/{A}/stats",
+        E401,      E403,      E403,      E403,      200,       E403,      200,       E403,      E403,      200),
+    get("/api/v1/organizations/{P}/stats",
+        E401,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E403,      200),
+    get("/api/v1/stats",
+        E401,      E403,      E403,      E403,      E403,      E403,      E403,      E403,      E403,      200),
     Row("POST", "/api/v1/certificates/{cert_a}/revocation",
         token_required(no(E404), member_a=no(E403), coord_a=no(E403), admin_a=ok(200)),
         data={"reason": "issued in error"}, state=certificate_status("cert_a"), after=becomes("revoked")),

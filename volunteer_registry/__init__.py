@@ -63,11 +63,14 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     from .ledger import views as ledger
     from .organizations import views as organizations
     from .records import views as records
+    from .reports import downloads as _report_downloads  # noqa: F401  (routes on the reports blueprint)
+    from .reports import personal as _report_personal  # noqa: F401
+    from .reports import views as reports
     from .verification import views as verification
     from .volunteers import views as volunteers
 
     for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, certificates,
-                 verification, keys, audit, api):
+                 verification, reports, keys, audit, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

@@ -253,6 +253,7 @@ def openapi_document() -> dict:
                 **_checkin_schemas(),
                 **_ledger_schemas(),
                 **_certificate_schemas(),
+                **_stats_schemas(),
                 "Me": {"type": "object", "properties": {
                     "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
                     "is_platform_admin": {"type": "boolean"}, "volunteer_number": {"type": ["string", "null"]}}},
@@ -312,6 +313,7 @@ def openapi_document() -> dict:
             **_checkin_paths(),
             **_ledger_paths(),
             **_certificate_paths(),
+            **_stats_paths(),
         },
     }
 
@@ -475,4 +477,67 @@ def _certificate_paths() -> dict:
             "responses": {"200": _json("Certificate"), "400": INVALID, "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": NO_CERTIFICATE,
                           "422": _error("Not valid any more (not_valid), or no reason (reason_required).")}}},
+    }
+
+
+def _minutes(description: str) -> dict:
+    return {"type": "integer", "minimum": 0, "description": description + " (approved minutes; `hours` beside it "
+            "has the same in hours with one decimal)."}
+
+
+def _stats_schemas() -> dict:
+    month = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "YYYY-MM, Beijing time"}
+    count = {"type": "integer", "minimum": 0}
+    region = {"type": "object", "properties": {
+        "code": {"type": "string", "description": "GB/T 2260 division code"},
+        "organizations": count, "organizations_pending": count, "volunteers": count,
+        "minutes": _minutes("Served with the region's organizations"), "hours": {"type": "number"}}}
+    return {
+        "OrganizationStats": {"type": "object", "required": ["organization", "members", "minutes_total"],
+                              "properties": {
+            "organization": {"type": "string", "description": "Its code."},
+            "members": {**count, "description": "Active members."},
+            "active_volunteers": {**count, "description": "Volunteers with approved service in the last 365 days."},
+            "minutes_this_month": _minutes("This calendar month"), "hours_this_month": {"type": "number"},
+            "minutes_this_year": _minutes("This calendar year"), "hours_this_year": {"type": "number"},
+            "minutes_total": _minutes("In all"), "hours_total": {"type": "number"},
+            "by_month": {"type": "array", "description": "The last 12 months, oldest first, every month present.",
+                         "items": {"type": "object", "properties": {"month": month, "minutes": count,
+                                                                    "hours": {"type": "number"}}}},
+            "by_category": {"type": "array", "items": {"type": "object", "properties": {
+                "category": {"type": "string", "enum": list(CATEGORIES)}, "minutes": count,
+                "hours": {"type": "number"}}}},
+            "top_activities": {"type": "array", "maxItems": 5, "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "title": {"type": "string"}, "minutes": count,
+                "hours": {"type": "number"}, "volunteers": count}}},
+            "pending_entries": count, "pending_corrections": count, "pending_certificate_requests": count,
+            "attendance": {"type": "object", "description": "Activities that ended in the last 365 days.",
+                           "properties": {"signed_up": count, "attended": count, "no_shows": count, "late": count}},
+            "certificates": {"type": "object", "properties": {"valid": count, "revoked": count,
+                                                              "superseded": count}}}},
+        "PlatformStats": {"type": "object", "required": ["organizations", "volunteers", "minutes"], "properties": {
+            "organizations": {**count, "description": "Approved organizations."},
+            "organizations_pending": {**count, "description": "Waiting for review."},
+            "volunteers": count, "minutes": _minutes("In all"), "hours": {"type": "number"},
+            "by_prefecture": {"type": "array", "items": region},
+            "by_county": {"type": "array", "items": region},
+            "growth": {"type": "array", "description": "The last 12 months, oldest first.",
+                       "items": {"type": "object", "properties": {
+                           "month": month, "organizations": {**count, "description": "Approved in the month."},
+                           "volunteers": {**count, "description": "Registered in the month."},
+                           "minutes": count, "hours": {"type": "number"}}}}}},
+    }
+
+
+def _stats_paths() -> dict:
+    return {
+        "/organizations/{code}/stats": {"get": {
+            "summary": "The organization's dashboard figures (its staff, and platform admins)", "security": SECURED,
+            "parameters": [CODE],
+            "responses": {"200": _json("OrganizationStats"), "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": NOT_FOUND}}},
+        "/stats": {"get": {
+            "summary": "The province's figures, by prefecture and county, and their growth (platform admins)",
+            "security": SECURED,
+            "responses": {"200": _json("PlatformStats"), "401": UNAUTHORIZED, "403": FORBIDDEN}}},
     }
