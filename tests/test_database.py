@@ -134,32 +134,41 @@ def test_database_url_from_environment(tmp_path, monkeypatch):
 
 
 
-def test_the_certificates_migration_widens_the_ledger_checks_and_keeps_it_append_only(tmp_path):
-    """Revision 0005 rewrites ledger_entries' CHECK constraints in place (SQLite: in the schema text; PostgreSQL:
-    drop and add): rows already there stay, the new kinds are accepted only with their certificate code, and the
-    append-only triggers still refuse changes."""
+def _database_at(tmp_path, revision: str):
+    """An empty database (the PostgreSQL one of TEST_DATABASE_URL, else a SQLite file in ``tmp_path``) brought to
+    ``revision`` by `flask db upgrade`: a function that upgrades it to the head, and an engine on it."""
     env = dict(os.environ, FLASK_APP="volunteer_registry", VOLUNTEER_REGISTRY_INSTANCE=str(tmp_path))
     if os.environ.get("TEST_DATABASE_URL"):
         env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
         _drop_everything(env["DATABASE_URL"])
-    flask = [sys.executable, "-m", "flask"]
-    step = subprocess.run(flask + ["db", "upgrade", "0004"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert step.returncode == 0, step.stderr
-    engine = sa.create_engine(env.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}")
+
+    def upgrade(to: str = "head") -> None:
+        step = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade", to], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        assert step.returncode == 0, step.stderr
+
+    upgrade(revision)
+    return upgrade, sa.create_engine(env.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}")
+
+
+def test_the_certificates_migration_widens_the_ledger_checks_and_keeps_it_append_only(tmp_path):
+    """Revision 0005 rewrites ledger_entries' CHECK constraints in place (SQLite: in the schema text; PostgreSQL:
+    drop and add): rows already there stay, the new kinds are accepted only with their certificate code, and the
+    append-only triggers still refuse changes."""
+    upgrade, engine = _database_at(tmp_path, "0004")
     sqlite = engine.dialect.name == "sqlite"
     insert = ("INSERT INTO ledger_entries (id, kind, volunteer_id, organization_id, minutes, flags, created_at, "
               "refers_to_id) VALUES (:id, :kind, 1, 1, 60, '[]', '2026-01-01 00:00:00', :refers_to)")
     if sqlite:  # a row from before the migration (foreign keys are off on this bare connection)
         with engine.begin() as connection:
             connection.execute(sa.text(insert), {"id": 1, "kind": "service", "refers_to": None})
-    step = subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert step.returncode == 0, step.stderr
+    upgrade()
     try:
         _check_widened_ledger(engine, insert, sqlite)
     finally:
         engine.dispose()
     if not sqlite:
-        _drop_everything(env["DATABASE_URL"])
+        _drop_everything(os.environ["TEST_DATABASE_URL"])
 
 
 def _check_widened_ledger(engine, insert: str, sqlite: bool) -> None:
@@ -189,14 +198,7 @@ def _check_widened_ledger(engine, insert: str, sqlite: bool) -> None:
 def test_the_dashboards_migration_fills_the_monthly_totals_from_the_states(tmp_path):
     """Revision 0006 creates service_months and fills it from ledger_states as they are: approved minutes only,
     per organization and month of the service date (0001-01 for none), on SQLite and on PostgreSQL."""
-    env = dict(os.environ, FLASK_APP="volunteer_registry", VOLUNTEER_REGISTRY_INSTANCE=str(tmp_path))
-    if os.environ.get("TEST_DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
-        _drop_everything(env["DATABASE_URL"])
-    flask = [sys.executable, "-m", "flask"]
-    step = subprocess.run(flask + ["db", "upgrade", "0005"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert step.returncode == 0, step.stderr
-    engine = sa.create_engine(env.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'volunteer_registry.sqlite3'}")
+    upgrade, engine = _database_at(tmp_path, "0005")
     try:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":  # the states alone, without the rows they point at
@@ -215,8 +217,7 @@ def test_the_dashboards_migration_fills_the_monthly_totals_from_the_states(tmp_p
                 {"id": 4, "org": 2, "status": "approved", "minutes": 20, "day": dt.date(2026, 4, 30)},
                 {"id": 5, "org": 2, "status": "approved", "minutes": 10, "day": None},
                 {"id": 6, "org": 2, "status": "rejected", "minutes": 99, "day": dt.date(2026, 4, 1)}])
-        step = subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert step.returncode == 0, step.stderr
+        upgrade()
         with engine.connect() as connection:
             rows = connection.execute(sa.text(
                 "SELECT organization_id, month, minutes FROM service_months ORDER BY organization_id, month")).all()
@@ -224,5 +225,5 @@ def test_the_dashboards_migration_fills_the_monthly_totals_from_the_states(tmp_p
             (1, "2026-03-01", 90), (2, "0001-01-01", 10), (2, "2026-04-01", 20)]
     finally:
         engine.dispose()
-    if env.get("DATABASE_URL"):
-        _drop_everything(env["DATABASE_URL"])
+    if engine.dialect.name != "sqlite":
+        _drop_everything(os.environ["TEST_DATABASE_URL"])

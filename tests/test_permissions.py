@@ -874,6 +874,8 @@ WEB_PAGES = [
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       CSV),
     get("/platform/exports/growth.xlsx",
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       XLSX),
+    get("/platform/exports/secrets.csv",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
     get("/me/record.csv",
         LOGIN,     PROFILE,   CSV,       CSV,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/me/record.xlsx",

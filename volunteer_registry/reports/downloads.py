@@ -308,23 +308,18 @@ def growth_rows() -> tuple[list[str], list[tuple]]:
     return header, rows
 
 
-@bp.route("/platform/exports/regions.<fmt>")
-@login_required
-def platform_export(fmt: str):
-    """The province's figures by prefecture and county as CSV or XLSX, for platform admins."""
-    if fmt not in FORMATS:
-        abort(404)
-    require("stats.view")
-    header, rows = regions_rows()
-    return download(fmt, _filename("regions"), header, rows, title="regions")
+#: the province's downloads: name → (header, rows)
+PLATFORM_LISTS: dict[str, Callable[[], tuple[list[str], list[tuple]]]] = {"regions": regions_rows,
+                                                                          "growth": growth_rows}
 
 
-@bp.route("/platform/exports/growth.<fmt>")
+@bp.route("/platform/exports/<kind>.<fmt>")
 @login_required
-def platform_growth_export(fmt: str):
-    """The province's growth by month as CSV or XLSX, for platform admins."""
-    if fmt not in FORMATS:
+def platform_export(kind: str, fmt: str):
+    """The province's figures by prefecture and county (``regions``) or its growth by month (``growth``) as CSV or
+    XLSX, for platform admins. Any other list or format is not found."""
+    if kind not in PLATFORM_LISTS or fmt not in FORMATS:
         abort(404)
     require("stats.view")
-    header, rows = growth_rows()
-    return download(fmt, _filename("growth"), header, rows, title="growth")
+    header, rows = PLATFORM_LISTS[kind]()
+    return download(fmt, _filename(kind), header, rows, title=kind)
