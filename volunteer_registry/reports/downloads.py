@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 
-from flask import Response, abort, jsonify, request
+from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
@@ -56,10 +56,10 @@ class ExportError(DomainError):
 
 @bp.errorhandler(ExportError)
 def export_error(error: ExportError):
-    """A refused download: JSON for API clients, otherwise the message as a plain page; always status 400."""
+    """A refused download: JSON for API clients, otherwise the error page with the message; always status 400."""
     if wants_json():
         return jsonify(error.to_json()), error.http_status
-    return Response(error.message, status=error.http_status, mimetype="text/plain")
+    return render_template("errors/error.html", status=error.http_status, message=error.message), error.http_status
 
 
 def hours(minutes) -> float:
@@ -237,7 +237,8 @@ def entries_export(org, *, date_from: dt.date | None = None, date_to: dt.date | 
         statement = statement.where(and_(*conditions))
     waiting_first = case((LedgerState.status != "pending", 2), (LedgerState.flagged.is_(True), 0), else_=1)
     statement = statement.order_by(waiting_first, LedgerEntry.started_at, LedgerEntry.id)
-    header = [_("Entry"), _("Date"), _("Start"), _("End"), _("Volunteer number"), pgettext("person", "Name"),
+    header = [_("Entry"), _("Date"), pgettext("time", "Start"), pgettext("time", "End"), _("Volunteer number"),
+              pgettext("person", "Name"),
               _("Activity code"), _("Activity"), _("Minutes"), _("Hours"), _("Status"), _("Flagged"), _("Source")]
     statuses, sources = _labels(STATES), _labels(SOURCES)
     yes, no = _("Yes"), _("No")

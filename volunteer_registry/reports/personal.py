@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from flask import Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import contains_eager
 
@@ -29,10 +30,10 @@ BATCH = 500
 
 def record_header() -> list[str]:
     """The columns of the record download, in the request's language."""
-    return [_("Kind"), _("Date"), _("Start"), _("End"), _("Activity, course or award"), _("Organization"),
-            _("Minutes that count"), _("Hours"), _("Status"), _("Minutes first recorded"), _("Corrected"),
-            _("Reason for the decision"), _("Given by"), _("Level"), _("Rating"), _("Period from"), _("Period to"),
-            _("Notes")]
+    return [_("Kind"), _("Date"), pgettext("time", "Start"), pgettext("time", "End"), _("Activity, course or award"),
+            _("Organization"), _("Minutes that count"), _("Hours"), _("Status"), _("Minutes first recorded"),
+            _("Corrected"), _("Reason for the decision"), _("Given by"), _("Level"), _("Rating"), _("Period from"),
+            _("Period to"), _("Notes")]
 
 
 def _hours(minutes: int | None) -> float | None:
