@@ -9,7 +9,7 @@ from flask import g, jsonify
 
 from ..accounts.permissions import require
 from ..organizations.queries import visible_organization
-from ..reports.queries import organization_stats, platform_stats
+from ..reports.queries import as_hours, organization_stats, platform_stats
 from . import bp
 from .auth import token_required
 
@@ -20,7 +20,7 @@ def _with_hours(value):
         out = {key: _with_hours(item) for key, item in value.items()}
         for key, item in value.items():
             if key.startswith("minutes") and isinstance(item, int):
-                out["hours" + key[len("minutes"):]] = round(item / 60, 1)
+                out["hours" + key[len("minutes"):]] = as_hours(item)
         return out
     if isinstance(value, list):
         return [_with_hours(item) for item in value]

@@ -31,7 +31,7 @@ from ..volunteers.identity import GENDERS, ID_TYPES
 from ..volunteers.models import Volunteer
 from . import bp
 from .exports import FORMATS, download
-from .queries import platform_stats, today
+from .queries import as_hours, platform_stats, today
 
 #: rows fetched from the database at a time while a list streams
 YIELD_PER = 1000
@@ -60,11 +60,6 @@ def export_error(error: ExportError):
     if wants_json():
         return jsonify(error.to_json()), error.http_status
     return render_template("errors/error.html", status=error.http_status, message=error.message), error.http_status
-
-
-def hours(minutes) -> float:
-    """Minutes as hours with one decimal (DESIGN.md)."""
-    return round(int(minutes or 0) / 60, 1)
 
 
 def _local_date(value: dt.datetime | None) -> dt.date | None:
@@ -130,7 +125,7 @@ def members_export(org, status: str):
         number, name, gender, region, id_type, masked, status, applied_at, decided_at, minutes = row
         return (number, name, genders.get(gender, gender), region, regions.get(region, ""),
                 id_types.get(id_type, id_type), masked, statuses.get(status, status), _local_date(applied_at),
-                _local_date(decided_at), hours(minutes))
+                _local_date(decided_at), as_hours(minutes))
 
     return header, _stream(statement, shape)
 
@@ -161,7 +156,7 @@ def activities_export(org):
     def shape(row) -> tuple:
         code, title, category, status, starts_at, ends_at, place, accepted, volunteers, minutes = row
         return (code, title, categories.get(category, category), statuses.get(status, status),
-                _local_time(starts_at), _local_time(ends_at), place, int(accepted), int(volunteers), hours(minutes))
+                _local_time(starts_at), _local_time(ends_at), place, int(accepted), int(volunteers), as_hours(minutes))
 
     return header, _stream(statement, shape)
 
@@ -247,7 +242,7 @@ def entries_export(org, *, date_from: dt.date | None = None, date_to: dt.date | 
         (entry_id, service_date, started_at, ended_at, number, name, code, title, minutes, status, flagged,
          source) = row
         return (entry_id, service_date, _local_time(started_at), _local_time(ended_at), number, name, code, title,
-                int(minutes), hours(minutes), statuses.get(status, status), yes if flagged else no,
+                int(minutes), as_hours(minutes), statuses.get(status, status), yes if flagged else no,
                 sources.get(source, source or ""))
 
     return header, _stream(statement, shape)
@@ -296,7 +291,7 @@ def regions_rows() -> tuple[list[str], list[tuple]]:
         return levels.get(region.level, levels[listed]) if region is not None else levels[listed]
 
     rows = [(level_of(level, row["code"]), row["code"], names.get(row["code"], ""), row["organizations"],
-             row["organizations_pending"], row["volunteers"], row["minutes"], hours(row["minutes"]))
+             row["organizations_pending"], row["volunteers"], row["minutes"], as_hours(row["minutes"]))
             for level, row in ordered]
     return header, rows
 
@@ -304,7 +299,7 @@ def regions_rows() -> tuple[list[str], list[tuple]]:
 def growth_rows() -> tuple[list[str], list[tuple]]:
     """Header and rows: the province's growth by month (platform_stats), the oldest month first."""
     header = [_("Month"), _("New organizations"), _("New volunteers"), _("Minutes"), _("Hours")]
-    rows = [(row["month"], row["organizations"], row["volunteers"], row["minutes"], hours(row["minutes"]))
+    rows = [(row["month"], row["organizations"], row["volunteers"], row["minutes"], as_hours(row["minutes"]))
             for row in platform_stats().growth]
     return header, rows
 

@@ -23,6 +23,7 @@ from ..volunteers.services import VolunteerError
 from . import bp
 from .exports import FORMATS, download
 from .personal_data import personal_data
+from .queries import as_hours
 
 #: service entries read at a time while the record is streamed
 BATCH = 500
@@ -34,11 +35,6 @@ def record_header() -> list[str]:
             _("Organization"), _("Minutes that count"), _("Hours"), _("Status"), _("Minutes first recorded"),
             _("Corrected"), _("Reason for the decision"), _("Given by"), _("Level"), _("Rating"), _("Period from"),
             _("Period to"), _("Notes")]
-
-
-def _hours(minutes: int | None) -> float | None:
-    """Minutes as hours with one decimal (DESIGN.md), None for none."""
-    return None if minutes is None else round(minutes / 60, 1)
 
 
 def _service_order():
@@ -64,7 +60,7 @@ def service_rows(volunteer_id: int) -> Iterator[list]:
         for row in entry_rows(states):
             yield ["service", row.service_date,
                    local(row.started_at) if row.started_at else None, local(row.ended_at) if row.ended_at else None,
-                   row.activity_title, row.organization_name, row.minutes, _hours(row.minutes), row.status_label,
+                   row.activity_title, row.organization_name, row.minutes, as_hours(row.minutes), row.status_label,
                    row.recorded_minutes, row.corrected, row.decision_reason,
                    None, None, None, None, None, None]
 
@@ -77,7 +73,7 @@ def record_rows(volunteer) -> Iterator[list]:
                        ("evaluation", records.evaluations)):
         for record in rows:
             yield [kind, record.date, None, None, record.title, record.organization.name, record.minutes,
-                   _hours(record.minutes), None, None, None, None, record.provider, record.level_label,
+                   as_hours(record.minutes), None, None, None, None, record.provider, record.level_label,
                    record.rating_label, record.period_start, record.period_end, record.text]
 
 

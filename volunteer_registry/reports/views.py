@@ -7,13 +7,13 @@ import datetime as dt
 from babel.dates import format_skeleton
 from flask import render_template
 from flask_babel import format_date, format_decimal, get_locale
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.permissions import require
 from ..activities.models import CATEGORIES
 from ..ledger.forms import STATUS_CHOICES
 from ..ledger.queries import activity_choices
+from ..ledger.views import hours_filter
 from ..organizations.queries import visible_organization
 from ..regions import all_regions
 from . import bp
@@ -22,14 +22,17 @@ from .queries import organization_stats, platform_stats
 
 
 def hours_text(hours: float) -> str:
-    return _("%(hours)s h", hours=format_decimal(hours, format="#,##0.0"))
+    """Hours as every page writes them (the ``hours`` filter: one decimal and the unit)."""
+    return hours_filter(round(hours * 60))
 
 
 def count_text(count: float) -> str:
+    """A count with the reader's digit grouping."""
     return format_decimal(count, format="#,##0")
 
 
 def _axis_hours(hours: float) -> str:
+    """An axis value in hours: no unit, no trailing zero."""
     return format_decimal(hours, format="#,##0.#")
 
 
@@ -45,14 +48,14 @@ def months_chart(by_month, *, minutes: bool = True) -> Chart:
     days = [dt.date(int(key[:4]), int(key[5:7]), 1) for key, _value in by_month]
     series = [(_column_label(day), (value / 60 if minutes else value))
               for day, (_key, value) in zip(days, by_month, strict=True)]
-    return column_chart(series, (lambda v: hours_text(round(v, 1))) if minutes else count_text,
+    return column_chart(series, hours_text if minutes else count_text,
                         long_labels=[format_skeleton("yMMMM", day, locale=get_locale()) for day in days],
                         axis_text=_axis_hours if minutes else count_text)
 
 
 def hours_chart(by_name) -> Chart:
     """Hours by name (of an organization, a region), largest first."""
-    return bar_chart([(name, minutes / 60) for name, minutes in by_name], lambda v: hours_text(round(v, 1)))
+    return bar_chart([(name, minutes / 60) for name, minutes in by_name], hours_text)
 
 
 def categories_chart(by_category) -> Chart:
