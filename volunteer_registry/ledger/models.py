@@ -109,7 +109,6 @@ class LedgerState(db.Model):
         #: the dashboards' figures: an organization's (or volunteer's) minutes in a period, a range scan each
         Index("ix_ledger_states_organization_id_status_service_date", "organization_id", "status", "service_date"),
         Index("ix_ledger_states_volunteer_id_status", "volunteer_id", "status"),
-        Index("ix_ledger_states_status_service_date", "status", "service_date"),
     )
 
     # active_history: a change must know the value it replaces, for the monthly totals (aggregates.py)
