@@ -131,13 +131,8 @@ FORGERIES = {
 }
 
 
-@pytest.mark.parametrize(("old", "new"), list(FORGERIES.values()), ids=list(FORGERIES))
-def test_one_changed_payload_byte_fails_pycose_and_us(key, verify_certificate, old, new):
-    token = sign_token(claims(), key)
-    assert old in cbor2.dumps(claims().to_payload())
-    forged = tampered(token, old, new)
-    assert cbor2.loads(Sign1Message.decode(forged).payload) != claims().to_payload()  # still CBOR, different claims
-
+def assert_bad_signature_everywhere(forged: bytes, key, verify_certificate) -> None:
+    """pycose, the docs' verifier and our own reader all refuse ``forged`` against ``key``'s public key."""
     message = Sign1Message.decode(forged)
     message.key = pycose_key(p256_jwk(key.public_key()))
     assert message.verify_signature() is False
@@ -146,6 +141,16 @@ def test_one_changed_payload_byte_fails_pycose_and_us(key, verify_certificate, o
     with pytest.raises(TokenError) as refused:
         open_token(forged, {cose_kid(key.public_key()): key.public_key()})
     assert refused.value.code == "bad_signature"
+
+
+@pytest.mark.parametrize(("old", "new"), list(FORGERIES.values()), ids=list(FORGERIES))
+def test_one_changed_payload_byte_fails_pycose_and_us(key, verify_certificate, old, new):
+    token = sign_token(claims(), key)
+    assert old in cbor2.dumps(claims().to_payload())
+    forged = tampered(token, old, new)
+    assert cbor2.loads(Sign1Message.decode(forged).payload) != claims().to_payload()  # still CBOR, different claims
+
+    assert_bad_signature_everywhere(forged, key, verify_certificate)
 
 
 def test_a_token_signed_by_another_key_is_unknown_key(key, verify_certificate):
@@ -168,14 +173,7 @@ def test_another_key_claiming_a_published_kid_is_bad_signature(key, verify_certi
     r, s = decode_dss_signature(der)
     forged = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, r.to_bytes(32, "big") + s.to_bytes(32, "big")]))
 
-    message = Sign1Message.decode(forged)
-    message.key = pycose_key(p256_jwk(key.public_key()))
-    assert message.verify_signature() is False
-    with pytest.raises(ValueError, match="^bad_signature$"):
-        verify_certificate(token_text(forged), {"keys": [p256_jwk(key.public_key())]})
-    with pytest.raises(TokenError) as refused:
-        open_token(forged, {cose_kid(key.public_key()): key.public_key()})
-    assert refused.value.code == "bad_signature"
+    assert_bad_signature_everywhere(forged, key, verify_certificate)
 
 
 # --- the published JWK set (from the app) is enough for a third party ---------------------------------------------
