@@ -465,24 +465,38 @@ def _code(model, key):
     return db.session.scalar(db.select(model.code).where(model.id == key)) if key is not None else None
 
 
-def canonical_bytes(entry: LedgerEntry) -> bytes:
-    """The leaf: the entry as canonical JSON (RFC 8785: sorted keys, no spaces, UTF-8; integers and strings only).
-    The volunteer is a keyed pseudonym and the free text is only hashed, so no leaf names anyone."""
-    text = {"activity_title": entry.activity_title, "place": entry.place, "recipient": entry.recipient,
-            "content": entry.content, "person_in_charge": entry.person_in_charge, "reason": entry.reason}
+#: the entry's columns a leaf is made of (besides the organization's and the activity's codes)
+LEAF_COLUMNS = ("id", "kind", "volunteer_id", "organization_id", "activity_id", "refers_to_id", "session_id",
+                "minutes", "started_at", "ended_at", "service_date", "source", "flags", "actor_id", "created_at",
+                "activity_title", "place", "recipient", "content", "person_in_charge", "reason", "certificate_code")
+
+
+def leaf_bytes(values, organization_code: str | None, activity_code: str | None) -> bytes:
+    """The leaf of an entry given as its column values (a row or a mapping with ``LEAF_COLUMNS``): canonical JSON
+    (RFC 8785: sorted keys, no spaces, UTF-8; integers and strings only). The volunteer is a keyed pseudonym and the
+    free text is only hashed, so no leaf names anyone."""
+    text = {"activity_title": values["activity_title"], "place": values["place"], "recipient": values["recipient"],
+            "content": values["content"], "person_in_charge": values["person_in_charge"], "reason": values["reason"]}
+    service_date = values["service_date"]
     record = {
-        "v": 1, "id": entry.id, "kind": entry.kind, "volunteer": volunteer_pseudonym(entry.volunteer_id),
-        "organization": _code(Organization, entry.organization_id), "activity": _code(Activity, entry.activity_id),
-        "refers_to": entry.refers_to_id, "session": entry.session_id, "minutes": entry.minutes,
-        "started_at": _iso(entry.started_at), "ended_at": _iso(entry.ended_at),
-        "service_date": entry.service_date.isoformat() if entry.service_date else None, "source": entry.source,
-        "flags": sorted(entry.flags or []), "actor": entry.actor_id, "created_at": _iso(entry.created_at),
+        "v": 1, "id": values["id"], "kind": values["kind"], "volunteer": volunteer_pseudonym(values["volunteer_id"]),
+        "organization": organization_code, "activity": activity_code,
+        "refers_to": values["refers_to_id"], "session": values["session_id"], "minutes": values["minutes"],
+        "started_at": _iso(values["started_at"]), "ended_at": _iso(values["ended_at"]),
+        "service_date": service_date.isoformat() if service_date else None, "source": values["source"],
+        "flags": sorted(values["flags"] or []), "actor": values["actor_id"], "created_at": _iso(values["created_at"]),
         "text_sha256": hashlib.sha256(json.dumps(text, sort_keys=True, separators=(",", ":"),
                                                  ensure_ascii=False).encode()).hexdigest(),
     }
-    if entry.certificate_code is not None:  # only certificate entries carry it: older leaves keep their bytes
-        record["certificate"] = entry.certificate_code
+    if values["certificate_code"] is not None:  # only certificate entries carry it: older leaves keep their bytes
+        record["certificate"] = values["certificate_code"]
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical_bytes(entry: LedgerEntry) -> bytes:
+    """The leaf of ``entry`` (see :func:`leaf_bytes`)."""
+    return leaf_bytes({name: getattr(entry, name) for name in LEAF_COLUMNS},
+                      _code(Organization, entry.organization_id), _code(Activity, entry.activity_id))
 
 
 def signing_key() -> Ed25519PrivateKey:
@@ -537,6 +551,45 @@ def extend_log(limit: int = BATCH_LIMIT) -> LedgerCheckpoint | None:
     except IntegrityError:  # a concurrent batch took these leaf indices (SQLite has no advisory lock)
         db.session.rollback()
         return None
+    return checkpoint
+
+
+def seal_all(*, chunk: int = 20_000, progress=None) -> LedgerCheckpoint | None:
+    """Every entry not yet in the log becomes a leaf, in id order, and one signed checkpoint covers them all: the
+    bulk path for a large load (the demo's province), where ``extend_log``'s batches of ORM objects and per-entry
+    code lookups would take hours. Leaves are the same bytes as ``extend_log`` makes (one function builds both);
+    rows are read and leaves written ``chunk`` at a time. ``progress(n)`` is told how many were sealed. Flushes;
+    the caller commits. Returns the checkpoint, or None when nothing was pending."""
+    last = latest_checkpoint()
+    frontier = CompactRange.from_hex(last.tree_size, last.frontier) if last else CompactRange()
+    organizations = dict(db.session.execute(db.select(Organization.id, Organization.code)).all())
+    activities = dict(db.session.execute(db.select(Activity.id, Activity.code)).all())
+    columns = [getattr(LedgerEntry, name) for name in LEAF_COLUMNS]
+    after, added = 0, 0
+    while True:  # the pending entries in id order, as extend_log takes them; each chunk starts where the last ended
+        rows = db.session.execute(
+            db.select(*columns).outerjoin(LedgerLeaf, LedgerLeaf.entry_id == LedgerEntry.id)
+            .where(LedgerLeaf.entry_id.is_(None), LedgerEntry.id > after)
+            .order_by(LedgerEntry.id).limit(chunk)).mappings().all()
+        if not rows:
+            break
+        leaves = []
+        for row in rows:
+            digest = leaf_hash(leaf_bytes(row, organizations.get(row["organization_id"]),
+                                          activities.get(row["activity_id"])))
+            leaves.append({"leaf_index": frontier.size, "entry_id": row["id"], "leaf_hash": digest})
+            frontier.append(digest)
+        db.session.execute(db.insert(LedgerLeaf), leaves)
+        after, added = rows[-1]["id"], added + len(rows)
+        if progress:
+            progress(len(rows))
+    if last is not None and not added:
+        return None
+    root = frontier.root()
+    note = sign_note(checkpoint_body(log_origin(), frontier.size, root), log_origin(), signing_key())
+    checkpoint = LedgerCheckpoint(tree_size=frontier.size, root_hash=root, note=note, frontier=frontier.to_hex())
+    db.session.add(checkpoint)
+    db.session.flush()
     return checkpoint
 
 
