@@ -1,0 +1,56 @@
+"""The province seed at a small fraction of its scale: the rows it promises, valid identities, a sealed log that
+verifies, monthly totals that match, the same data for the same seed, and an empty database only."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from volunteer_registry.demo.province import SeedError, seed_province
+from volunteer_registry.extensions import db
+from volunteer_registry.ledger.aggregates import counted_months, stored_months
+from volunteer_registry.ledger.models import LedgerEntry, LedgerState
+from volunteer_registry.ledger.services import verify_ledger
+from volunteer_registry.organizations.models import Organization
+from volunteer_registry.volunteers.identity import id_number_problem
+from volunteer_registry.volunteers.models import Volunteer
+from volunteer_registry.volunteers.vault import decrypt_id_number
+
+SCALE = 0.002  # 7 organizations, 1,108 volunteers, 1,600 entries
+
+
+def fingerprint() -> list[tuple]:
+    """What the seed decides (not the ciphertexts, whose nonces are random by design)."""
+    volunteers = db.session.execute(sa.select(Volunteer.volunteer_number, Volunteer.name, Volunteer.birth_date,
+                                              Volunteer.id_number_masked).order_by(Volunteer.id)).all()
+    entries = db.session.execute(sa.select(LedgerEntry.kind, LedgerEntry.volunteer_id, LedgerEntry.minutes,
+                                           LedgerEntry.service_date).order_by(LedgerEntry.id)).all()
+    return [*volunteers, *entries]
+
+
+def test_a_small_province_is_whole_valid_sealed_and_repeatable(app):
+    seeded = seed_province(scale=SCALE, seed=7)
+    db.session.commit()
+    counts = {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+              for model in (Organization, Volunteer, LedgerEntry, LedgerState)}
+    assert counts == {"organizations": 7, "volunteers": 1108, "ledger_entries": 3200, "ledger_states": 1600}
+    assert (seeded.organizations, seeded.volunteers, seeded.entries) == (7, 1108, 1600)
+    minutes = db.session.scalar(sa.select(sa.func.sum(LedgerState.minutes)).where(LedgerState.status == "approved"))
+    assert minutes == seeded.minutes and 0.8 < minutes / 60 / (2_350_000 * SCALE) < 1.2  # about 2.35 M h in all
+    for volunteer in db.session.scalars(sa.select(Volunteer).limit(200)):
+        number = decrypt_id_number(volunteer.id_number_encrypted)
+        assert id_number_problem("resident_id", number, birth_date=volunteer.birth_date,
+                                 gender=volunteer.gender) is None, number
+    assert stored_months() == counted_months()
+    report = verify_ledger()
+    assert not report.problems and report.leaves == seeded.tree_size == 3200
+    first = fingerprint()
+    with pytest.raises(SeedError) as refused:
+        seed_province(scale=SCALE, seed=7)
+    assert refused.value.code == "database_not_empty"
+
+    db.session.remove()  # the same seed into a new, empty database gives the same data
+    db.drop_all()
+    db.create_all()
+    seed_province(scale=SCALE, seed=7)
+    db.session.commit()
+    assert fingerprint() == first
