@@ -413,42 +413,42 @@ def growth_pages(server: Server, fixture: Fixture, seconds: float) -> dict[str, 
     return found
 
 
-def issue_rounds(server: Server, fixture: Fixture, rounds: int) -> tuple[list[float], list[float], dict]:
-    """Issue certificates and render bare WeasyPrint in turn, one request at a time; client-side milliseconds."""
+def issue_rounds(server: Server, fixture: Fixture, rounds: int) -> dict[str, list[float]]:
+    """Issue certificates and render bare WeasyPrint in turn, one request at a time: the milliseconds each took
+    inside the worker, and the HTTP round trips."""
     jobs = list(fixture.issue_jobs)
     if len(jobs) < rounds + 4:
         raise SystemExit(f"only {len(jobs)} volunteers to certify; {rounds + 4} needed")
 
-    def issue() -> tuple[float, dict]:
-        body = json.dumps(jobs.pop()).encode()
+    def call(path: str, body: bytes, content_type: str) -> tuple[float, dict]:
         began = time.perf_counter()
-        status, _h, answer = server.request("POST", "/bench/issue", body, {"Content-Type": "application/json"})
+        status, _h, answer = server.request("POST", path, body, {"Content-Type": content_type})
         took = (time.perf_counter() - began) * 1000
         if status != 201:
-            raise SystemExit(f"/bench/issue answered {status}: {answer[:300]!r}")
+            raise SystemExit(f"{path} answered {status}: {answer[:300]!r}")
         return took, json.loads(answer)
 
-    first_ms, first = issue()
-    status, _h, html = server.request("GET", f"/bench/certificate-html/{first['id']}")
+    def issue() -> tuple[float, dict]:
+        return call("/bench/issue", json.dumps(jobs.pop()).encode(), "application/json")
+
+    _took, first = issue()
+    _status, _h, html = server.request("GET", f"/bench/certificate-html/{first['id']}")
 
     def render() -> tuple[float, dict]:
-        began = time.perf_counter()
-        status, _h, answer = server.request("POST", "/bench/render", html, {"Content-Type": "text/html"})
-        took = (time.perf_counter() - began) * 1000
-        if status != 201:
-            raise SystemExit(f"/bench/render answered {status}: {answer[:300]!r}")
-        return took, json.loads(answer)
+        return call("/bench/render", html, "text/html")
 
     for _ in range(3):  # warm both workers (fonts, keys, templates load on first use)
         issue()
         render()
-    issued, bare, sizes = [], [], {"issued_bytes": first["bytes"]}
+    found: dict[str, list[float]] = {"issue": [], "bare": [], "issue_http": [], "bare_http": [],
+                                     "issue_bytes": [], "bare_bytes": []}
     for round_ in range(rounds):
         for path in (("issue", "bare") if round_ % 2 == 0 else ("bare", "issue")):
             took, answer = issue() if path == "issue" else render()
-            (issued if path == "issue" else bare).append(took)
-            sizes[f"{path}_bytes"] = answer["bytes"]
-    return issued, bare, sizes
+            found[path].append(answer["ms"])
+            found[f"{path}_http"].append(took)
+            found[f"{path}_bytes"].append(answer["bytes"])
+    return found
 
 
 # --- the run -------------------------------------------------------------------------------------------------------
@@ -515,11 +515,12 @@ def main() -> None:
             ("get.lua", {"BENCH_PATHS": str(large.files / "baseline_read.txt")}),
             mode["load"], mode["samples"], "verify")
         say(f"{large_scale}: issuing against bare WeasyPrint, {mode['rounds']} rounds")
-        issued, bare, sizes = issue_rounds(server, large, mode["rounds"])
+        issuing = issue_rounds(server, large, mode["rounds"])
         server.read_peaks()
     finally:
         server.stop()
     peak_mb = max(server.peak_kb.values()) / 1024
+    rounds = mode["rounds"]
 
     def throughput(name: str, ours: dict, base: dict) -> dict:
         return figure(ours["rps"], "req/s", base["rps"], ours["rps"] / base["rps"],
@@ -534,9 +535,12 @@ def main() -> None:
     results = {
         "checkin_vs_baseline": throughput("checkin", checkin, checkin_base),
         "verify_vs_baseline": throughput("verify", verify, verify_base),
-        "issue_vs_weasyprint": figure(statistics.median(issued), "ms", statistics.median(bare),
-                                      statistics.median(issued) / statistics.median(bare), rounds=len(issued),
-                                      p90_ms=round(sorted(issued)[int(len(issued) * 0.9) - 1], 1), **sizes),
+        "issue_vs_weasyprint": figure(
+            statistics.median(issuing["issue"]), "ms", statistics.median(issuing["bare"]),
+            statistics.median(issuing["issue"]) / statistics.median(issuing["bare"]), rounds=rounds,
+            http_ms=round(statistics.median(issuing["issue_http"]), 1),
+            baseline_http_ms=round(statistics.median(issuing["bare_http"]), 1),
+            pdf_bytes=issuing["issue_bytes"][-1], baseline_pdf_bytes=issuing["bare_bytes"][-1]),
         "growth_volunteer_page": growth("volunteer_page", subject_entries=[large.volunteer_entries,
                                                                            small.volunteer_entries]),
         "growth_org_dashboard": growth("org_dashboard", subject_entries=[large.dashboard_entries,

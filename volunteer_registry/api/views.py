@@ -324,16 +324,19 @@ def scan():
         direction=direction if isinstance(direction, str) else "", scanned_at=_scanned_at(body),
         latitude=latitude, longitude=longitude, offline=_flag(body, "offline"))
     result = record_scan(g.api_user, scan_request)
-    db.session.commit()  # a refused scan is kept too
+    # the answer is made before the commit, which would expire everything it reads
     answer = {"replayed": result.replayed, "scan": scan_json(result.scan),
               "volunteer": person_json(result.scan.volunteer)}
     if result.error is not None:
-        return jsonify({**result.error.to_json(), **answer}), result.error.http_status
-    answer["session"] = session_json(result.session)
-    entry = result.entry  # the ledger entry a check-out became
-    state = db.session.get(LedgerState, entry.id) if entry is not None else None
-    answer["entry"] = {"id": entry.id, "minutes": state.minutes, "status": state.status} if state else None
-    return jsonify(answer), 200 if result.replayed else 201
+        answer, status = {**result.error.to_json(), **answer}, result.error.http_status
+    else:
+        answer["session"] = session_json(result.session)
+        entry = result.entry  # the ledger entry a check-out became
+        state = db.session.get(LedgerState, entry.id) if entry is not None else None
+        answer["entry"] = {"id": entry.id, "minutes": state.minutes, "status": state.status} if state else None
+        status = 200 if result.replayed else 201
+    db.session.commit()  # a refused scan is kept too
+    return jsonify(answer), status
 
 
 @bp.route("/activities/<code>/attendance", methods=["GET"])

@@ -98,6 +98,7 @@ class ScanResult:
     session: AttendanceSession | None
     replayed: bool = False
     error: CheckInError | None = field(default=None)
+    recorded: object | None = None  #: the ledger entry this scan's check-out recorded
 
     @property
     def accepted(self) -> bool:
@@ -108,7 +109,7 @@ class ScanResult:
         """The ledger entry the session became, once the scan closed it."""
         if self.session is None or self.session.is_open:
             return None
-        return service_entry_of_session(self.session.id)
+        return self.recorded if self.recorded is not None else service_entry_of_session(self.session.id)
 
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
@@ -235,9 +236,8 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         if replay is None:
             raise
         return replay
-    if result == "out":
-        record_session(session, actor)
-    return ScanResult(scan, session, error=_refusal_error(problem, activity.id))
+    recorded = record_session(session, actor) if result == "out" else None
+    return ScanResult(scan, session, error=_refusal_error(problem, activity.id), recorded=recorded)
 
 
 def _refusal(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> str | None:

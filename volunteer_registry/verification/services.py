@@ -46,24 +46,41 @@ def certificate_public_keys() -> dict[bytes, object]:
             for row in keys_for("certificate")}
 
 
-def _matches(certificate: Certificate, claims: CertificateClaims) -> bool:
-    issuer = db.session.scalar(db.select(Organization.code).where(Organization.id == certificate.organization_id))
+def _matches(certificate: Certificate, issuer: str, claims: CertificateClaims) -> bool:
     return (claims.number, claims.issuer, claims.masked_name, claims.minutes, claims.period_start,
             claims.period_end, claims.issued_on) == (
         certificate.number, issuer, certificate.masked_name, certificate.minutes, certificate.period_start,
         certificate.period_end, certificate.issued_on)
 
 
+def published_keys(*, refresh: bool = False) -> dict[bytes, object]:
+    """The certificate-token keys, kept for the life of the process (per app). A key's row is never changed or
+    deleted (a rotation adds a key) and its kid is a hash of the key itself, so a kept key cannot go stale; a kid
+    that is not kept makes the caller ask again with ``refresh`` (another process may have rotated the keys)."""
+    keys = current_app.extensions.get("certificate_public_keys")
+    if refresh or keys is None:
+        keys = current_app.extensions["certificate_public_keys"] = certificate_public_keys()
+    return keys
+
+
 def verify_token(token: bytes) -> Verdict:
     """Check the token's signature against our published keys and match it to our record."""
     try:
-        _kid, claims = open_token(token, certificate_public_keys())
+        try:
+            _kid, claims = open_token(token, published_keys())
+        except TokenError as error:
+            if error.code != "unknown_key":
+                raise
+            _kid, claims = open_token(token, published_keys(refresh=True))
     except TokenError as error:
         return Verdict(error.code, detail=error.detail)
-    certificate = db.session.scalar(db.select(Certificate).where(Certificate.code == claims.code))
-    if certificate is None:
+    # the issuer is loaded with it: the answer names it (verdict_json finds it in the session)
+    found = db.session.execute(db.select(Certificate, Organization).join(
+        Organization, Organization.id == Certificate.organization_id).where(Certificate.code == claims.code)).first()
+    if found is None:
         return Verdict("unknown_certificate", claims=claims)
-    if not _matches(certificate, claims):
+    certificate, issuer = found
+    if not _matches(certificate, issuer.code, claims):
         return Verdict("mismatch", certificate=None, claims=claims)
     return Verdict(certificate.status, certificate=certificate, claims=claims)
 
@@ -90,13 +107,12 @@ class Inclusion:
 
 def inclusion_of(certificate: Certificate) -> Inclusion | None:
     """The first signed checkpoint whose tree includes the certificate's issuing entry (None until the next batch)."""
-    leaf = db.session.scalar(db.select(LedgerLeaf.leaf_index).where(LedgerLeaf.entry_id == certificate.entry_id))
-    if leaf is None:
+    leaf = db.select(LedgerLeaf.leaf_index).where(LedgerLeaf.entry_id == certificate.entry_id).scalar_subquery()
+    found = db.session.execute(db.select(LedgerCheckpoint, leaf).where(LedgerCheckpoint.tree_size > leaf)
+                               .order_by(LedgerCheckpoint.tree_size).limit(1)).first()
+    if found is None:
         return None
-    checkpoint = db.session.scalar(db.select(LedgerCheckpoint).where(LedgerCheckpoint.tree_size > leaf)
-                                   .order_by(LedgerCheckpoint.tree_size).limit(1))
-    if checkpoint is None:
-        return None
+    checkpoint, leaf = found
     return Inclusion(leaf_index=leaf, tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash.hex(),
                      signed_at=checkpoint.created_at)
 

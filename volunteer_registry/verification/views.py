@@ -69,14 +69,16 @@ def _by_link(token_text: str):
     except TokenError as error:
         verdict = Verdict(error.code, detail=error.detail)
     as_json = _wants_json()
-    log_verification(verdict, "json" if as_json else "link", request.remote_addr)
-    db.session.commit()
+    # the answer is made before the commit, which would expire what it reads
     if as_json:
         response = jsonify(verdict_json(verdict, public_base_url()))
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Vary"] = "Accept"
-        return response, _status(verdict)
-    return _result_page(verdict, "verification/result.html"), _status(verdict)
+    else:
+        response = _result_page(verdict, "verification/result.html")
+    log_verification(verdict, "json" if as_json else "link", request.remote_addr)
+    db.session.commit()
+    return response, _status(verdict)
 
 
 @bp.route("/V/<path:token>")
@@ -120,6 +122,7 @@ def verify():
     else:
         form.pdf.errors = [_l("Choose the certificate's PDF, or paste its link.")]
         return render_template("verification/upload.html", form=form), 422
+    page = _result_page(verdict, "verification/result.html", uploaded=method == "pdf")
     log_verification(verdict, method, request.remote_addr)
     db.session.commit()
-    return _result_page(verdict, "verification/result.html", uploaded=method == "pdf"), _status(verdict)
+    return page, _status(verdict)
