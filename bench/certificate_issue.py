@@ -27,7 +27,8 @@ How
     .venv/bin/python bench/certificate_issue.py [--rounds N] [--quick] [--profile]
 
 Prints median and p90 of each path, the ratio of the medians and the process's peak RSS, and merges the figure
-``issue_vs_weasyprint`` into bench/results.json. ``--profile`` also prints a cProfile (cumulative time) of one warm
+``issue_vs_weasyprint`` into bench/results-certificate_issue.json (bench/run.py measures the figure of record,
+in the workers). ``--profile`` also prints a cProfile (cumulative time) of one warm
 issue.
 """
 # ruff: noqa: E402  (the repository root goes on sys.path before the app is imported: it is not installed)
@@ -68,7 +69,8 @@ from volunteer_registry.organizations.services import OrganizationData, apply_fo
 from volunteer_registry.volunteers.identity import resident_id_check_character
 from volunteer_registry.volunteers.services import VolunteerData, save_own_profile
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
+#: its own file: bench/results.json is bench/run.py's, whose issue_vs_weasyprint is measured inside the workers
+RESULTS = Path(__file__).resolve().parent / "results-certificate_issue.json"
 FIGURE = "issue_vs_weasyprint"
 TARGET_RATIO = 1.3
 PASSWORD = "correct horse battery"
@@ -203,7 +205,7 @@ def peak_rss_mib() -> float:
 
 
 def save_figure(name: str, value: float, baseline: float, unit: str = "ms") -> None:
-    """Merge one figure into bench/results.json, keeping the others."""
+    """Merge one figure into bench/results-certificate_issue.json, keeping the others."""
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[name] = {"value": round(value, 1), "unit": unit, "baseline": round(baseline, 1),
                      "ratio": round(value / baseline, 3)}

@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from volunteer_registry.accounts.models import ApiToken, User
@@ -118,6 +120,23 @@ def test_password_reset_link_expires(app):
     with pytest.raises(AccountError) as info:
         user_for_reset_token(token[:-3] + "abc")
     assert info.value.code in ("reset_link_invalid", "reset_link_expired")
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(app):
+    user = create_account("scanner@example.org", PASSWORD)
+    token, plaintext = create_api_token(user, "scanner")
+    db.session.commit()
+    assert user_for_api_token(plaintext) is user
+    db.session.commit()
+    stored = db.session.get(ApiToken, token.id)
+    first = stored.last_used_at
+    assert first is not None
+    assert user_for_api_token(plaintext) is user
+    assert stored not in db.session.dirty and stored.last_used_at == first  # a scan a second writes no token row
+    stored.last_used_at = first - dt.timedelta(seconds=61)
+    db.session.commit()
+    assert user_for_api_token(plaintext) is user
+    assert stored.last_used_at > first
 
 
 def test_api_tokens_are_hashed_and_revocable(app):

@@ -91,6 +91,16 @@ def test_every_font_is_embedded_and_tibetan_uses_a_tibetan_font(issued):
     assert any("CJK" in line for line in fonts)
 
 
+def test_chinese_is_set_in_one_simplified_chinese_family(issued):
+    """Every CJK face embedded is Noto Serif CJK SC (regular or bold): a fallback to the Japanese face would set some
+    Chinese characters in Japanese glyph forms, and each further CJK face costs a render about 40 MB of memory (its
+    20–27 MB collection is read whole; docs/PERFORMANCE.md)."""
+    for _certificate, path in issued.values():
+        cjk = [line.split()[0].split("+")[-1] for line in run("pdffonts", str(path)).splitlines()[2:]
+               if "CJK" in line]
+        assert cjk and set(cjk) <= {"Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold"}, cjk
+
+
 def test_the_token_is_attached_to_the_pdf(issued, tmp_path):
     certificate, path = issued["en"]
     assert TOKEN_ATTACHMENT in run("pdfdetach", "-list", str(path))

@@ -257,6 +257,31 @@ def test_old_certificates_still_verify_after_the_keys_rotate(client, certified, 
     assert pem.status_code == 200 and pem.get_data(as_text=True).count("BEGIN CERTIFICATE") == 1
 
 
+def test_kept_keys_are_looked_up_again_for_a_key_made_since(app, client, certified, issued):
+    """Verification keeps the published keys for the life of the process; a token of a key made later (a rotation,
+    in another process) makes it read them again, and then it needs the keys table no more."""
+    org, admin, volunteer, _coordinator, _activities = certified
+    assert as_json(client, link(issued)).get_json()["status"] == "valid"  # the keys are now kept
+    rotate_keys()
+    new = issue_certificate(admin, org, volunteer, today() - dt.timedelta(days=29), today())
+    db.session.commit()
+    statements = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert as_json(client, link(new)).get_json()["status"] == "valid"
+        assert any("signing_keys" in statement for statement in statements)
+        statements.clear()
+        assert as_json(client, link(new)).get_json()["status"] == "valid"
+        assert as_json(client, link(issued)).get_json()["status"] == "valid"
+        assert statements and not any("signing_keys" in statement for statement in statements)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+
+
 def test_the_offline_command_checks_a_link_and_a_pdf_with_the_published_keys_only(app, issued, tmp_path):
     keys_file = tmp_path / "jwks.json"
     keys_file.write_text(json.dumps(jwks()))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case, func
+from sqlalchemy.orm import joinedload
 
 from ..errors import NotFound
 from ..extensions import db
@@ -23,8 +24,10 @@ ACTIVE_SIGNUPS = ("accepted", "pending", "waitlisted")
 
 
 def activity_by_code(code: str | None) -> Activity:
-    """The activity with this public code. Raises NotFound."""
-    activity = db.session.scalar(db.select(Activity).where(Activity.code == (code or "").upper()))
+    """The activity with this public code, and its organization (every caller checks its status or a permission
+    in it). Raises NotFound."""
+    activity = db.session.scalar(db.select(Activity).options(joinedload(Activity.organization))
+                                 .where(Activity.code == (code or "").upper()))
     if activity is None:
         raise NotFound("not_found", _l("No activity has this code."))
     return activity

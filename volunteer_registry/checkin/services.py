@@ -236,7 +236,7 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         if replay is None:
             raise
         return replay
-    recorded = record_session(session, actor) if result == "out" else None
+    recorded = record_session(session, actor, just_closed=True) if result == "out" else None
     return ScanResult(scan, session, error=_refusal_error(problem, activity.id), recorded=recorded)
 
 

@@ -88,10 +88,12 @@ def _source_of(session) -> str:
     return session.source if session.source in ("kiosk", "card", "offline", "manual") else "card"
 
 
-def record_session(session, actor=None) -> LedgerEntry:
+def record_session(session, actor=None, *, just_closed: bool = False) -> LedgerEntry:
     """The service entry of a closed attendance session (waiting for approval). Called by the check-in services
-    when a session closes; a session becomes one entry, once."""
-    existing = service_entry_of_session(session.id)
+    when a session closes; a session becomes one entry, once. ``just_closed``: the caller closed an open session in
+    this transaction, so it has no entry yet and the lookup is skipped (the unique index on the entries' session
+    still refuses a second one)."""
+    existing = None if just_closed else service_entry_of_session(session.id)
     if existing is not None:
         return existing
     activity = db.session.get(Activity, session.activity_id)

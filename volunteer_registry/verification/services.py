@@ -13,12 +13,14 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import insert
 
 from ..certificates.models import Certificate
 from ..certificates.tokens import CertificateClaims, TokenError, open_token, token_url
 from ..extensions import db
 from ..keys.services import ensure_keys, keys_for, public_key_of, root_certificates_pem
 from ..ledger.models import LedgerCheckpoint, LedgerLeaf
+from ..models import utcnow
 from ..organizations.models import Organization
 from .models import Verification
 from .pdfcheck import PdfCheckError, SignedPdf, check_signed_pdf, load_roots
@@ -33,6 +35,7 @@ class Verdict:
     claims: CertificateClaims | None = None
     pdf: SignedPdf | None = None
     detail: str = ""
+    issuer: Organization | None = None
 
     @property
     def authentic(self) -> bool:
@@ -82,7 +85,7 @@ def verify_token(token: bytes) -> Verdict:
     certificate, issuer = found
     if not _matches(certificate, issuer.code, claims):
         return Verdict("mismatch", certificate=None, claims=claims)
-    return Verdict(certificate.status, certificate=certificate, claims=claims)
+    return Verdict(certificate.status, certificate=certificate, claims=claims, issuer=issuer)
 
 
 def verify_pdf(data: bytes) -> Verdict:
@@ -127,7 +130,7 @@ def verdict_json(verdict: Verdict, base_url: str) -> dict:
     if not verdict.authentic:
         return {"status": "invalid", "error": verdict.outcome, "detail": verdict.detail}
     certificate = verdict.certificate
-    org = db.session.get(Organization, certificate.organization_id)
+    org = verdict.issuer or db.session.get(Organization, certificate.organization_id)
     body = {
         "status": certificate.status, "number": certificate.number,
         "issuer": {"code": org.code, "name": org.name},
@@ -159,7 +162,8 @@ def _client_hash(address: str | None) -> str:
 
 
 def log_verification(verdict: Verdict, method: str, address: str | None) -> None:
-    """Record that a verification happened and what it found (not who asked: a keyed hash of the address)."""
-    db.session.add(Verification(method=method, outcome=verdict.outcome[:24],
-                                certificate_id=verdict.certificate.id if verdict.certificate else None,
-                                client=_client_hash(address)))
+    """Record that a verification happened and what it found (not who asked: a keyed hash of the address). One
+    INSERT, sent at once (nothing reads the row back); the caller commits."""
+    db.session.execute(insert(Verification).values(
+        method=method, outcome=verdict.outcome[:24], certificate_id=verdict.certificate.id if verdict.certificate else
+        None, client=_client_hash(address), created_at=utcnow()))

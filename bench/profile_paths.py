@@ -1,7 +1,7 @@
 """Profile one of the benchmark's paths with pyinstrument, in-process, on the working copy the last bench run left.
 
-    .venv/bin/python bench/profile.py checkin [--scale tenth] [--requests 2000]
-    .venv/bin/python bench/profile.py verify | baseline-scan | baseline-read | volunteer-page | org-dashboard
+    .venv/bin/python bench/profile_paths.py checkin [--scale tenth] [--requests 2000]
+    .venv/bin/python bench/profile_paths.py verify | baseline-scan | baseline-read | volunteer-page | org-dashboard
 
 The requests are the bench's own (bench/wrk/*.lua send the same), made through Flask's test client with the
 production config, so the profile shows the app's time without the HTTP server. Prints pyinstrument's text report
