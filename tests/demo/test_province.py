@@ -27,6 +27,25 @@ def fingerprint() -> list[tuple]:
     return [*volunteers, *entries]
 
 
+def planner_statistics(table: str) -> bool:
+    """Whether the query planner has statistics of ``table`` (SQLite: sqlite_stat1; PostgreSQL: its row estimate)."""
+    if db.engine.dialect.name == "sqlite":
+        return bool(db.session.scalar(sa.text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = :t"), {"t": table}))
+    return db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}) > 0
+
+
+def test_the_batcher_gathers_sqlite_statistics_when_it_starts(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum analyzes")
+    seed_province(scale=SCALE, seed=3)
+    db.session.execute(sa.text("DELETE FROM sqlite_stat1"))
+    db.session.commit()
+    assert not planner_statistics("ledger_states")
+    result = app.test_cli_runner().invoke(args=["ledger", "run", "--times", "1"])
+    assert result.exit_code == 0, result.output
+    assert planner_statistics("ledger_states")
+
+
 def test_a_small_province_is_whole_valid_sealed_and_repeatable(app):
     seeded = seed_province(scale=SCALE, seed=7)
     db.session.commit()
@@ -41,6 +60,7 @@ def test_a_small_province_is_whole_valid_sealed_and_repeatable(app):
         assert id_number_problem("resident_id", number, birth_date=volunteer.birth_date,
                                  gender=volunteer.gender) is None, number
     assert stored_months() == counted_months()
+    assert planner_statistics("ledger_states")  # a bulk load leaves none: the seed gathers them
     report = verify_ledger()
     assert not report.problems and report.leaves == seeded.tree_size == 3200
     first = fingerprint()

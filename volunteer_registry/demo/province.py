@@ -273,6 +273,7 @@ def seed_province(*, scale: float | str = "province", seed: int = 2026,
     _reset_sequences()
     checkpoint = seal_all(chunk=CHUNK * 2, progress=tell("Merkle log", 2 * n_entries))
     done.tree_size = checkpoint.tree_size if checkpoint else 0
+    db.session.execute(text("ANALYZE"))  # the planner's statistics: a bulk load leaves none
     return done
 
 
