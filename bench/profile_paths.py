@@ -41,12 +41,12 @@ def main() -> None:
     stamp = int(time.time())
 
     def sign_in(email: str) -> None:
-        client.get("/login")
-        from flask import session  # noqa: F401  (the test client keeps the cookie)
-        page = client.get("/login").get_data(as_text=True)
+        """The sign-in form, over HTTPS as production's secure cookie needs (the test client keeps the cookie)."""
+        page = client.get("/login", base_url="https://localhost").get_data(as_text=True)
         token = page.split('name="csrf_token"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
         answer = client.post("/login", data={"csrf_token": token, "identifier": email,
-                                              "password": "demo-password-2026"}, base_url="https://localhost")
+                                              "password": "demo-password-2026"}, base_url="https://localhost",
+                             headers={"Referer": "https://localhost/login"})  # CSRF over HTTPS checks it
         assert answer.status_code == 302, answer.status_code
 
     def one(i: int):

@@ -64,7 +64,7 @@ MODES = {
 #: wrk's load: threads and connections (two sync workers; eight connections keep both busy with a queue)
 THREADS, CONNECTIONS = 2, 8
 #: the growth subjects: a volunteer with this many approved entries, and an organization with about as many as the
-#: mode says (both scales must have one that size)
+#: mode says at the small scale, and then the organization closest to that one's size at the large scale
 VOLUNTEER_ENTRIES = 6
 #: how many volunteers the check-in load cycles through, and certificates the verification load cycles through
 SCANNED_VOLUNTEERS, VERIFIED_CERTIFICATES = 2_000, 8
@@ -501,7 +501,8 @@ def main() -> None:
         server.stop()
 
     say(f"{large_scale}: preparing a working copy")
-    large = prepare(working_copy(large_cached, large_scale), large_scale, mode["rounds"], mode["org_entries"])
+    # the same subjects: the organization at the large scale closest in size to the one the small scale had
+    large = prepare(working_copy(large_cached, large_scale), large_scale, mode["rounds"], small.dashboard_entries)
     server = Server(large.files.parent)
     try:
         say(f"{large_scale}: gunicorn on {HOST}:{server.port}, pages one client at a time")
@@ -553,7 +554,7 @@ def main() -> None:
         "growth_org_dashboard": growth("org_dashboard", subject_entries=[large.dashboard_entries,
                                                                          small.dashboard_entries]),
         "growth_verify": growth("verify"),
-        "worker_peak_rss_mb": figure(peak_mb, "MB", 300, peak_mb / 300, workers=len(server.peak_kb)),
+        "worker_peak_rss_mb": figure(peak_mb, "MiB", 300, peak_mb / 300, workers=len(server.peak_kb)),
     }
     if large_scale == "province":
         seconds = large_meta["seed_seconds"]
