@@ -74,3 +74,13 @@ def test_a_small_province_is_whole_valid_sealed_and_repeatable(app):
     seed_province(scale=SCALE, seed=7)
     db.session.commit()
     assert fingerprint() == first
+
+
+def test_the_command_seeds_a_hundredth_with_a_progress_bar_per_stage(app):
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--scale", "hundredth", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "37 organizations, 5,540 volunteers" in result.output and "8,000 approved entries" in result.output
+    assert "the log sealed at 16,000 leaves" in result.output
+    assert all(stage in result.output for stage in ("volunteers", "ledger entries", "Merkle log"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 37
+    assert planner_statistics("ledger_states")

@@ -13,7 +13,8 @@ demo_cli = AppGroup("demo", help="Demo data.")
 @demo_cli.command("seed")
 @click.option("--scale", type=click.Choice(["small", *SCALES]), default="small", show_default=True,
               help="small: the demo accounts and a few organizations; province: 3,700 organizations, 554,000 "
-                   "volunteers and 800,000 approved entries (into an empty database); tenth: a tenth of that.")
+                   "volunteers and 800,000 approved entries (into an empty database); tenth, hundredth: a tenth or "
+                   "a hundredth of that (the benchmark's).")
 @click.option("--seed", "seed", type=int, default=2026, show_default=True, help="The same seed, the same data.")
 def seed_command(scale: str, seed: int):
     """Create demo data: the demo accounts (once; later runs change nothing), or a whole province."""
