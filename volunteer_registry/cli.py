@@ -4,11 +4,12 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from .accounts.cli import accounts_cli
+    from .backup.cli import backup_cli
     from .certificates.cli import certificates_cli
     from .demo.cli import demo_cli
     from .keys.cli import keys_cli
     from .ledger.cli import ledger_cli
     from .volunteers.cli import volunteers_cli
 
-    for group in (accounts_cli, certificates_cli, demo_cli, keys_cli, ledger_cli, volunteers_cli):
+    for group in (accounts_cli, backup_cli, certificates_cli, demo_cli, keys_cli, ledger_cli, volunteers_cli):
         app.cli.add_command(group)
