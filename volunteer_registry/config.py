@@ -21,6 +21,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    #: this many wrong passwords in a row lock the account for ACCOUNT_LOCKOUT_MINUTES (against guessing spread over
+    #: many addresses, which the per-address and per-account rate limits slow but do not stop)
+    ACCOUNT_LOCKOUT_FAILURES = 10
+    ACCOUNT_LOCKOUT_MINUTES = 15
     RESET_RATE_LIMIT = "5 per minute"
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE_DAYS = 14

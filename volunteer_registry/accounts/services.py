@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import secrets
 
@@ -33,11 +34,14 @@ class AccountError(DomainError):
         "password_too_common": _l("This password is too easy to guess; choose another."),
         "invalid_credentials": _l("The account or password is not correct."),
         "account_disabled": _l("This account is disabled."),
+        "account_locked": _l("Too many wrong passwords: this account is locked for %(minutes)s more minutes. "
+                             "To sign in sooner, reset your password."),
         "reset_link_invalid": _l("This password reset link is invalid or has already been used."),
         "reset_link_expired": _l("This password reset link has expired; ask for a new one."),
         "token_not_found": _l("No such token."),
     }
-    statuses = {"identifier_taken": 409, "invalid_credentials": 401, "account_disabled": 403, "token_not_found": 404}
+    statuses = {"identifier_taken": 409, "invalid_credentials": 401, "account_disabled": 403, "account_locked": 423,
+                "token_not_found": 404}
 
 
 _COMMON_PASSWORDS = {"1234567890", "12345678910", "password123", "qwertyuiop", "1qaz2wsx3edc", "abcdefghij",
@@ -99,16 +103,27 @@ def create_account(identifier: str, password: str, *, is_platform_admin: bool = 
 
 def authenticate(identifier: str, password: str) -> User:
     """The account for these credentials. Raises invalid_credentials (same for unknown account and wrong
-    password) or account_disabled."""
+    password), account_locked or account_disabled. A wrong password is counted on the account (the caller commits
+    even when this raises); ACCOUNT_LOCKOUT_FAILURES in a row lock it for ACCOUNT_LOCKOUT_MINUTES, during which even
+    the right password is refused; a sign-in or a password reset clears the count."""
     user = find_user(identifier)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)  # same work either way: no account enumeration by timing
         raise AccountError("invalid_credentials")
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        check_password_hash(_DUMMY_HASH, password)
+        raise AccountError("account_locked", minutes=math.ceil((user.locked_until - now).total_seconds() / 60))
     if not check_password_hash(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= current_app.config["ACCOUNT_LOCKOUT_FAILURES"]:
+            user.locked_until = now + dt.timedelta(minutes=current_app.config["ACCOUNT_LOCKOUT_MINUTES"])
+            record_event("account.locked", actor=None, target=user, failures=user.failed_logins)
+            user.failed_logins = 0
         raise AccountError("invalid_credentials")
     if user.is_disabled:
         raise AccountError("account_disabled")
-    user.last_login_at = utcnow()
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     return user
 
 
@@ -116,10 +131,12 @@ _DUMMY_HASH = generate_password_hash("not a password", method="pbkdf2:sha256:100
 
 
 def set_password(user: User, password: str) -> None:
-    """Change the password and end every other session and outstanding reset link."""
+    """Change the password and end every other session and outstanding reset link; a lock from wrong passwords
+    ends too (whoever chose the new password holds the account)."""
     check_password_strength(password)
     user.password_hash = _hash_password(password)
     user.session_nonce = secrets.token_hex(8)
+    user.failed_logins, user.locked_until = 0, None
     record_event("account.password_changed", actor=user, target=user)
 
 

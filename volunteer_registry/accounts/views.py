@@ -76,6 +76,7 @@ def login():
         try:
             user = authenticate(form.identifier.data, form.password.data)
         except AccountError as error:
+            db.session.commit()  # the wrong password is counted towards the lock
             form.password.errors.append(error.message)
         else:
             db.session.commit()
