@@ -407,6 +407,10 @@ def users_with_chinese(w, actor, client):
     return tuple(db.session.scalars(db.select(User.id).where(User.locale == "zh_CN").order_by(User.id)))
 
 
+def deleted_accounts(w, actor, client):
+    return tuple(db.session.scalars(db.select(User.id).where(User.deleted_at.is_not(None)).order_by(User.id)))
+
+
 def add_actor(before, w, actor):
     return tuple(sorted((*before, actor.id)))
 
@@ -920,6 +924,10 @@ WEB_WRITES = [
         state=users_with_chinese, after=add_actor),
     Row("POST", "/account/tokens", signed_in(ok(200)), data={"name": "scanner tablet"},
         state=tokens_of, after=plus_one),
+    # deleting one's own account: staff and platform admins are refused (they hand their roles over first)
+    Row("POST", "/account/delete", signed_in(ok(HOME), coord_a=no(422), coord_b=no(422), admin_a=no(422),
+                                             admin_b=no(422), admin_p=no(422), platform=no(422)),
+        data={"password": PASSWORD, "understood": "y"}, state=deleted_accounts, after=add_actor),
     # member_a's token: only its owner can revoke it; for everyone else it does not exist
     Row("POST", "/account/tokens/{member_token}/revoke", signed_in(no(404), member_a=ok(Redirect("/account"))),
         data={}, state=lambda w, actor, client: w.member_token.revoked_at is not None, after=becomes(True)),

@@ -44,3 +44,11 @@ class TokenForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES))
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+    understood = BooleanField(_l("I understand that my account and personal details are deleted for good, and "
+                                 "that my service hours and certificates stay on record under an anonymous name."),
+                              validators=[DataRequired(_l("Tick the box to confirm."))])

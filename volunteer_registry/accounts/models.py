@@ -30,6 +30,8 @@ class User(UserMixin, db.Model):
     #: wrong passwords since the last sign-in (or lock); at ACCOUNT_LOCKOUT_FAILURES the account locks
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: when the person deleted the account (accounts/deletion.py): the row stays, anonymised, for what points at it
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", order_by="ApiToken.id")
 

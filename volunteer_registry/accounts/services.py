@@ -39,6 +39,9 @@ class AccountError(DomainError):
         "reset_link_invalid": _l("This password reset link is invalid or has already been used."),
         "reset_link_expired": _l("This password reset link has expired; ask for a new one."),
         "token_not_found": _l("No such token."),
+        "platform_admin": _l("A platform administrator's account is closed by another administrator, not deleted."),
+        "staff_role_held": _l("You are staff of %(organizations)s: hand the role over (an org admin removes it) "
+                              "before deleting your account."),
     }
     statuses = {"identifier_taken": 409, "invalid_credentials": 401, "account_disabled": 403, "account_locked": 423,
                 "token_not_found": 404}

@@ -7,7 +7,16 @@ from ..extensions import db, limiter
 from ..forms import ConfirmForm
 from ..security import is_safe_next
 from . import bp
-from .forms import ForgotPasswordForm, LoginForm, PreferencesForm, ResetPasswordForm, SignupForm, TokenForm
+from .deletion import delete_account
+from .forms import (
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PreferencesForm,
+    ResetPasswordForm,
+    SignupForm,
+    TokenForm,
+)
 from .services import (
     AccountError,
     authenticate,
@@ -139,7 +148,7 @@ def account():
         flash(_("Saved."), "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", preferences=preferences, token_form=TokenForm(),
-                           confirm=ConfirmForm(), new_token=None)
+                           confirm=ConfirmForm(), new_token=None, delete_form=DeleteAccountForm(formdata=None))
 
 
 @bp.route("/account/tokens", methods=["POST"])
@@ -148,11 +157,11 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=form,
-                               confirm=ConfirmForm(), new_token=None), 422
+                               confirm=ConfirmForm(), new_token=None, delete_form=DeleteAccountForm(formdata=None)), 422
     _token, plaintext = create_api_token(current_user, form.name.data)
     db.session.commit()
     return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=TokenForm(formdata=None),
-                           confirm=ConfirmForm(), new_token=plaintext)
+                           confirm=ConfirmForm(), new_token=plaintext, delete_form=DeleteAccountForm(formdata=None))
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -163,3 +172,25 @@ def revoke_token(token_id: int):
         db.session.commit()
         flash(_("The token is revoked."), "info")
     return redirect(url_for("accounts.account"))
+
+
+@bp.route("/account/delete", methods=["POST"])
+@login_required
+def delete():
+    """Delete the account (accounts/deletion.py): the password again, and a box ticked."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            delete_account(current_user, form.password.data)
+        except AccountError as error:
+            if not apply_to_form(error, form):
+                flash(error.message, "error")
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("Your account is deleted. Your service hours and certificates stay on record, without your "
+                    "name."), "info")
+            return redirect(url_for("home.index"))
+    return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=TokenForm(formdata=None),
+                           confirm=ConfirmForm(), new_token=None, delete_form=form), 422
