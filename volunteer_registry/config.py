@@ -47,6 +47,8 @@ class Config:
     #: the host of the request that issues (the CLI: http://localhost:5000)
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
     VERIFY_RATE_LIMIT = "60 per minute"
+    #: scans per scanning account (token or session): ten a second on average, enough for an offline queue's flush
+    SCAN_RATE_LIMIT = "600 per minute"
     VERIFY_UPLOAD_RATE_LIMIT = "10 per minute"
     #: how many reverse proxies stand in front of the app (their X-Forwarded-* headers are trusted)
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

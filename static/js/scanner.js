@@ -101,6 +101,7 @@
                                    function () { showSignIn(); return "stop"; });
       }
       if (answer.status === 401) { showSignIn(); return "stop"; }
+      if (answer.status === 429) { return "stop"; }   // too many at once: keep it and the rest, send them later
       if (answer.status >= 200 && answer.status < 300) {
         remove(item.event_id);
         done(item, body, false);

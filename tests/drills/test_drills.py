@@ -48,7 +48,9 @@ class Server:
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "VOLUNTEER_REGISTRY_INSTANCE": app.instance_path, "VOLUNTEER_REGISTRY_ENV": "production",
                "SECRET_KEY": app.config["SECRET_KEY"], "ID_ENCRYPTION_KEY": app.config["ID_ENCRYPTION_KEY"],
-               "LEDGER_SIGNING_KEY": app.config["LEDGER_SIGNING_KEY"]}
+               "LEDGER_SIGNING_KEY": app.config["LEDGER_SIGNING_KEY"],
+               # one scanner's token sends all 2,000 scans within seconds: the drill is about integrity, not limits
+               "VOLUNTEER_REGISTRY_SCAN_RATE_LIMIT": "100000 per minute"}
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "60", "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,

@@ -7,11 +7,12 @@ from ..accounts.permissions import can, require
 from ..activities.models import Activity
 from ..activities.queries import visible_activity
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
+from ..checkin.limits import scan_rate_limit, scanner_key
 from ..checkin.models import AttendanceSession
 from ..checkin.services import CheckInError, ScanRequest, record_scan, served_minutes, union_minutes
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
-from ..extensions import db
+from ..extensions import db, limiter
 from ..ledger.models import LedgerState
 from ..organizations.queries import (
     directory,
@@ -313,6 +314,7 @@ def sign_up_endpoint(code: str):
 
 
 @bp.route("/scans", methods=["POST"])
+@limiter.limit(scan_rate_limit, key_func=scanner_key)
 @token_required
 def scan():
     body = _body()

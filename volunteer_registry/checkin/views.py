@@ -27,7 +27,7 @@ from ..accounts.permissions import can
 from ..activities.queries import activity_by_code, staff_activity
 from ..codes import normalize_volunteer_number
 from ..errors import apply_to_form
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import utcnow
 from ..timeutil import local, parse_datetime
 from ..volunteers.access import volunteer_required
@@ -35,6 +35,7 @@ from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from . import bp
 from .forms import FixCheckoutForm, KioskTapForm, ManualDecisionForm, ManualEntryForm
 from .kiosk import WINDOW_SECONDS, kiosk_problem, kiosk_token, kiosk_url, qr_png, qr_svg
+from .limits import scan_rate_limit, scanner_key
 from .models import SCAN_METHODS
 from .queries import (
     day_view,
@@ -139,6 +140,7 @@ def _kiosk_refusal(error: CheckInError, activity=None):
 
 
 @bp.route("/k/<token>", methods=["GET", "POST"])
+@limiter.limit(scan_rate_limit, key_func=scanner_key, methods=["POST"])
 def kiosk_scan(token: str):
     """The page a kiosk QR opens, and its one button.
 
@@ -280,6 +282,7 @@ def _scan_json(result: ScanResult, activity) -> dict:
 
 
 @bp.route("/activities/<code>/scans", methods=["POST"])
+@limiter.limit(scan_rate_limit, key_func=scanner_key)
 def scans(code: str):
     """A scan from the scanner page (camera, typed number, or its offline queue): JSON in, JSON out.
 
