@@ -147,8 +147,16 @@ def account():
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", preferences=preferences, token_form=TokenForm(),
-                           confirm=ConfirmForm(), new_token=None, delete_form=DeleteAccountForm(formdata=None))
+    return _account_page(preferences=preferences)
+
+
+def _account_page(*, preferences=None, token_form=None, delete_form=None, new_token=None, status=200):
+    """The account page with its forms, each blank unless given."""
+    return render_template(
+        "accounts/account.html", preferences=PreferencesForm() if preferences is None else preferences,
+        token_form=TokenForm(formdata=None) if token_form is None else token_form, confirm=ConfirmForm(),
+        new_token=new_token, delete_form=DeleteAccountForm(formdata=None) if delete_form is None else delete_form,
+    ), status
 
 
 @bp.route("/account/tokens", methods=["POST"])
@@ -156,12 +164,10 @@ def account():
 def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
-        return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=form,
-                               confirm=ConfirmForm(), new_token=None, delete_form=DeleteAccountForm(formdata=None)), 422
+        return _account_page(token_form=form, status=422)
     _token, plaintext = create_api_token(current_user, form.name.data)
     db.session.commit()
-    return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=TokenForm(formdata=None),
-                           confirm=ConfirmForm(), new_token=plaintext, delete_form=DeleteAccountForm(formdata=None))
+    return _account_page(new_token=plaintext)
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -192,5 +198,4 @@ def delete():
             flash(_("Your account is deleted. Your service hours and certificates stay on record, without your "
                     "name."), "info")
             return redirect(url_for("home.index"))
-    return render_template("accounts/account.html", preferences=PreferencesForm(), token_form=TokenForm(formdata=None),
-                           confirm=ConfirmForm(), new_token=None, delete_form=form), 422
+    return _account_page(delete_form=form, status=422)

@@ -25,12 +25,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from ..errors import DomainError
 from ..extensions import db
-from ..ledger.models import LedgerCheckpoint
-from ..ledger.services import VerifyReport, verify_ledger
+from ..ledger.services import VerifyReport, latest_checkpoint, verify_ledger
 
 FORMAT = "volunteer-registry-backup/1"
 MANIFEST = "manifest.json"
@@ -78,8 +76,7 @@ def _dialect() -> str:
 
 def _libpq_url() -> str:
     """The database URL as pg_dump and pg_restore read it (no SQLAlchemy driver name)."""
-    return make_url(str(db.engine.url.render_as_string(hide_password=False))).set(
-        drivername="postgresql").render_as_string(hide_password=False)
+    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _run(tool: list[str]) -> None:
@@ -197,7 +194,7 @@ def restore_backup(source: Path) -> Restored:
             _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
                   f"--dbname={_libpq_url()}", str(dump)])
         db.engine.dispose()  # no pooled connection may keep a view of the old database
-    latest = db.session.scalar(db.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1))
+    latest = latest_checkpoint()
     found = (latest.tree_size, latest.root_hash.hex()) if latest else (None, None)
     if found != (manifest.tree_size, manifest.root_hash):
         raise BackupError("checkpoint_mismatch", expected=manifest.checkpoint,
