@@ -119,7 +119,9 @@ class Drill:
                     continue
                 try:
                     status, _body = server.request("POST", "/api/v1/scans", scan, self.token)
-                except OSError as error:  # the server is gone: what was not acknowledged waits for a resend
+                # The server is gone (refused, reset, or killed between the headers and the body): what was
+                # not acknowledged in full waits for a resend.
+                except (OSError, http.client.HTTPException) as error:
                     with self.lock:
                         self.failures.append((scan["event_id"], repr(error)))
                     return
