@@ -1,0 +1,2 @@
+"""Notifications: in-app, email and short messages, written to an outbox with the change they report and sent by a
+worker (``flask notifications run``)."""
