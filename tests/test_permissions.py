@@ -55,6 +55,7 @@ from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import CorrectionRequest, LedgerState
 from volunteer_registry.ledger.services import decide_entries, extend_log, record_missing_service, report_omission
 from volunteer_registry.models import utcnow
+from volunteer_registry.notifications.services import notify, unread_count, wants
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
 from volunteer_registry.organizations.services import (
     apply_for_membership,
@@ -162,6 +163,8 @@ def build_world(make: Factory) -> World:
     extend_log()
     correction = report_omission(users["member_a"], run_a, run_a.starts_at + dt.timedelta(minutes=40),
                                  run_a.starts_at + dt.timedelta(minutes=70), "I came back after lunch")
+    for user in users.values():  # one unread notification each, for the rows that read or mark them
+        notify(user, "membership.decided", organization="Organization A", decision="approved")
     db.session.commit()
     values = {
         "A": orgs["A"].code, "B": orgs["B"].code, "P": orgs["P"].code,
@@ -671,6 +674,12 @@ WEB_PAGES = [
         400,       400,       400,       400,       400,       400,       400,       400,       400,       400),
     get("/account",
         LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/notifications",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/notifications?page=0",
+        LOGIN,     400,       400,       400,       400,       400,       400,       400,       400,       400),
+    get("/notifications/preferences",
+        LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/admin/audit",
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
     get("/admin/organizations",
@@ -928,6 +937,11 @@ WEB_WRITES = [
     Row("POST", "/account/delete", signed_in(ok(HOME), coord_a=no(422), coord_b=no(422), admin_a=no(422),
                                              admin_b=no(422), admin_p=no(422), platform=no(422)),
         data={"password": PASSWORD, "understood": "y"}, state=deleted_accounts, after=add_actor),
+    Row("POST", "/notifications/read", signed_in(ok(Redirect("/notifications"))), data={},
+        state=lambda w, actor, client: unread_count(actor) if actor else None, after=becomes(0)),
+    Row("POST", "/notifications/preferences", signed_in(ok(Redirect("/notifications/preferences"))), data={},
+        state=lambda w, actor, client: wants(actor, "membership.decided", "email") if actor else None,
+        after=becomes(False)),
     # member_a's token: only its owner can revoke it; for everyone else it does not exist
     Row("POST", "/account/tokens/{member_token}/revoke", signed_in(no(404), member_a=ok(Redirect("/account"))),
         data={}, state=lambda w, actor, client: w.member_token.revoked_at is not None, after=becomes(True)),

@@ -61,6 +61,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     from .ledger import corrections as _ledger_corrections  # noqa: F401  (routes on the ledger blueprint)
     from .ledger import monitor as _ledger_monitor  # noqa: F401
     from .ledger import views as ledger
+    from .notifications import views as notifications
     from .organizations import views as organizations
     from .records import views as records
     from .reports import downloads as _report_downloads  # noqa: F401  (routes on the reports blueprint)
@@ -70,7 +71,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     from .volunteers import views as volunteers
 
     for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, certificates,
-                 verification, reports, keys, audit, api):
+                 verification, reports, keys, audit, notifications, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

@@ -18,7 +18,22 @@ def timespan(activity) -> str:
     return f"{format_datetime(activity.starts_at, 'short')} – {until}"
 
 
+def _unread_notifications() -> int:
+    """The signed-in user's unread notifications (0 for nobody), counted once a request when a page asks."""
+    from flask import g
+    from flask_login import current_user
+
+    from .notifications.services import unread_count
+
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_notifications" not in g:
+        g.unread_notifications = unread_count(current_user)
+    return g.unread_notifications
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(_unread_notifications, "unread_notifications")
     app.add_template_filter(lambda value: format_decimal(value or 0, format="#,##0"), "number")
     app.add_template_filter(lambda value: format_percent(value or 0, format="#,##0%"), "percent")
     app.add_template_filter(region_path, "region")

@@ -15,6 +15,8 @@ from volunteer_registry.notifications.delivery import deliver_due
 from volunteer_registry.notifications.models import Delivery, Notification
 from volunteer_registry.notifications.services import notify, set_preference
 
+from ..conftest import login
+
 PARAMS = {"organization": "西宁市城东区志愿者协会", "decision": "approved"}
 
 
@@ -107,3 +109,24 @@ def test_preferences_choose_the_channels(app, make):
     assert [(m.channel, m.to) for m in outbox(app)] == [("sms", "13912345678")]
     with pytest.raises(ValueError):
         notify(user, "no.such.kind")
+
+
+def test_the_notifications_page_lists_them_and_the_count_in_the_menu_goes_down(app, client, make):
+    user = make.user("page@example.org")
+    user.locale = "en"
+    notify(user, "membership.decided", link="/organizations", **PARAMS)
+    notify(user, "entry.decided", activity="湟水河清洁", minutes=90, date="2026-11-28", decision="rejected")
+    db.session.commit()
+    login(client, user)
+    page = client.get("/notifications", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Your membership of 西宁市城东区志愿者协会: approved" in page
+    assert "90 minutes of service at 湟水河清洁 on 2026-11-28 were rejected." in page
+    assert 'aria-label="2 unread"' in page
+    assert client.post("/notifications/read").status_code == 302
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "unread" not in page and db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.read_at.is_(None))) == 0
+    # the preferences page turns email off
+    assert client.post("/notifications/preferences", data={}).status_code == 302
+    notification = notify(user, "membership.decided", **PARAMS)
+    assert notification.deliveries == []

@@ -19,7 +19,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..models import utcnow
 from .models import Delivery, Notification
-from .services import KINDS, VALUE_LABELS
+from .services import text_of
 
 MAX_ATTEMPTS = 6
 #: the delay before each retry (the sixth failure is final)
@@ -38,10 +38,8 @@ class Round:
 
 def render(notification: Notification, user: User) -> tuple[str, str]:
     """Subject and body in the user's language (their saved choice, else Chinese, the province's)."""
-    kind = KINDS[notification.kind]
     with force_locale(user.locale or "zh_CN"):
-        params = {key: str(VALUE_LABELS.get(value, value)) for key, value in notification.params.items()}
-        return str(kind.subject) % params, str(kind.body) % params
+        return text_of(notification)
 
 
 def deliver_due(*, batch: int = 50, now: dt.datetime | None = None) -> Round:

@@ -13,21 +13,43 @@ from .models import CHANNELS, Delivery, Notification, NotificationPreference
 
 @dataclass(frozen=True)
 class Kind:
+    title: object  # what the preferences page calls it
     subject: object  # a lazy string; formatted with the notification's params in the reader's language
     body: object
     default_channels: tuple[str, ...] = ("email",)  # short messages are opt-in
 
 
 KINDS = {
-    "membership.decided": Kind(_l("Your membership of %(organization)s: %(decision)s"),
+    "membership.decided": Kind(_l("A decision on your request to join an organization"),
+                               _l("Your membership of %(organization)s: %(decision)s"),
                                _l("%(organization)s has %(decision)s your request to join.")),
-    "entry.decided": Kind(_l("Your hours at %(activity)s: %(decision)s"),
+    "entry.decided": Kind(_l("A decision on your service hours"),
+                          _l("Your hours at %(activity)s: %(decision)s"),
                           _l("%(minutes)s minutes of service at %(activity)s on %(date)s were %(decision)s.")),
 }
 
 
 #: parameter values that are words, not names: shown in the reader's language
 VALUE_LABELS = {"approved": _l("approved"), "rejected": _l("rejected"), "declined": _l("declined")}
+
+
+def text_of(notification) -> tuple[str, str]:
+    """Subject and body in the current language."""
+    kind = KINDS[notification.kind]
+    params = {key: str(VALUE_LABELS.get(value, value)) for key, value in notification.params.items()}
+    return str(kind.subject) % params, str(kind.body) % params
+
+
+def unread_count(user) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)))
+
+
+def mark_all_read(user, now) -> int:
+    """Mark every unread notification of ``user`` read; how many were."""
+    return db.session.execute(db.update(Notification).where(Notification.user_id == user.id,
+                                                            Notification.read_at.is_(None))
+                              .values(read_at=now)).rowcount
 
 
 def wants(user, kind: str, channel: str) -> bool:

@@ -1,0 +1,53 @@
+"""The notifications page (newest first, marked read together) and the choice of channels."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..models import utcnow
+from ..paging import parse_page
+from . import bp
+from .models import CHANNELS, Notification
+from .services import KINDS, mark_all_read, set_preference, text_of, wants
+
+PER_PAGE = 30
+
+
+@bp.route("/notifications")
+@login_required
+def inbox():
+    page = parse_page(request.args.get("page"))
+    if page is None:
+        abort(400)
+    listing = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
+                          .order_by(Notification.id.desc()), page=page, per_page=PER_PAGE, error_out=False)
+    items = [(notification, *text_of(notification)) for notification in listing.items]
+    return render_template("notifications/inbox.html", listing=listing, items=items, confirm=ConfirmForm())
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def read_all():
+    if ConfirmForm().validate_on_submit():
+        mark_all_read(current_user, utcnow())
+        db.session.commit()
+    return redirect(url_for("notifications.inbox"))
+
+
+@bp.route("/notifications/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        for kind in KINDS:
+            for channel in CHANNELS:
+                set_preference(current_user, kind, channel, f"{kind}:{channel}" in request.form)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("notifications.preferences"))
+    choices = {(kind, channel): wants(current_user, kind, channel) for kind in KINDS for channel in CHANNELS}
+    return render_template("notifications/preferences.html", form=form, kinds=KINDS, channels=CHANNELS,
+                           choices=choices)
