@@ -55,7 +55,7 @@ from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import CorrectionRequest, LedgerState
 from volunteer_registry.ledger.services import decide_entries, extend_log, record_missing_service, report_omission
 from volunteer_registry.models import utcnow
-from volunteer_registry.notifications.services import notify, unread_count, wants
+from volunteer_registry.notifications.services import notify, unread_count, unsubscribe_token, wants
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole
 from volunteer_registry.organizations.services import (
     apply_for_membership,
@@ -171,6 +171,7 @@ def build_world(make: Factory) -> World:
         "pending_a": memberships["A"].id, "pending_b": memberships["B"].id,
         "applicant_a": applicants["A"].volunteer_number, "applicant_b": applicants["B"].volunteer_number,
         "invite": invite, "member_token": member_token.id, "reset": make_reset_token(target),
+        "unsubscribe": unsubscribe_token(target, "membership.decided"),
         **{key: activity.code for key, activity in activities.items()},
         "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
         "session_a": session.id, "entry_a": entry.id, "ledger_a": served.entry.id, "correction_a": correction.id,
@@ -680,6 +681,11 @@ WEB_PAGES = [
         LOGIN,     400,       400,       400,       400,       400,       400,       400,       400,       400),
     get("/notifications/preferences",
         LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    # an email's unsubscribe link: the signed token is the authority, signed in or not
+    get("/notifications/unsubscribe/{unsubscribe}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/notifications/unsubscribe/not-a-valid-token",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
     get("/admin/audit",
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
     get("/admin/organizations",
@@ -942,6 +948,10 @@ WEB_WRITES = [
     Row("POST", "/notifications/preferences", signed_in(ok(Redirect("/notifications/preferences"))), data={},
         state=lambda w, actor, client: wants(actor, "membership.decided", "email") if actor else None,
         after=becomes(False)),
+    Row("POST", "/notifications/unsubscribe/{unsubscribe}", everyone(ok(200)), data={"scope": "kind"},
+        state=lambda w, actor, client: wants(w.target, "membership.decided", "email"), after=becomes(False)),
+    Row("POST", "/notifications/unsubscribe/not-a-valid-token", everyone(no(404)), data={"scope": "all"},
+        state=lambda w, actor, client: wants(w.target, "membership.decided", "email")),
     # member_a's token: only its owner can revoke it; for everyone else it does not exist
     Row("POST", "/account/tokens/{member_token}/revoke", signed_in(no(404), member_a=ok(Redirect("/account"))),
         data={}, state=lambda w, actor, client: w.member_token.revoked_at is not None, after=becomes(True)),

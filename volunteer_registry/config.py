@@ -36,6 +36,10 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "1") == "1"
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "no-reply@volunteer-registry.local")
+    #: coordinators' daily digest lists the decisions that have waited longer than this
+    NOTIFY_PENDING_AFTER_HOURS = 48
+    #: how long a notifications worker may hold a message it is sending before others take it as dead
+    NOTIFICATIONS_CLAIM_SECONDS = 120
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     IMPORT_MAX_ROWS = 20000

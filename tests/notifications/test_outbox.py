@@ -58,11 +58,11 @@ def test_a_failed_send_is_retried_after_its_delay_and_then_sent_once(app, make, 
     db.session.commit()
     real, calls = mail.send_email, []
 
-    def flaky(*args):
+    def flaky(*args, **kwargs):
         calls.append(args)
         if len(calls) == 1:
             raise ConnectionError("SMTP server unreachable")
-        real(*args)
+        real(*args, **kwargs)
     monkeypatch.setattr(mail, "send_email", flaky)
     now = utcnow()
     assert deliver_due(now=now).retried == 1
@@ -73,27 +73,53 @@ def test_a_failed_send_is_retried_after_its_delay_and_then_sent_once(app, make, 
     assert len(outbox(app)) == 1 and len(calls) == 2
 
 
-def test_a_worker_killed_between_a_send_and_its_commit_sends_each_message_once(app, make, monkeypatch):
+def test_a_worker_that_died_before_handing_a_message_over_is_replaced_and_the_message_sent_once(
+        app, make, monkeypatch):
     users = [make.user(f"kill{i}@example.org") for i in range(5)]
     for user in users:
         notify(user, "membership.decided", **PARAMS)
     db.session.commit()
     real = mail.send_email
 
-    def dies_on_the_third(to, subject, body):
-        real(to, subject, body)
-        if len(outbox(app)) == 3:
-            raise KeyboardInterrupt  # the process dies after the message left, before "sent" is committed
+    def dies_on_the_third(to, subject, body, **kwargs):
+        if len(outbox(app)) == 2:
+            raise KeyboardInterrupt  # the process dies while connecting: the third message never left
+        real(to, subject, body, **kwargs)
     monkeypatch.setattr(mail, "send_email", dies_on_the_third)
     now = utcnow()
     with pytest.raises(KeyboardInterrupt):
         deliver_due(now=now)
     db.session.rollback()
     monkeypatch.setattr(mail, "send_email", real)
-    # restarted after the claim ran out: the interrupted one is given up, the others go out
-    later = deliver_due(now=now + dt.timedelta(minutes=3))
-    assert (later.sent, later.interrupted) == (2, 1)
+    assert deliver_due(now=now + dt.timedelta(seconds=30)).sent == 2  # its claim holds: the others go, not it
+    later = deliver_due(now=now + dt.timedelta(minutes=3))  # the claim ran out: it never left, so it goes now
+    assert (later.sent, later.resumed, later.interrupted) == (1, 1, 0)
     assert sorted(message.to for message in outbox(app)) == sorted(user.email for user in users)  # each once
+    assert {d.status for d in db.session.scalars(sa.select(Delivery))} == {"sent"}
+
+
+def test_a_worker_that_died_after_handing_a_message_over_never_sends_it_again(app, make, monkeypatch):
+    users = [make.user(f"handed{i}@example.org") for i in range(3)]
+    for user in users:
+        notify(user, "membership.decided", **PARAMS)
+    db.session.commit()
+    real = mail.send_email
+
+    def dies_after_the_second(to, subject, body, **kwargs):
+        real(to, subject, body, **kwargs)
+        if len(outbox(app)) == 2:
+            raise KeyboardInterrupt  # the message left; the process dies before "sent" is committed
+    monkeypatch.setattr(mail, "send_email", dies_after_the_second)
+    now = utcnow()
+    with pytest.raises(KeyboardInterrupt):
+        deliver_due(now=now)
+    db.session.rollback()
+    monkeypatch.setattr(mail, "send_email", real)
+    later = deliver_due(now=now + dt.timedelta(minutes=3))
+    assert (later.sent, later.resumed, later.interrupted) == (1, 0, 1)
+    assert sorted(message.to for message in outbox(app)) == sorted(user.email for user in users)  # each once
+    given_up = db.session.scalar(sa.select(Delivery).where(Delivery.status == "failed"))
+    assert given_up.to == "handed1@example.org" and "may have been delivered" in given_up.last_error
     assert deliver_due(now=now + dt.timedelta(minutes=10)).sent == 0
 
 
@@ -115,7 +141,8 @@ def test_the_notifications_page_lists_them_and_the_count_in_the_menu_goes_down(a
     user = make.user("page@example.org")
     user.locale = "en"
     notify(user, "membership.decided", link="/organizations", **PARAMS)
-    notify(user, "entry.decided", activity="湟水河清洁", minutes=90, date="2026-11-28", decision="rejected")
+    notify(user, "entry.decided", activity="湟水河清洁", organization="西宁市城东区志愿者协会", count=1, minutes=90,
+           date="2026-11-28", decision="rejected")
     db.session.commit()
     login(client, user)
     page = client.get("/notifications", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -130,3 +157,27 @@ def test_the_notifications_page_lists_them_and_the_count_in_the_menu_goes_down(a
     assert client.post("/notifications/preferences", data={}).status_code == 302
     notification = notify(user, "membership.decided", **PARAMS)
     assert notification.deliveries == []
+
+
+def test_the_command_runs_rounds_and_reports_the_outbox(app, make, monkeypatch):
+    good, bad = make.user("good@example.org"), make.user("bad@example.org")
+    for user in (good, bad):
+        notify(user, "membership.decided", **PARAMS)
+    db.session.commit()
+    real = mail.send_email
+
+    def refuses_bad(to, *args, **kwargs):
+        if to == "bad@example.org":
+            raise ConnectionError("mailbox unavailable")
+        real(to, *args, **kwargs)
+    monkeypatch.setattr(mail, "send_email", refuses_bad)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["notifications", "run", "--times", "1"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1, to retry 1, failed 0" in result.output
+    db.session.execute(sa.update(Delivery).where(Delivery.to == "bad@example.org").values(status="failed"))
+    db.session.commit()
+    result = runner.invoke(args=["notifications", "status"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == "pending 0  sending 0  handed 0  sent 1  failed 1"
+    assert "email to bad@example.org, 1 attempts: ConnectionError: mailbox unavailable" in result.output

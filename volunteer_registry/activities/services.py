@@ -12,6 +12,7 @@ from ..codes import new_public_code
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
+from ..notifications import events
 from ..regions import get_region
 from ..timeutil import parse_datetime
 from .models import CATEGORIES, SIGNUP_MODES, Activity, Signup
@@ -254,6 +255,8 @@ def sign_up(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
     db.session.flush()
     record_event("signup.created", actor=user, organization=activity.organization, target=signup, status=status,
                  activity=activity.code)
+    if status != "pending":  # a pending one hears when a coordinator decides
+        events.signup_decided(signup)
     return signup
 
 
@@ -289,6 +292,7 @@ def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
     first.decided_at = now
     record_event("signup.moved_up", organization=activity.organization, target=first, status=first.status,
                  activity=activity.code)
+    events.signup_decided(first, "moved_up" if first.status == "accepted" else "pending")
     db.session.flush()
     return first
 
@@ -307,6 +311,7 @@ def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None 
     signup.decided_at = now
     record_event("signup.decided", actor=actor, organization=activity.organization, target=signup,
                  status=signup.status, activity=activity.code)
+    events.signup_decided(signup)
     db.session.flush()
     return signup
 

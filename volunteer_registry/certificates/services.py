@@ -29,6 +29,7 @@ from ..keys.services import current_key, private_key_of
 from ..ledger.models import LedgerEntry, LedgerState
 from ..ledger.services import record_certificate_entry, record_revocation_entry
 from ..models import utcnow
+from ..notifications import events
 from ..organizations.models import Organization
 from ..timeutil import local
 from ..volunteers.identity import ID_TYPES, mask_name
@@ -236,6 +237,7 @@ def issue_certificate(actor, org: Organization, volunteer: Volunteer, start: dt.
     record_event("certificate.issued", actor=actor, organization=org, target=certificate.number,
                  volunteer=volunteer.volunteer_number, minutes=summary.minutes,
                  supersedes=supersedes.number if supersedes else None)
+    events.certificate_issued(certificate)
     if render:
         certificate_pdf(certificate)
     return certificate
@@ -285,6 +287,7 @@ def revoke_certificate(actor, certificate: Certificate, reason: str) -> Certific
     certificate.revocation_reason, certificate.revoked_by_id = reason, actor.id
     record_event("certificate.revoked", actor=actor, organization=certificate.organization,
                  target=certificate.number, reason=reason)
+    events.certificate_revoked(certificate)
     return certificate
 
 

@@ -25,6 +25,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..keys.services import checkpoint_verifier_keys, current_key, private_key_of
 from ..models import utcnow
+from ..notifications import events
 from ..organizations.models import Organization
 from ..timeutil import local
 from ..volunteers.vault import volunteer_pseudonym
@@ -195,6 +196,7 @@ def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: s
         state.status = status
         state.decided_by_entry_id = decision_entry.id
     record_event(f"ledger.{kind}", actor=actor, organization=org, count=len(made), reason=reason or None)
+    events.entries_decided([entries[i] for i in ids], states, status, reason)
     db.session.flush()
     return made
 
@@ -361,6 +363,7 @@ def decide_correction(actor, request: CorrectionRequest, accept: bool, response:
     request.decided_at = now or utcnow()
     db.session.flush()
     record_event(f"ledger.correction_{request.status}", actor=actor, organization=org, target=request)
+    events.correction_decided(request)
     return request
 
 

@@ -1,11 +1,16 @@
 """Writing notifications: ``notify`` adds the in-app notification and its outbox deliveries to the caller's
 transaction, so they exist exactly when the change they report is committed (a rolled-back change notifies
-nobody)."""
+nobody). What each kind says is in KINDS, rendered in the reader's language when shown or sent."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
 from .models import CHANNELS, Delivery, Notification, NotificationPreference
@@ -17,27 +22,81 @@ class Kind:
     subject: object  # a lazy string; formatted with the notification's params in the reader's language
     body: object
     default_channels: tuple[str, ...] = ("email",)  # short messages are opt-in
+    #: a body that depends on more than its params' words (a count, a list): params → body
+    compose: Callable[[dict], str] | None = None
+
+
+def _entries_body(params: dict) -> str:
+    count = int(params.get("count", 1))
+    if count == 1:
+        return _("%(minutes)s minutes of service at %(activity)s on %(date)s were %(decision)s.", **params)
+    return ngettext("%(num)s record of service at %(organization)s, %(minutes)s minutes in all, was %(decision)s.",
+                    "%(num)s records of service at %(organization)s, %(minutes)s minutes in all, were "
+                    "%(decision)s.", count, **params)
+
+
+def _digest_body(params: dict) -> str:
+    lines = [_("These have waited more than %(hours)s hours for a decision:", hours=params["hours"])]
+    for org in params["organizations"]:
+        parts = []
+        for key, label in (("entries", _l("service records")), ("manual", _l("hours entered by hand")),
+                           ("memberships", _l("requests to join")), ("signups", _l("sign-ups")),
+                           ("corrections", _l("correction requests"))):
+            if org.get(key):
+                parts.append(f"{label} {org[key]}")
+        lines.append(f"• {org['name']}: " + _(", ").join(parts))
+    return "\n".join(lines)
 
 
 KINDS = {
+    "organization.decided": Kind(_l("A decision on your organization's application"),
+                                 _l("Your application for %(organization)s: %(decision)s"),
+                                 _l("The civil-affairs office has %(decision)s the application of %(organization)s. "
+                                    "%(reason)s")),
     "membership.decided": Kind(_l("A decision on your request to join an organization"),
                                _l("Your membership of %(organization)s: %(decision)s"),
                                _l("%(organization)s has %(decision)s your request to join.")),
+    "signup.decided": Kind(_l("Your place in an activity (accepted, wait-listed, moved up)"),
+                           _l("%(activity)s: %(decision)s"),
+                           _l("Your sign-up for %(activity)s of %(organization)s, on %(date)s, is %(decision)s.")),
+    "activity.reminder": Kind(_l("A reminder the day before an activity you signed up for"),
+                              _l("Tomorrow: %(activity)s"),
+                              _l("%(activity)s of %(organization)s starts tomorrow, %(date)s at %(time)s, at "
+                                 "%(place)s. If you cannot come, please withdraw so that someone else can take your "
+                                 "place.")),
     "entry.decided": Kind(_l("A decision on your service hours"),
-                          _l("Your hours at %(activity)s: %(decision)s"),
-                          _l("%(minutes)s minutes of service at %(activity)s on %(date)s were %(decision)s.")),
+                          _l("Your hours at %(organization)s: %(decision)s"),
+                          "", compose=_entries_body),
+    "correction.decided": Kind(_l("A decision on a correction you asked for"),
+                               _l("Your correction request: %(decision)s"),
+                               _l("%(organization)s has %(decision)s your correction request. %(response)s")),
+    "certificate.issued": Kind(_l("A certificate issued to you"),
+                               _l("A certificate of service from %(organization)s"),
+                               _l("%(organization)s has issued you certificate %(number)s for %(hours)s hours of "
+                                  "service. You can download it and share its verification link.")),
+    "certificate.revoked": Kind(_l("A certificate of yours revoked"),
+                                _l("Certificate %(number)s revoked"),
+                                _l("%(organization)s has revoked certificate %(number)s: %(reason)s")),
+    "approvals.digest": Kind(_l("A daily list of decisions waiting (coordinators)"),
+                             _l("Decisions waiting at your organizations"),
+                             "", compose=_digest_body),
 }
 
 
 #: parameter values that are words, not names: shown in the reader's language
-VALUE_LABELS = {"approved": _l("approved"), "rejected": _l("rejected"), "declined": _l("declined")}
+VALUE_LABELS = {"approved": _l("approved"), "rejected": _l("rejected"), "declined": _l("declined"),
+                "accepted": _l("accepted"), "waitlisted": _l("on the waiting list"),
+                "moved_up": _l("accepted: a place came free"), "pending": _l("waiting for the organizer")}
 
 
 def text_of(notification) -> tuple[str, str]:
     """Subject and body in the current language."""
     kind = KINDS[notification.kind]
-    params = {key: str(VALUE_LABELS.get(value, value)) for key, value in notification.params.items()}
-    return str(kind.subject) % params, str(kind.body) % params
+    params = {key: (str(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else value)
+              for key, value in notification.params.items()}
+    subject = str(kind.subject) % params
+    body = kind.compose(params) if kind.compose else str(kind.body) % params
+    return subject, body.strip()
 
 
 def unread_count(user) -> int:
@@ -68,13 +127,30 @@ def set_preference(user, kind: str, channel: str, enabled: bool) -> None:
         row.enabled = enabled
 
 
-def notify(user, kind: str, *, link: str | None = None, **params) -> Notification:
+def path_for(endpoint: str, **values) -> str:
+    """A path on this site, in a request or out of one (the CLI, the worker)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    with current_app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def notify(user, kind: str, *, link: str | None = None, once: str | None = None, **params) -> Notification | None:
     """Notify ``user`` of ``kind`` (a key of KINDS): the in-app notification, and a delivery for each channel they
-    take and have an address for. Flushes with the caller's change; the caller commits both."""
+    take and have an address for. With ``once``, a key, nothing is written if ``user`` already has a notification
+    with it (a reminder, a digest). Flushes with the caller's change; the caller commits both.
+
+    Accounts that were deleted, and volunteers without an account (``user`` None), are not notified."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification {kind!r}")
-    notification = Notification(user_id=user.id, kind=kind, params={k: str(v) for k, v in params.items()},
-                                link=link)
+    if user is None or user.deleted_at is not None:
+        return None
+    if once is not None and db.session.scalar(db.select(Notification.id).where(Notification.user_id == user.id,
+                                                                               Notification.once == once)):
+        return None
+    notification = Notification(user_id=user.id, kind=kind, link=link, once=once,
+                                params={k: v if isinstance(v, (list, dict, int)) else str(v)
+                                        for k, v in params.items()})
     addresses = {"email": user.email, "sms": user.phone}
     for channel in CHANNELS:
         if addresses[channel] and wants(user, kind, channel):
@@ -82,3 +158,29 @@ def notify(user, kind: str, *, link: str | None = None, **params) -> Notificatio
     db.session.add(notification)
     db.session.flush()
     return notification
+
+
+def _unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="notifications.unsubscribe")
+
+
+def unsubscribe_token(user, kind: str) -> str:
+    return _unsubscribe_serializer().dumps([user.id, kind])
+
+
+def unsubscribe_url(user, kind: str) -> str:
+    """The link every email carries: it stops that kind of email for that user, without signing in."""
+    from ..certificates.services import public_base_url
+
+    return public_base_url() + path_for("notifications.unsubscribe", token=unsubscribe_token(user, kind))
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
+    """(user id, kind) of a genuine unsubscribe token, else None."""
+    try:
+        user_id, kind = _unsubscribe_serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(user_id, int) or kind not in KINDS:
+        return None
+    return user_id, kind

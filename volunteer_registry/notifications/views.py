@@ -1,17 +1,18 @@
 """The notifications page (newest first, marked read together) and the choice of channels."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..extensions import db
+from ..accounts.models import User
+from ..extensions import csrf, db
 from ..forms import ConfirmForm
 from ..models import utcnow
 from ..paging import parse_page
 from . import bp
 from .models import CHANNELS, Notification
-from .services import KINDS, mark_all_read, set_preference, text_of, wants
+from .services import KINDS, mark_all_read, read_unsubscribe_token, set_preference, text_of, wants
 
 PER_PAGE = 30
 
@@ -51,3 +52,29 @@ def preferences():
     choices = {(kind, channel): wants(current_user, kind, channel) for kind in KINDS for channel in CHANNELS}
     return render_template("notifications/preferences.html", form=form, kinds=KINDS, channels=CHANNELS,
                            choices=choices)
+
+
+@bp.route("/notifications/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the authority; the page's own form still carries and checks a CSRF token
+def unsubscribe(token: str):
+    """The link in every email: stop that kind of email (or all of them) without signing in. A mail program's
+    one-click request (RFC 8058: a POST of ``List-Unsubscribe=One-Click``) stops that kind at once."""
+    found = read_unsubscribe_token(token)
+    user = db.session.get(User, found[0]) if found else None
+    if user is None or user.deleted_at is not None:
+        return render_template("notifications/unsubscribe.html", invalid=True), 404
+    kind = found[1]
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        set_preference(user, kind, "email", False)
+        db.session.commit()
+        return {"unsubscribed": kind}
+    if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()  # the page's own form: refused (400) without its CSRF token, as everywhere else
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        stopped = list(KINDS) if request.form.get("scope") == "all" else [kind]
+        for each in stopped:
+            set_preference(user, each, "email", False)
+        db.session.commit()
+        return render_template("notifications/unsubscribe.html", done=True, stopped=[KINDS[k] for k in stopped])
+    return render_template("notifications/unsubscribe.html", form=form, kind=KINDS[kind], email=user.email)

@@ -19,6 +19,7 @@ from ..codes import new_public_code
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
+from ..notifications import events
 from ..regions import get_region
 from ..text import fold
 from .credit_code import credit_code_problem, normalize_credit_code
@@ -250,6 +251,7 @@ def decide_organization(actor, org: Organization, decision: str, reason: str | N
     _change_status(actor, org, to_status, reason)
     org.decided_at = utcnow()
     record_event(f"organization.{decision}", actor=actor, organization=org, target=org, reason=reason)
+    events.organization_decided(org, to_status if decision in ("approve", "reject") else "")
     db.session.flush()
     return org
 
@@ -376,6 +378,7 @@ def decide_membership(actor, membership: Membership, approve: bool) -> Membershi
     record_event("membership.approved" if approve else "membership.declined", actor=actor,
                  organization=membership.organization, target=membership,
                  volunteer=membership.volunteer.volunteer_number)
+    events.membership_decided(membership)
     db.session.flush()
     return membership
 
