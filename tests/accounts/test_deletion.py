@@ -18,6 +18,7 @@ from volunteer_registry.certificates.services import certificate_pdf, issue_cert
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import LedgerState
 from volunteer_registry.ledger.services import extend_log, verify_ledger
+from volunteer_registry.notifications.models import Delivery, Notification
 from volunteer_registry.organizations.models import Membership
 from volunteer_registry.organizations.services import apply_for_membership
 from volunteer_registry.verification.services import verify_token
@@ -54,9 +55,17 @@ def test_deleting_anonymises_the_person_and_keeps_the_service(app, person):
     user, volunteer, certificate, number, token = person
     minutes = db.session.scalar(sa.select(sa.func.sum(LedgerState.minutes)).where(
         LedgerState.volunteer_id == volunteer.id, LedgerState.status == "approved"))
+    # hours approved, a sign-up accepted, a certificate issued: told in the app and by email to their address
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
+        Delivery.to == "zhuoma@example.org")) == 3
     delete_account(user, PASSWORD)
     db.session.commit()
     db.session.expire_all()
+    # their notifications go with the addresses they went to; nothing of theirs is left to send
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.user_id == user.id)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
+        Delivery.to == "zhuoma@example.org")) == 0
 
     user, volunteer = db.session.get(User, user.id), db.session.get(Volunteer, volunteer.id)
     assert user.email.endswith("@deleted.invalid") and user.phone is None and user.is_disabled and user.deleted_at

@@ -295,6 +295,12 @@ def test_the_data_download_holds_everything_about_the_person(client, scene):
     assert data["account"]["email"] == scene.user.email
     assert data["account"]["created_at"].endswith("+00:00")
     assert [t["name"] for t in data["account"]["api_tokens"]] == ["my phone"]
+    # what they were told, with the addresses the copies went to, and their choices
+    told = {message["kind"]: message for message in data["notifications"]["messages"]}
+    assert {"signup.decided", "entry.decided"} <= set(told)
+    assert [(d["channel"], d["to"], d["status"]) for d in told["entry.decided"]["deliveries"]] == [
+        ("email", scene.user.email, "pending")]
+    assert data["notifications"]["preferences"] == []
     assert set(data["account"]["api_tokens"][0]) == {"id", "name", "created_at", "last_used_at", "revoked_at"}
     mine = data["volunteer"]
     full_number = decrypt_id_number(volunteer.id_number_encrypted)

@@ -4,7 +4,8 @@ What identifies the person is removed or replaced: the account's email address a
 profile's name, ID number (its ciphertext, hash and masked form), phone, email, skills and guardian, the day and
 month of birth (the year stays, for the statistics by age), and the full name and masked ID number in the content of
 their certificates, whose stored PDFs are deleted (a download renders again, from the anonymised content). The
-account can no longer sign in, its API tokens are revoked, its sessions end.
+account can no longer sign in, its API tokens are revoked, its sessions end. Their notifications, with the
+addresses their copies went to and their choices of channel, are deleted; a message not yet sent is not sent.
 
 What stays, because it is the record of service that others rely on: the ledger's entries (which never named anyone:
 a leaf holds a keyed pseudonym of the volunteer's row, so the log still verifies), the totals, and the certificates
@@ -27,6 +28,7 @@ from ..audit.services import record_event
 from ..certificates.models import Certificate, CertificateDocument
 from ..extensions import db
 from ..models import utcnow
+from ..notifications.models import Delivery, Notification, NotificationPreference
 from ..organizations.models import Membership, Organization, StaffRole
 from ..organizations.services import leave_organization
 from ..volunteers.queries import volunteer_for_user
@@ -37,6 +39,15 @@ from .services import AccountError
 #: what a deleted person's name becomes, in both of the app's languages
 DELETED_NAME = "已注销 (deleted)"
 DELETED_EMAIL_DOMAIN = "deleted.invalid"  # RFC 2606: never a real address
+
+
+def _forget_notifications(user: User) -> None:
+    """The person's notifications go, with their email and short-message copies (the addresses) and choices: a
+    message not yet sent is not sent."""
+    theirs = db.select(Notification.id).where(Notification.user_id == user.id).scalar_subquery()
+    db.session.execute(db.delete(Delivery).where(Delivery.notification_id.in_(theirs)))
+    db.session.execute(db.delete(Notification).where(Notification.user_id == user.id))
+    db.session.execute(db.delete(NotificationPreference).where(NotificationPreference.user_id == user.id))
 
 
 def delete_account(user: User, password: str, *, now: dt.datetime | None = None) -> None:
@@ -85,6 +96,7 @@ def delete_account(user: User, password: str, *, now: dt.datetime | None = None)
     for token in user.tokens:
         if token.revoked_at is None:
             token.revoked_at = now
+    _forget_notifications(user)
     user.email, user.phone = f"deleted-{user.id}@{DELETED_EMAIL_DOMAIN}", None
     user.password_hash = generate_password_hash(secrets.token_urlsafe(32))  # nobody knows it
     user.session_nonce = secrets.token_hex(8)  # every session ends

@@ -189,6 +189,21 @@ def _audit_events(user, volunteer: Volunteer | None, subjects: dict[str, list[in
             for event in _all(AuditEvent, or_(*about))]
 
 
+def _notifications(user) -> dict:
+    from ..notifications.models import Delivery, Notification, NotificationPreference
+
+    notifications = _all(Notification, Notification.user_id == user.id)
+    deliveries = _all(Delivery, Delivery.notification_id.in_([n.id for n in notifications]))
+    by_notification: dict[int, list] = {}
+    for delivery in deliveries:
+        by_notification.setdefault(delivery.notification_id, []).append(
+            columns_of(delivery, drop=("notification_id", "claim", "claimed_until")))
+    return {"messages": [{**columns_of(n), "deliveries": by_notification.get(n.id, [])} for n in notifications],
+            "preferences": [columns_of(p, drop=("user_id",)) for p in db.session.scalars(
+                db.select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+                .order_by(NotificationPreference.kind, NotificationPreference.channel))]}
+
+
 def personal_data(user) -> dict:
     """Everything the application holds about ``user``: the account, and, when the person has a volunteer profile,
     the profile with the full ID number, consents, memberships, sign-ups, attendance sessions and scans, manual
@@ -197,13 +212,14 @@ def personal_data(user) -> dict:
 
     Dates are ISO 8601, datetimes ISO 8601 in UTC with the offset. No secret is included (see ``is_secret``). The
     full ID number is read through ``reveal_id_number``, so this call adds that view to the audit log (in the
-    session: the caller commits), and the returned audit entries include it. Notifications are not listed: the
-    application keeps none (mail and SMS are sent, not stored)."""
+    session: the caller commits), and the returned audit entries include it. The account's part also lists the
+    person's notifications, each with its email and short-message copies (address, status, times), and their
+    choices of channel."""
     names = _Names()
     volunteer = volunteer_for_user(user)
     data: dict = {"format": FORMAT, "generated_at": json_value(utcnow()), "account": account_data(user),
                   "organizations_applied": _organizations_applied(user), "invitations": _invitations(user),
-                  "volunteer": None}
+                  "notifications": _notifications(user), "volunteer": None}
     subjects: dict[str, list[int]] = {"ApiToken": [token["id"] for token in data["account"]["api_tokens"]]}
     if volunteer is not None:
         profile = columns_of(volunteer)
