@@ -29,6 +29,7 @@ def issued(make, certified, tmp_path):
     """Certificates for a Chinese, a Tibetan and a Latin name, their PDFs written to files."""
     org, admin, zhuoma, coordinator, (river, _library) = certified
     people = {"zh": zhuoma, "bo": make.volunteer(name="བཀྲ་ཤིས་བདེ་ལེགས"), "en": make.volunteer(name="Maria Fernández")}
+    make.account_of(people["bo"]).locale = "bo"  # reads Tibetan: the certificate says everything in Tibetan too
     for key in ("bo", "en"):
         approved_service(make, river, people[key], 200, days_ago=4, recorder=coordinator, approver=admin)
     files = {}
@@ -81,6 +82,22 @@ def test_pdftotext_gives_back_chinese_tibetan_and_latin_names(issued):
         assert certificate.number in text and certificate.content["id_number_masked"] in text
         spaced_out = re.sub(r"\s+", "", text).upper()  # the title is letter-spaced
         assert "志愿服务证明" in spaced_out and "CERTIFICATEOFVOLUNTEERSERVICE" in spaced_out
+
+
+def test_a_volunteer_who_reads_tibetan_gets_a_certificate_in_tibetan_too(issued):
+    certificate, path = issued["bo"]
+    assert certificate.content["tibetan"] is True
+    text = re.sub(r"\s+", "", run("pdftotext", "-enc", "UTF-8", str(path), "-"))
+    for words in ("དང་བླངས་ཞབས་ཞུའི་དཔང་ཡིག",  # the title
+                  "བར་ཚོགས་པ་འདིར་དང་བླངས་ཞབས་ཞུ་བྱས་ཤིང་།",  # the statement
+                  "ཞབས་ཞུའི་དུས་ཚོད་བསྡོམས།", "བཤེར་ནས་ཞིབ་བཤེར་བྱེད།"):  # a label, the QR code's caption
+        assert words in text, (words, text[:600])
+    assert "志愿服务证明" in text and "CERTIFICATEOFVOLUNTEERSERVICE" in text  # still Chinese and English
+    assert re.search(r"^Pages:\s+1$", run("pdfinfo", str(path)), re.MULTILINE)  # all on one page
+    # a volunteer who reads Chinese gets no Tibetan
+    chinese, chinese_path = issued["zh"]
+    assert chinese.content["tibetan"] is False
+    assert "དང་བླངས" not in run("pdftotext", "-enc", "UTF-8", str(chinese_path), "-")
 
 
 def test_every_font_is_embedded_and_tibetan_uses_a_tibetan_font(issued):
@@ -145,3 +162,27 @@ def test_signing_works_inside_a_running_event_loop(issued):
 
     signed = asyncio.run(inside_a_loop())
     assert signed.startswith(b"%PDF-") and b"/ByteRange" in signed
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "bo"])
+def test_a_full_certificate_stays_on_one_page(make, certified, tmp_path, language):
+    """The most activities a certificate lists (the rest summed up in one line), with long titles, in the two
+    layouts (bilingual, and trilingual for a volunteer who reads Tibetan): one page, its QR code readable."""
+    org, admin, _zhuoma, coordinator, _activities = certified
+    volunteer = make.volunteer(name="次仁央宗")
+    make.account_of(volunteer).locale = language
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for index in range(9):
+        activity = make.activity(org, title=f"三江源国家公园生态保护宣传与垃圾清理志愿服务第{index + 1}期",
+                                 starts_at=now - dt.timedelta(days=25), ends_at=now + dt.timedelta(days=1))
+        approved_service(make, activity, volunteer, 60 + index, days_ago=3 + index, recorder=coordinator,
+                         approver=admin)
+    certificate = issue_certificate(admin, org, volunteer, today() - dt.timedelta(days=30), today())
+    path = tmp_path / "full.pdf"
+    path.write_bytes(certificate_pdf(certificate))
+    assert re.search(r"^Pages:\s+1$", run("pdfinfo", str(path)), re.MULTILINE)
+    text = run("pdftotext", "-enc", "UTF-8", str(path), "-")
+    listed = 2 if language == "bo" else 4
+    assert f"另有 {9 - listed} 项活动" in text  # nine activities: a few listed, the others summed up
+    run("pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page"))
+    assert run("zbarimg", "-q", "--raw", str(tmp_path / "page-1.png")).strip().startswith("HTTP://REGISTRY.TEST/V/")

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from ..accounts.models import User
 from ..accounts.permissions import require
 from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
@@ -40,7 +41,8 @@ from .qr import QRTooLarge, qr_version
 from .tokens import CertificateClaims, sign_token, token_url
 
 #: the PDF lists this many activities (largest first); the rest are summed in a line (the page stays one page)
-ACTIVITIES_ON_PAGE = 6
+#: the activities listed on the one page (the rest are summed up in a line): fewer when it is also in Tibetan
+ACTIVITIES_ON_PAGE = {False: 4, True: 2}
 
 
 class CertificateError(DomainError):
@@ -173,7 +175,15 @@ def _content(volunteer: Volunteer, org: Organization, summary: ServiceSummary, s
         "credit_code": org.credit_code, "person_in_charge": org.person_in_charge, "handler": handler,
         "contact_phone": org.contact_phone, "contact_email": org.contact_email,
         "period_start": start.isoformat(), "period_end": end.isoformat(), "issued_on": issued_on.isoformat(),
+        # the volunteer reads Tibetan (their account's language): the certificate says everything in it too
+        "tibetan": _reads_tibetan(volunteer),
     }
+
+
+def _reads_tibetan(volunteer: Volunteer) -> bool:
+    if volunteer.user_id is None:
+        return False
+    return db.session.scalar(db.select(User.locale).where(User.id == volunteer.user_id)) == "bo"
 
 
 def handler_name(user) -> str:
@@ -312,8 +322,8 @@ def document_data(certificate: Certificate) -> dict:
     """The template's data: the stored content plus what is derived for print (Chinese dates, URLs, the
     activities that fit on the page)."""
     data = dict(certificate.content)
-    shown = data["activities"][:ACTIVITIES_ON_PAGE]
-    rest = data["activities"][ACTIVITIES_ON_PAGE:]
+    listed = ACTIVITIES_ON_PAGE[bool(data.get("tibetan"))]
+    shown, rest = data["activities"][:listed], data["activities"][listed:]
     base = public_base_url()
     data.update(
         activities_shown=shown, activities_more=len(rest),
