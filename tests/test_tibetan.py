@@ -6,9 +6,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from flask_babel import force_locale, gettext
 
+from volunteer_registry.extensions import db
 from volunteer_registry.i18n import LANGUAGE_NAMES
 
-from .conftest import build_app
+from .conftest import build_app, login
 
 
 def _catalog(directory, locale: str, messages: dict) -> None:
@@ -44,3 +45,21 @@ def test_tibetan_is_offered_and_chosen_from_the_browser(client):
     assert '<a href="/language/bo?next=' in english and 'lang="bo">བོད་ཡིག</a>' in english
     assert client.get("/language/bo").status_code == 302
     assert '<html lang="bo">' in client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_the_landing_page_and_a_volunteers_pages_in_tibetan(client, make):
+    page = client.get("/", headers={"Accept-Language": "bo"}).get_data(as_text=True)
+    assert "དང་བླངས་ཞབས་ཞུ" in page  # "volunteer service"
+    assert "Every hour of service, on the record" not in page
+    user = make.account_of(make.volunteer(name="བཀྲ་ཤིས་སྒྲོལ་མ"))
+    user.locale = "bo"  # their choice on the account page
+    db.session.commit()
+    login(client, user)
+    for path in ("/", "/volunteer", "/volunteer/card", "/volunteer/hours", "/volunteer/certificates", "/activities",
+                 "/notifications"):
+        response = client.get(path)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200 and '<html lang="bo">' in text, path
+        assert "ཕྱིར་འཐེན" in text and "Sign out" not in text, path  # the menu's "sign out", in Tibetan
+        assert "བཀྲ་ཤིས་སྒྲོལ་མ" in text or path in ("/activities", "/notifications", "/volunteer/hours",
+                                                      "/volunteer/certificates"), path

@@ -1,4 +1,4 @@
-"""The Simplified Chinese catalog is complete, consistent with the sources, compiled, and actually used.
+"""The Simplified Chinese and Tibetan catalogs are complete, consistent with the sources, compiled, and actually used.
 
 Fails when a string marked in the code or templates has no Chinese translation (run ``pybabel extract`` and
 ``pybabel update``, then translate), when a translation drops or renames a ``%(name)s`` placeholder, or when the
@@ -34,7 +34,6 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None}
 APP_LOCALE = "zh_CN"
 CATALOG_LOCALE = "zh_Hans_CN"
 PO_FILE = TRANSLATIONS / CATALOG_LOCALE / "LC_MESSAGES" / "messages.po"
-MO_FILE = TRANSLATIONS / CATALOG_LOCALE / "LC_MESSAGES" / "messages.mo"
 
 LANDING_HEADLINE = "Every hour of service, on the record"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
@@ -72,6 +71,19 @@ def catalog():
         return read_po(fh, locale=CATALOG_LOCALE)
 
 
+#: every catalog the app ships: Simplified Chinese, and Tibetan (whose missing messages would show in Chinese)
+CATALOGS = (CATALOG_LOCALE, "bo")
+
+
+@pytest.fixture(scope="module", params=CATALOGS)
+def each_catalog(request):
+    """(the catalog, its .mo file), for each language the app translates into."""
+    po_file = TRANSLATIONS / request.param / "LC_MESSAGES" / "messages.po"
+    assert po_file.exists(), f"{po_file.relative_to(ROOT)} is missing; see docs/i18n.md"
+    with po_file.open("rb") as fh:
+        return read_po(fh, locale=request.param), po_file.with_suffix(".mo")
+
+
 def _placeholders(text: str) -> set[str]:
     return set(PLACEHOLDER.findall(text))
 
@@ -90,7 +102,8 @@ def test_extraction_covers_python_and_templates(extracted):
     assert all(not where.startswith(("tests/", "migrations/")) for where in extracted.values())
 
 
-def test_every_marked_string_has_a_chinese_translation(extracted, catalog):
+def test_every_marked_string_is_translated(extracted, each_catalog):
+    catalog, _mo_file = each_catalog
     assert not catalog.fuzzy, "the catalog header is marked fuzzy: pybabel compile would skip the whole catalog"
     problems = []
     for key, where in sorted(extracted.items(), key=lambda item: item[1]):
@@ -107,13 +120,15 @@ def test_every_marked_string_has_a_chinese_translation(extracted, catalog):
     assert not problems, "\n".join(problems)
 
 
-def test_catalog_has_no_stale_messages(extracted, catalog):
+def test_catalog_has_no_stale_messages(extracted, each_catalog):
+    catalog, _mo_file = each_catalog
     """Strings removed from the sources must leave the catalog too (pybabel update marks them obsolete)."""
     stale = [message.id for message in catalog if message.id and _key(message.id, message.context) not in extracted]
     assert not stale, f"in the catalog but no longer in the sources (run pybabel extract and update): {stale}"
 
 
-def test_plural_forms_fit_chinese(catalog):
+def test_plural_forms_fit_chinese_and_tibetan(each_catalog):
+    catalog, _mo_file = each_catalog
     assert catalog.num_plurals == 1, catalog.plural_forms
     plurals = [message for message in catalog if message.pluralizable]
     assert plurals
@@ -121,7 +136,8 @@ def test_plural_forms_fit_chinese(catalog):
         assert len(_strings(message)) == 1, f"{message.id!r}: Chinese has one plural form: {message.string!r}"
 
 
-def test_translations_keep_their_placeholders(catalog):
+def test_translations_keep_their_placeholders(each_catalog):
+    catalog, _mo_file = each_catalog
     problems = []
     for message in catalog:
         if not message.id:
@@ -141,15 +157,16 @@ def test_translations_keep_their_placeholders(catalog):
     assert not [(message.id, errors) for message, errors in catalog.check()]
 
 
-def test_committed_mo_is_compiled_from_the_po(catalog):
-    assert MO_FILE.exists(), f"{MO_FILE.relative_to(ROOT)} is missing: run pybabel compile (docs/i18n.md)"
+def test_committed_mo_is_compiled_from_the_po(each_catalog):
+    catalog, mo_file = each_catalog
+    assert mo_file.exists(), f"{mo_file.relative_to(ROOT)} is missing: run pybabel compile (docs/i18n.md)"
     fresh = io.BytesIO()
     write_mo(fresh, catalog, use_fuzzy=False)  # what `pybabel compile` writes
     fresh.seek(0)
-    with MO_FILE.open("rb") as fh:
+    with mo_file.open("rb") as fh:
         committed = gettext.GNUTranslations(fh)._catalog
     assert committed == gettext.GNUTranslations(fresh)._catalog, (
-        f"{MO_FILE.relative_to(ROOT)} is out of date: run pybabel compile (docs/i18n.md)"
+        f"{mo_file.relative_to(ROOT)} is out of date: run pybabel compile (docs/i18n.md)"
     )
 
 
