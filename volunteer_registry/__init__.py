@@ -19,6 +19,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     )
     env = (config or {}).get("ENV_NAME") or os.environ.get("VOLUNTEER_REGISTRY_ENV", "development")
     app.config.from_object(CONFIGS[env])
+    app.config["ENV_NAME"] = env
     app.config.from_prefixed_env("VOLUNTEER_REGISTRY")
     if config:
         app.config.update(config)

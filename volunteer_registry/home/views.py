@@ -1,4 +1,5 @@
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..activities.queries import activities_today, upcoming_signups
@@ -14,12 +15,20 @@ from ..security import is_safe_next
 from ..volunteers.queries import volunteer_for_user
 from . import bp
 
+#: the demo's accounts a newcomer is offered on the landing page, with what each one is for
+DEMO_LOGINS = (
+    ("volunteer@example.org", _l("a volunteer: her hours, her volunteer card, her certificate")),
+    ("coordinator@example.org", _l("a coordinator: today's kiosk QR code, the scanner, hours to approve")),
+    ("orgadmin@example.org", _l("an organization's admin: the dashboard, certificates to issue")),
+    ("admin@example.org", _l("the civil-affairs clerk: organizations to approve, the province's figures")),
+)
+
 
 @bp.route("/")
 def index():
     """The first page: what this is for a visitor; each role's next task for a signed-in person."""
     if not current_user.is_authenticated:
-        return render_template("home/landing.html")
+        return render_template("home/landing.html", demo=_demo_accounts())
     volunteer = volunteer_for_user(current_user)
     staff = organizations_of_user(current_user)
     figures = {}
@@ -50,3 +59,16 @@ def set_language(lang: str):
             db.session.commit()
     target = request.args.get("next")
     return redirect(target if is_safe_next(target) else url_for("home.index"))
+
+
+def _demo_accounts() -> tuple | None:
+    """The demo's accounts, shown on the landing page so that a newcomer can try each role at once: only outside
+    production, and only where `flask demo seed` has made them."""
+    from ..accounts.models import User
+    from ..demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    if current_app.config.get("ENV_NAME") == "production":
+        return None
+    if db.session.scalar(db.select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is None:
+        return None
+    return DEMO_PASSWORD, DEMO_LOGINS
