@@ -83,14 +83,43 @@ def build_app(tmp_path, **overrides):
     app = create_app(config, instance_path=str(tmp_path / "instance"))
     app.test_client_class = RequestIsolatingClient
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        if db.engine.dialect.name == "postgresql":
+            _empty_postgresql()
+        else:
+            db.drop_all()
+            db.create_all()
     limiter.reset()
     _built_apps.append(app)
     return app
 
 
 _built_apps: list = []
+#: the PostgreSQL databases whose schema this process made from the models (then only emptied between tests)
+_schemas_made: set = set()
+
+
+def _empty_postgresql() -> None:
+    """An empty database with the models' schema, for the next test. Making the schema costs about 110 ms on
+    PostgreSQL and emptying it about 25 ms (TRUNCATE, the append-only triggers set aside as a superuser may), so
+    each process makes it once and then empties it. It is made again when a migration test has been there (it
+    leaves alembic_version), when the tables are not the models', or when TRUNCATE is not allowed."""
+    url = db.engine.url.render_as_string(hide_password=False)
+    tables = set(sa.inspect(db.engine).get_table_names())
+    models = [table.name for table in db.metadata.sorted_tables]
+    if url in _schemas_made and tables == set(models):
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                names = ", ".join(f'"{name}"' for name in models)
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except sa.exc.DBAPIError:
+            pass  # not a superuser: make it again
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    db.drop_all()
+    db.create_all()
+    _schemas_made.add(url)
 
 
 @pytest.fixture(autouse=True)
@@ -103,12 +132,10 @@ def _close_database_connections():
 
 
 def serve(app):
-    """Yield ``app`` inside an application context; afterwards leave the database empty for the next test."""
+    """Yield ``app`` inside an application context (the next test's build_app empties the database)."""
     with app.app_context():
         yield app
         db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            db.drop_all()
 
 
 @pytest.fixture
