@@ -65,9 +65,14 @@ def _volunteer(user, name, gender, birth, region, sequence, skills=""):
         skills=skills, consent=True))
 
 
+def demo_loaded() -> bool:
+    """Whether `flask demo seed` has made the demo data here (its first account exists)."""
+    return db.session.scalar(db.select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is not None
+
+
 def seed_demo() -> bool:
     """Create the demo data once. Returns False (and changes nothing) when it is already there."""
-    if db.session.scalar(db.select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is not None:
+    if demo_loaded():
         return False
     rng = random.Random(2026)
     admin = create_account("admin@example.org", DEMO_PASSWORD, is_platform_admin=True)

@@ -64,11 +64,8 @@ def set_language(lang: str):
 def _demo_accounts() -> tuple | None:
     """The demo's accounts, shown on the landing page so that a newcomer can try each role at once: only outside
     production, and only where `flask demo seed` has made them."""
-    from ..accounts.models import User
-    from ..demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from ..demo.seed import DEMO_PASSWORD, demo_loaded
 
-    if current_app.config.get("ENV_NAME") == "production":
-        return None
-    if db.session.scalar(db.select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is None:
+    if current_app.config.get("ENV_NAME") == "production" or not demo_loaded():
         return None
     return DEMO_PASSWORD, DEMO_LOGINS

@@ -1,10 +1,11 @@
-import datetime as dt
 import time
 
 import click
 from flask.cli import AppGroup
 
 from ..extensions import db
+from ..models import utcnow
+from ..timeutil import local
 from .delivery import deliver_due
 from .models import DELIVERY_STATUSES, Delivery
 from .scheduled import send_digests, send_reminders
@@ -22,15 +23,16 @@ def run_command(every: int, times: int, schedule_every: int):
     """Send the outbox's due messages, round after round (the messages of dead workers are dealt with, failures
     retried), and write the reminders and digests when their time comes. Several may run: none sends a message
     another has taken."""
-    done, scheduled_at, digested_on = 0, None, None
+    done, scheduled_at, digested_on = 0, None, None  # digested_on: the Beijing day whose digests are written
     click.echo(f"notifications worker: a round every {every} s, reminders and digests every {schedule_every} s")
     while True:
         if scheduled_at is None or time.monotonic() - scheduled_at >= schedule_every:
             reminders, digests = send_reminders(), None
-            if digested_on != dt.date.today():  # the day's digests are written in one go, then not looked for
+            today = local(utcnow()).date()
+            if digested_on != today:  # the day's digests are written in one go, then not looked for
                 digests = send_digests()
                 if digests is not None:
-                    digested_on = dt.date.today()
+                    digested_on = today
             if reminders or digests:
                 click.echo(f"wrote {reminders} reminders, {digests} digests")
             scheduled_at = time.monotonic()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
@@ -30,7 +31,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..models import utcnow
 from .models import Delivery, Notification
-from .services import text_of, unsubscribe_url
+from .services import text_of, unsubscribe_path
 
 MAX_ATTEMPTS = 6
 #: the delay before each retry (the sixth failure is final)
@@ -57,29 +58,20 @@ class Round:
 def render(notification: Notification, user: User, channel: str) -> tuple[str, str, dict]:
     """Subject, body and email headers in the user's language (their saved choice, else Chinese, the
     province's); an email ends with its unsubscribe link and carries it in List-Unsubscribe (RFC 8058)."""
+    from ..certificates.services import public_base_url  # (certificates' services notify: imported here)
+
     with force_locale(user.locale or "zh_CN"):
         subject, body = text_of(notification)
         if channel != "email":
             return subject, body, {}
-        link = unsubscribe_url(user, notification.kind)
+        base = public_base_url()
+        link = base + unsubscribe_path(user, notification.kind)
         if notification.link:
-            body += "\n\n" + _("See it at %(url)s", url=_absolute(notification.link))
+            body += "\n\n" + _("See it at %(url)s", url=base + notification.link)
         body += "\n\n-- \n" + _("Volunteer Registry. To stop these emails: %(url)s", url=link)
     headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-               "Message-ID": f"<notification-{notification.id}@{_host()}>"}
+               "Message-ID": f"<notification-{notification.id}@{urlsplit(base).hostname or 'localhost'}>"}
     return subject, body, headers
-
-
-def _absolute(path: str) -> str:
-    from ..certificates.services import public_base_url
-
-    return public_base_url() + path
-
-
-def _host() -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(_absolute("/")).hostname or "localhost"
 
 
 def _recover(now: dt.datetime, done: Round) -> None:

@@ -168,11 +168,15 @@ def unsubscribe_token(user, kind: str) -> str:
     return _unsubscribe_serializer().dumps([user.id, kind])
 
 
-def unsubscribe_url(user, kind: str) -> str:
+def unsubscribe_path(user, kind: str) -> str:
     """The link every email carries: it stops that kind of email for that user, without signing in."""
-    from ..certificates.services import public_base_url
+    return path_for("notifications.unsubscribe", token=unsubscribe_token(user, kind))
 
-    return public_base_url() + path_for("notifications.unsubscribe", token=unsubscribe_token(user, kind))
+
+def stop_emails(user, kinds) -> None:
+    """Unsubscribing: no more email of these kinds (they still appear in the app)."""
+    for kind in kinds:
+        set_preference(user, kind, "email", False)
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, str] | None:

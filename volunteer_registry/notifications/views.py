@@ -12,7 +12,7 @@ from ..models import utcnow
 from ..paging import parse_page
 from . import bp
 from .models import CHANNELS, Notification
-from .services import KINDS, mark_all_read, read_unsubscribe_token, set_preference, text_of, wants
+from .services import KINDS, mark_all_read, read_unsubscribe_token, set_preference, stop_emails, text_of, wants
 
 PER_PAGE = 30
 
@@ -65,7 +65,7 @@ def unsubscribe(token: str):
         return render_template("notifications/unsubscribe.html", invalid=True), 404
     kind = found[1]
     if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
-        set_preference(user, kind, "email", False)
+        stop_emails(user, [kind])
         db.session.commit()
         return {"unsubscribed": kind}
     if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
@@ -73,8 +73,7 @@ def unsubscribe(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         stopped = list(KINDS) if request.form.get("scope") == "all" else [kind]
-        for each in stopped:
-            set_preference(user, each, "email", False)
+        stop_emails(user, stopped)
         db.session.commit()
         return render_template("notifications/unsubscribe.html", done=True, stopped=[KINDS[k] for k in stopped])
     return render_template("notifications/unsubscribe.html", form=form, kind=KINDS[kind], email=user.email)
