@@ -216,8 +216,12 @@ class Factory:
                       region_code=org.region_code, address="Huangshui riverside park", person_in_charge="Ma Li",
                       starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=3),
                       grace_minutes=30)
+        created_at = overrides.pop("created_at", None)
         values.update(overrides)
-        activity = create_activity(actor, org, ActivityData(**values))
+        # planned ahead, as activities are: created a day before it starts unless a test says otherwise (an
+        # activity created after its start is retroactive, and every entry of it needs a second person)
+        activity = create_activity(actor, org, ActivityData(**values),
+                                   now=created_at or min(utcnow(), values["starts_at"] - dt.timedelta(days=1)))
         if status == "published":
             publish_activity(actor, activity)
         return activity

@@ -21,6 +21,7 @@ from volunteer_registry.checkin.services import (
 )
 from volunteer_registry.errors import Forbidden
 from volunteer_registry.extensions import db
+from volunteer_registry.integrity.services import IntegrityRefusal
 from volunteer_registry.organizations.services import decide_organization
 
 T = dt.timedelta
@@ -267,7 +268,12 @@ def test_fixing_a_missed_check_out_is_a_correction(setting):
     with pytest.raises(CheckInError) as info:
         fix_missed_checkout(coordinator, session, activity.starts_at + T(hours=2), "")
     assert info.value.code == "reason_required"
-    scan = fix_missed_checkout(coordinator, session, activity.starts_at + T(hours=2), "left without scanning")
+    with pytest.raises(CheckInError) as info:  # not a check-out that has not happened yet
+        fix_missed_checkout(coordinator, session, activity.starts_at + T(hours=2), "left without scanning",
+                            now=activity.starts_at + T(hours=1))
+    assert info.value.code == "checkout_in_future"
+    scan = fix_missed_checkout(coordinator, session, activity.starts_at + T(hours=2), "left without scanning",
+                               now=activity.starts_at + T(hours=3))
     assert (scan.method, scan.reason, scan.recorded_by_id) == ("correction", "left without scanning", coordinator.id)
     assert session.checked_out_at == activity.starts_at + T(hours=2) and "corrected" in session.flags
     assert served_minutes(activity.id, volunteer.id) == 110
@@ -283,9 +289,9 @@ def test_manual_entry_needs_someone_else_to_approve(setting, make):
     entry = record_manual_entry(coordinator, activity, volunteer, activity.starts_at,
                                 activity.starts_at + T(hours=2), "paper sign-in sheet")
     assert entry.status == "pending" and count(AttendanceSession) == 0
-    with pytest.raises(CheckInError) as info:
+    with pytest.raises(IntegrityRefusal) as info:
         decide_manual_entry(coordinator, entry, True)
-    assert info.value.code == "self_approval" and entry.status == "pending"
+    assert info.value.code == "own_recording" and entry.status == "pending"
     org_admin = make.org_admin_of(activity.organization)
     decide_manual_entry(org_admin, entry, True)
     session = db.session.get(AttendanceSession, entry.session_id)

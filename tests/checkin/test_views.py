@@ -425,7 +425,8 @@ def test_manual_entry_then_approval_by_someone_else(app, make, setting):
     assert "phone battery died" in listing and "someone else must approve it" in listing
     decision = f"/activities/{activity.code}/manual-entries/{entry.id}/decision"
     own = client.post(decision, data={"decision": "approve"}, follow_redirects=True)
-    assert "Someone other than the person who entered it must approve a manual entry." in own.get_data(as_text=True)
+    assert "You recorded this yourself and it needs review: someone else must decide it." in own.get_data(
+        as_text=True)
     db.session.rollback()
     assert db.session.get(ManualEntry, entry.id).status == "pending" and count(AttendanceSession) == 0
 

@@ -45,18 +45,21 @@ def test_the_monthly_totals_follow_every_change_and_verify_checks_them(make):
     approved_service(make, second, zhuoma, 30, days_ago=2)
     check("three approvals in two organizations")
     assert sum(stored_months().values()) == 210 and len({org for org, _m in stored_months()}) == 2
-    correct_entry(admin_a, recent, 75, "left later than scanned")
-    check("a correction of an approved entry")
+    correct_entry(admin_a, recent, 50, "left earlier than scanned")
+    check("a correction proposed on an approved entry moves nothing")
+    assert sum(minutes for (org, _m), minutes in stored_months().items() if org == org_a.id) == 180
+    decide_entries(make.coordinator(org_a), org_a, [recent.id], "approve")
+    check("the correction approved by another person")
     annul_entry(admin_a, old, "not our activity")
     check("an annulment")
-    assert sum(minutes for (org, _m), minutes in stored_months().items() if org == org_a.id) == 75
+    assert sum(minutes for (org, _m), minutes in stored_months().items() if org == org_a.id) == 50
     waiting = record_missing_service(make.coordinator(org_a), first, zhuoma.id, now - T(days=1, hours=3),
                                      now - T(days=1, hours=1), "paper sheet")
     check("a pending entry counts nothing")
     correct_entry(admin_a, waiting, 100, "typed wrong")
     decide_entries(admin_a, org_a, [waiting.id], "reject", "not ours")
     check("a corrected, then rejected entry counts nothing")
-    assert sum(minutes for (org, _m), minutes in stored_months().items() if org == org_a.id) == 75
+    assert sum(minutes for (org, _m), minutes in stored_months().items() if org == org_a.id) == 50
     assert not verify_ledger().problems
 
     # a total changed behind the app's back is named by verify; a rebuild puts it right
@@ -67,4 +70,4 @@ def test_the_monthly_totals_follow_every_change_and_verify_checks_them(make):
     assert rebuild_service_months() == len(counted_months())
     db.session.commit()
     assert stored_months() == counted_months() and not verify_ledger().problems
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)) > 0 and len(steps) == 5
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)) > 0 and len(steps) == 6

@@ -23,6 +23,7 @@ from volunteer_registry.ledger.services import (
     report_omission,
     verify_ledger,
 )
+from volunteer_registry.integrity.services import IntegrityRefusal
 from volunteer_registry.timeutil import LOCAL_ZONE
 
 from ..conftest import login
@@ -54,16 +55,22 @@ def entries(kind):
 def test_an_error_reported_and_accepted_becomes_a_correction(site):
     activity, coordinator, admin, volunteer, person, entry = site
     decide_entries(admin, activity.organization, [entry.id], "approve")
-    request = report_error(person, entry, "I stayed until the end: 90 minutes", claimed_minutes=90)
+    request = report_error(person, entry, "I had to leave after half an hour", claimed_minutes=30)
     with pytest.raises(LedgerError) as info:
         report_error(person, entry, "again")
     assert info.value.code == "already_requested"
     decide_correction(coordinator, request, True, "checked with the sign-in sheet")
     assert (request.status, request.response) == ("accepted", "checked with the sign-in sheet")
     correction = entries("correction")[0]
-    assert (correction.refers_to_id, correction.minutes, request.result_entry_id) == (entry.id, 90, correction.id)
+    assert (correction.refers_to_id, correction.minutes, request.result_entry_id) == (entry.id, 30, correction.id)
     assert entry.minutes == 45  # the service entry is as it was
-    assert hours_of(volunteer.id).minutes == 90
+    # the correction waits for a second person: until then the approved figure stays
+    assert hours_of(volunteer.id).minutes == 45
+    with pytest.raises(IntegrityRefusal) as refused:
+        decide_entries(coordinator, activity.organization, [entry.id], "approve")  # who proposed it
+    assert refused.value.code == "own_recording"
+    decide_entries(admin, activity.organization, [entry.id], "approve")
+    assert hours_of(volunteer.id).minutes == 30
     with pytest.raises(LedgerError) as info:
         decide_correction(admin, request, False, "no")
     assert info.value.code == "request_not_pending"
@@ -91,9 +98,9 @@ def test_an_omission_accepted_is_a_service_entry_waiting_for_someone_else(site):
     assert (missing.kind, missing.source, missing.minutes, missing.actor_id) == ("service", "manual", 30,
                                                                                   coordinator.id)
     assert db.session.get(LedgerState, missing.id).status == "pending"
-    with pytest.raises(LedgerError) as info:  # the coordinator who recorded it cannot approve it
+    with pytest.raises(IntegrityRefusal) as info:  # the coordinator who recorded it cannot approve it
         decide_entries(coordinator, activity.organization, [missing.id], "approve")
-    assert info.value.code == "self_approval"
+    assert info.value.code == "own_recording"
     decide_entries(admin, activity.organization, [missing.id], "approve")
     assert hours_of(volunteer.id).minutes == 30
 
@@ -149,7 +156,7 @@ def test_the_pages_from_report_to_outcome(app, site):
     listing = staff.get(f"/organizations/{activity.organization.code}/corrections").get_data(as_text=True)
     assert "I stayed until the end" in listing and "after lunch" in listing and "卓玛" in listing
     response = staff.post(f"/organizations/{activity.organization.code}/corrections/{requests[0].id}/decision",
-                          data={"decision": "accept", "minutes": "80", "response": "agreed, 80 minutes"})
+                          data={"decision": "accept", "minutes": "40", "response": "agreed, 40 minutes"})
     assert response.status_code == 302
     response = staff.post(f"/organizations/{activity.organization.code}/corrections/{requests[1].id}/decision",
                           data={"decision": "decline", "response": ""})
@@ -159,9 +166,9 @@ def test_the_pages_from_report_to_outcome(app, site):
     db.session.rollback()
     assert [r.status for r in db.session.scalars(sa.select(CorrectionRequest).order_by(CorrectionRequest.id))] == [
         "accepted", "declined"]
-    assert entries("correction")[0].minutes == 80
+    assert entries("correction")[0].minutes == 40
     outcome = own.get("/volunteer/corrections").get_data(as_text=True)
-    assert "agreed, 80 minutes" in outcome and "nobody saw you there" in outcome
+    assert "agreed, 40 minutes" in outcome and "nobody saw you there" in outcome
 
 
 def test_the_review_page_is_for_the_organizations_staff(app, site, make):
@@ -178,3 +185,17 @@ def test_the_review_page_is_for_the_organizations_staff(app, site, make):
     db.session.rollback()
     assert db.session.get(CorrectionRequest, request.id).status == "pending"
     assert app.test_client().get("/volunteer/corrections").status_code == 302
+
+
+def test_accepting_a_claim_beyond_the_scanned_interval_is_refused(site):
+    """Minutes never exceed the time between check-in and check-out: more time is a fixed check-out, checked
+    against the activity's window and the daily cap, not a number typed in."""
+    activity, coordinator, admin, volunteer, person, entry = site
+    decide_entries(admin, activity.organization, [entry.id], "approve")
+    request = report_error(person, entry, "I stayed 8,000 hours", claimed_minutes=1440)
+    db.session.commit()
+    with pytest.raises(LedgerError) as info:
+        decide_correction(coordinator, request, True, "ok")
+    assert (info.value.code, info.value.params["minutes"]) == ("minutes_exceed_interval", 45)
+    db.session.rollback()
+    assert entries("correction") == [] and hours_of(volunteer.id).minutes == 45

@@ -23,6 +23,7 @@ from volunteer_registry.checkin.services import (
 )
 from volunteer_registry.errors import Forbidden, NotFound
 from volunteer_registry.extensions import db
+from volunteer_registry.integrity.services import IntegrityRefusal
 from volunteer_registry.keys.services import current_key, rotate_keys, spki_der
 from volunteer_registry.ledger.checkpoint import open_note
 from volunteer_registry.ledger.merkle import leaf_hash, root, verify_inclusion
@@ -145,14 +146,14 @@ def test_a_manual_entry_is_not_approved_in_the_ledger_by_its_author(site):
     decide_manual_entry(admin, manual, True)
     entry = db.session.scalar(sa.select(LedgerEntry).where(LedgerEntry.kind == "service"))
     assert (entry.source, entry.actor_id, entry.minutes) == ("manual", coordinator.id, 120)
-    with pytest.raises(LedgerError) as info:
+    with pytest.raises(IntegrityRefusal) as info:
         decide_entries(coordinator, activity.organization, [entry.id], "approve")
-    assert info.value.code == "self_approval"
+    assert info.value.code == "own_recording"
     decide_entries(admin, activity.organization, [entry.id], "approve")
     assert states()[entry.id] == ("approved", 120)
 
 
-def test_an_auto_closed_session_corrected_later_is_a_correction_entry(site):
+def test_an_auto_closed_session_corrected_later_is_a_correction_entry(site, make):
     activity, coordinator, admin, (zhuoma, _tashi) = site
     record_scan(coordinator, ScanRequest(event_id=uuid.uuid4().hex, activity_code=activity.code,
                                          volunteer_number=zhuoma.volunteer_number, direction="in"),
@@ -167,8 +168,23 @@ def test_an_auto_closed_session_corrected_later_is_a_correction_entry(site):
     assert (correction.refers_to_id, correction.minutes, correction.reason) == (service.id, 90,
                                                                                   "left at half past ten")
     assert service.minutes == 240  # the service entry is as it was
-    assert states()[service.id] == ("pending", 90)
-    decide_entries(coordinator, activity.organization, [service.id], "approve")
+    # the correction waits for someone other than the admin who proposed it; the entry, auto-closed, for someone
+    # other than the coordinator who scanned her in
+    assert states()[service.id] == ("pending", 240)
+    state = db.session.get(LedgerState, service.id)
+    assert (state.pending_correction_id, state.proposed_minutes) == (correction.id, 90)
+    with pytest.raises(IntegrityRefusal) as info:
+        decide_entries(admin, activity.organization, [service.id], "approve")
+    assert info.value.code == "own_recording"
+    decide_entries(coordinator, activity.organization, [service.id], "approve")  # the correction
+    assert states()[service.id] == ("pending", 90) and state.pending_correction_id is None
+    # the entry itself needs review (auto-closed, its check-out fixed): neither who scanned her in nor who fixed
+    # the check-out may approve it; a third person does
+    for recorder in (coordinator, admin):
+        with pytest.raises(IntegrityRefusal) as info:
+            decide_entries(recorder, activity.organization, [service.id], "approve")
+        assert info.value.code == "own_recording"
+    decide_entries(make.coordinator(activity.organization), activity.organization, [service.id], "approve")
     assert hours_of(zhuoma.id).minutes == 90
 
 
@@ -193,7 +209,7 @@ def test_stars_and_progress():
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=st.lists(st.tuples(st.sampled_from(["approve", "reject", "correct", "annul"]),
-                                  st.integers(0, 5), st.integers(1, 120)), max_size=25))
+                                  st.integers(0, 2), st.integers(1, 120), st.booleans()), max_size=25))
 def test_totals_equal_the_fold_of_approved_entries(app, make, actions):
     """Under random approvals, rejections, corrections and annulments, the totals (from the projection) equal
     the fold of the entries themselves, and `verify` agrees."""
@@ -202,19 +218,21 @@ def test_totals_equal_the_fold_of_approved_entries(app, make, actions):
     coordinator, admin = make.coordinator(org), make.org_admin_of(org)
     volunteer = make.volunteer()
     sign_up(make.account_of(volunteer), activity, now=activity.starts_at - T(days=1))
-    entries = [serve(activity, coordinator, volunteer, 20 * i, 20 * i + 10).entry for i in range(6)]
-    for action, which, minutes in actions:
+    # three sessions: the most one volunteer may have at one activity in a day
+    entries = [serve(activity, coordinator, volunteer, 20 * i, 20 * i + 10).entry for i in range(3)]
+    for action, which, minutes, by_admin in actions:
         entry = entries[which]
+        person = admin if by_admin else coordinator
         try:
             if action in ("approve", "reject"):
-                decide_entries(admin, org, [entry.id], action, reason="checked")
+                decide_entries(person, org, [entry.id], action, reason="checked")
             elif action == "annul":
-                annul_entry(admin, entry, "duplicate")
+                annul_entry(person, entry, "duplicate")
             else:
                 attendance = db.session.get(AttendanceSession, entry.session_id)
                 attendance.checked_out_at = attendance.checked_in_at + T(minutes=minutes % 19 + 1)
-                correct_session(attendance, admin, "fixed")
-        except LedgerError:
+                correct_session(attendance, person, "fixed")
+        except (LedgerError, IntegrityRefusal):
             pass
     folded = fold_states()
     mine = {entry.id for entry in entries}

@@ -165,14 +165,15 @@ def test_a_manual_entry_cannot_be_approved_by_whoever_entered_it(app, site):
     login(client, coordinator)
     url = f"/organizations/{activity.organization.code}/entries"
     page = page_of(client, url)
-    assert "You entered this by hand: someone else must approve it." in page
+    assert "You recorded this and it needs review: someone else must decide it." in page
     assert "Entered by hand" in page
 
     # all or none: the other entry is not approved either
     response = client.post(f"{url}/decision", data={"entries": [other, own], "decision": "approve"})
     page = response.get_data(as_text=True)
     assert response.status_code == 403
-    assert f"Entry {own}: Someone other than the person who entered it by hand must approve it." in page
+    assert (f"Entry {own}: You recorded this yourself and it needs review: someone else must decide it."
+            in page)
     marked = re.findall(r'<tr id="entry-(\d+)" class="[^"]*entry--problem', page)
     assert marked == [str(own)]
     assert (status(own), status(other)) == ("pending", "pending") and entry_count() == before
@@ -262,14 +263,14 @@ def test_filters_narrow_the_list_and_flagged_entries_come_first(app, make):
 
 
 def test_the_volunteers_hours_page_shows_totals_stars_and_history(app, make):
-    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - T(days=6)
-    activity = make.activity(title="长期值班", starts_at=start, ends_at=start + T(days=7))
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - T(days=11)
+    activity = make.activity(title="长期值班", starts_at=start, ends_at=start + T(days=12))
     org = activity.organization
     coordinator = make.coordinator(org)
     volunteer = make.volunteer(name="卓玛")
     sign_up(make.account_of(volunteer), activity, now=start - T(days=1))
     # ten ten-hour duties, a day apart: 100 h
-    entries = [served(activity, coordinator, volunteer, day * 12 * 60, day * 12 * 60 + 600).id for day in range(10)]
+    entries = [served(activity, coordinator, volunteer, day * 24 * 60, day * 24 * 60 + 600).id for day in range(10)]
     decide_entries(coordinator, org, entries[:9], "approve")
     db.session.commit()
     client = app.test_client()
@@ -304,10 +305,15 @@ def test_the_hours_page_shows_what_a_corrected_entry_counts_now(app, make, site)
     staff = app.test_client()
     login(staff, coordinator)
     page = page_of(staff, f"/organizations/{activity.organization.code}/entries")
-    assert "1.5 h" in page and "Corrected; first recorded as 4.0 h" in page
+    assert "4.0 h" in page and "Correction waiting: 1.5 h" in page  # nothing moves until someone approves
     assert "Check-out corrected by a coordinator" in page
     client = app.test_client()
     login(client, make.account_of(zhuoma))
+    page = page_of(client, "/volunteer/hours")
+    assert "Correction waiting: 1.5 h" in page and "Waiting for approval: 4.0 h" in page
+
+    decide_entries(coordinator, activity.organization, [service.id], "approve")  # the correction (not his)
+    db.session.commit()
     page = page_of(client, "/volunteer/hours")
     assert "Corrected; first recorded as 4.0 h" in page and "Waiting for approval: 1.5 h" in page
 

@@ -78,6 +78,9 @@ class Activity(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="draft")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: 补录: created (or moved) to start before the moment it was saved; every entry of it needs a second person.
+    #: Set once, never cleared.
+    is_retroactive: Mapped[bool] = mapped_column(default=False)
 
     organization = relationship("Organization")
 

@@ -162,27 +162,36 @@ def clean_activity_data(data: ActivityData) -> dict:
         "grace_minutes", "signup_mode", "risk_disclosure", "requires_training", "requires_insurance")}
 
 
-def create_activity(actor, org, data: ActivityData) -> Activity:
-    """A new draft activity of ``org``. Raises ActivityError (see clean_activity_data)."""
+def create_activity(actor, org, data: ActivityData, *, now: dt.datetime | None = None) -> Activity:
+    """A new draft activity of ``org``, created at ``now``. One that starts before it is created is retroactive
+    (补录): every entry of it will need a second person. Raises ActivityError (see clean_activity_data)."""
+    now = now or utcnow()
     values = clean_activity_data(data)
     activity = Activity(code=new_public_code(), organization_id=org.id, status="draft", created_by_id=actor.id,
-                        **values)
+                        created_at=now, is_retroactive=values["starts_at"] < now, **values)
     db.session.add(activity)
     db.session.flush()
-    record_event("activity.created", actor=actor, organization=org, target=activity, title=activity.title)
+    record_event("activity.created", actor=actor, organization=org, target=activity, title=activity.title,
+                 retroactive=activity.is_retroactive or None)
     return activity
 
 
-def update_activity(actor, activity: Activity, data: ActivityData) -> Activity:
-    """Change a draft or published activity. Raises activity_closed and the rules of clean_activity_data."""
+def update_activity(actor, activity: Activity, data: ActivityData, *, now: dt.datetime | None = None) -> Activity:
+    """Change a draft or published activity. Moving its start back to before ``now``, or its end later once it
+    has passed, makes it retroactive, as if it had been created so. Raises activity_closed and the rules of clean_activity_data."""
+    now = now or utcnow()
     if activity.status == "closed":
         raise ActivityError("activity_closed")
     values = clean_activity_data(data)
     changed = sorted(k for k, v in values.items() if getattr(activity, k) != v)
+    moved_start_back = "starts_at" in changed and values["starts_at"] < min(now, activity.starts_at)
+    extended_after_end = "ends_at" in changed and values["ends_at"] > activity.ends_at and activity.ends_at < now
+    if moved_start_back or extended_after_end:
+        activity.is_retroactive = True
     for key, value in values.items():
         setattr(activity, key, value)
     record_event("activity.updated", actor=actor, organization=activity.organization, target=activity,
-                 fields=changed)
+                 fields=changed, retroactive=activity.is_retroactive or None)
     return activity
 
 

@@ -79,9 +79,14 @@ def decide_entries_endpoint():
     if org is None or not can(g.api_user, "ledger.decide", org):
         raise NotFound("not_found", "No such entries among the service records you may decide.")
     made = decide_entries(g.api_user, org, ids, decision, reason)
+    # a decision refers to the service entry, or to the correction waiting on it
+    corrected = dict(db.session.execute(db.select(LedgerEntry.id, LedgerEntry.refers_to_id).where(
+        LedgerEntry.id.in_([d.refers_to_id for d in made]), LedgerEntry.kind == "correction")).all())
     db.session.commit()
     return jsonify({"decision": decision, "entries": [
-        {"id": d.refers_to_id, "status": "approved" if d.kind == "approval" else "rejected", "decision_entry": d.id}
+        {"id": corrected.get(d.refers_to_id, d.refers_to_id),
+         "decides": "correction" if d.refers_to_id in corrected else "entry",
+         "status": "approved" if d.kind == "approval" else "rejected", "decision_entry": d.id}
         for d in made]})
 
 

@@ -19,6 +19,9 @@ FLAGS = {
     "too_long": _l("Longer than the session cap"),
     "corrected": _l("Check-out corrected by a coordinator"),
     "manual": _l("Entered by hand"),
+    "retroactive": _l("Activity recorded after it started (补录)"),
+    "overlap": _l("Overlaps another activity's service of this volunteer"),
+    "long_day": _l("More hours in one day than the daily cap"),
 }
 
 

@@ -25,8 +25,11 @@ from ..audit.services import record_event
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, Forbidden
 from ..extensions import db
+from ..integrity import rules
+from ..integrity import services as integrity
 from ..ledger.services import correct_session, record_session, service_entry_of_session
 from ..models import utcnow
+from ..timeutil import local
 from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from .kiosk import kiosk_problem
@@ -66,13 +69,18 @@ class CheckInError(DomainError):
         "datetime_invalid": _l("Enter a date and time."),
         "ends_before_start": _l("The end must be after the start."),
         "entry_not_pending": _l("This entry has already been decided."),
-        "self_approval": _l("Someone other than the person who entered it must approve a manual entry."),
         "outside_activity": _l("The times must fall within the activity (and its grace period)."),
+        "offline_too_old": _l("This scan waited on the device longer than %(hours)s hours and cannot be accepted; "
+                              "the coordinator can enter the service by hand."),
+        "too_many_sessions": _l("This volunteer has already checked in %(count)s times today at this activity."),
+        "checkout_in_future": _l("The check-out cannot be later than now."),
+        "daily_cap_exceeded": _l("A session cannot be longer than %(hours)s hours, the daily cap."),
     }
     statuses = {"volunteer_unknown": 404, "organization_suspended": 403, "not_signed_up": 403,
                 "activity_not_open": 409, "activity_not_started": 409, "activity_ended": 409,
                 "already_checked_in": 409, "not_checked_in": 409, "check_out_before_check_in": 409,
-                "session_not_open": 409, "entry_not_pending": 409, "self_approval": 403,
+                "session_not_open": 409, "entry_not_pending": 409, "offline_too_old": 409,
+                "too_many_sessions": 409, "checkout_in_future": 422, "daily_cap_exceeded": 422,
                 "volunteer_profile_required": 422, "event_id_invalid": 400, "direction_invalid": 400,
                 "scan_subject_missing": 400, "scanned_at_invalid": 400, "location_invalid": 400}
 
@@ -126,6 +134,10 @@ def _existing(event_id: str) -> ScanResult | None:
 def _refusal_error(code: str | None, activity_id: int) -> CheckInError | None:
     if code is None:
         return None
+    if code == "offline_too_old":
+        return CheckInError(code, hours=f"{rules.limit('INTEGRITY_OFFLINE_MAX_AGE_HOURS'):g}")
+    if code == "too_many_sessions":
+        return CheckInError(code, count=rules.sessions_per_day())
     return CheckInError(code, minutes=db.session.get(Activity, activity_id).grace_minutes)
 
 
@@ -197,6 +209,8 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
             > activity.radius_m):
         flags.append("outside_radius")
 
+    if request.offline and request.scanned_at is not None and now - request.scanned_at > rules.offline_max_age():
+        problem = problem or "offline_too_old"
     problem = problem or _refusal(activity, volunteer, moment)
     session, result = None, None
     if problem is None:
@@ -204,6 +218,8 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         direction = request.direction if request.direction != "auto" else ("out" if current else "in")
         if direction == "in" and current is not None:
             problem = "already_checked_in"
+        elif direction == "in" and _sessions_on(activity, volunteer, moment) >= rules.sessions_per_day():
+            problem = "too_many_sessions"
         elif direction == "out" and current is None:
             problem = "not_checked_in"
         elif direction == "out" and moment < current.checked_in_at:
@@ -238,6 +254,16 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         return replay
     recorded = record_session(session, actor, just_closed=True) if result == "out" else None
     return ScanResult(scan, session, error=_refusal_error(problem, activity.id), recorded=recorded)
+
+
+def _sessions_on(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> int:
+    """The volunteer's sessions at the activity that began on the (Beijing) day of ``moment``."""
+    day = local(moment).date()
+    starts = db.session.scalars(db.select(AttendanceSession.checked_in_at).where(
+        AttendanceSession.activity_id == activity.id, AttendanceSession.volunteer_id == volunteer.id,
+        AttendanceSession.checked_in_at > moment - dt.timedelta(days=1),
+        AttendanceSession.checked_in_at < moment + dt.timedelta(days=1)))
+    return sum(1 for start in starts if local(start).date() == day)
 
 
 def _refusal(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> str | None:
@@ -292,9 +318,16 @@ def close_ended_activities(now: dt.datetime | None = None) -> int:
 def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.datetime | None, reason: str, *,
                         now: dt.datetime | None = None) -> Scan:
     """A coordinator closes a session someone forgot to check out of: a correction scan with a reason and an
-    actor is recorded (nothing earlier is edited). Raises session_not_open, reason_required, datetime_invalid,
-    check_out_before_check_in."""
+    actor is recorded (nothing earlier is edited). A session that already became an entry gets a correction that
+    waits for another person's approval: its approved minutes do not move until then. The check-out lies within
+    the activity's window and grace, not after now, and the session within the daily cap.
+
+    Raises session_not_open, reason_required, datetime_invalid, check_out_before_check_in, outside_activity,
+    checkout_in_future, daily_cap_exceeded, and IntegrityRefusal (conflict_of_interest: one's own session)."""
     now = now or utcnow()
+    activity = db.session.get(Activity, session.activity_id)
+    integrity.ensure_may_decide(actor, action="checkin.fix_checkout", organization=activity.organization,
+                                volunteer_id=session.volunteer_id, target=session)
     if not session.is_open and "auto_closed" not in session.flags:
         raise CheckInError("session_not_open")
     reason = (reason or "").strip()
@@ -304,6 +337,13 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
         raise CheckInError("datetime_invalid", field="checked_out_at")
     if checked_out_at < session.checked_in_at:
         raise CheckInError("check_out_before_check_in", field="checked_out_at")
+    if checked_out_at > now:
+        raise CheckInError("checkout_in_future", field="checked_out_at")
+    if checked_out_at > activity.ends_at + dt.timedelta(minutes=activity.grace_minutes):
+        raise CheckInError("outside_activity", field="checked_out_at")
+    if checked_out_at - session.checked_in_at > dt.timedelta(minutes=rules.daily_cap_minutes()):
+        raise CheckInError("daily_cap_exceeded", field="checked_out_at",
+                           hours=f"{rules.limit('INTEGRITY_DAILY_CAP_HOURS'):g}")
     scan = Scan(event_id=f"correction-{uuid.uuid4().hex}", activity_id=session.activity_id,
                 organization_id=session.organization_id, volunteer_id=session.volunteer_id, method="correction",
                 direction="out", result="out", accepted=True, refusal_code=None, flags=["corrected"],
@@ -320,8 +360,8 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
         record_session(session, actor)
     else:  # its entry was recorded at the auto-close: the correction is a new entry
         correct_session(session, actor, reason)
-    record_event("checkin.checkout_corrected", actor=actor, organization=db.session.get(
-        Activity, session.activity_id).organization, target=session, reason=reason)
+    record_event("checkin.checkout_corrected", actor=actor, organization=activity.organization, target=session,
+                 reason=reason)
     return scan
 
 
@@ -377,12 +417,15 @@ def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started
 
 def decide_manual_entry(actor, entry: ManualEntry, approve: bool, *, now: dt.datetime | None = None
                         ) -> ManualEntry:
-    """Approve (the session is created, flagged manual) or reject a manual entry. The person who entered it
-    cannot decide it: self_approval. Raises entry_not_pending."""
+    """Approve (the session is created, flagged manual) or reject a manual entry. Neither the person who entered
+    it nor the volunteer may decide it (IntegrityRefusal: own_recording, conflict_of_interest). Raises
+    entry_not_pending."""
     if entry.status != "pending":
         raise CheckInError("entry_not_pending")
-    if entry.entered_by_id == actor.id:
-        raise CheckInError("self_approval")
+    activity = db.session.get(Activity, entry.activity_id)
+    integrity.ensure_may_decide(actor, action="checkin.decide_manual_entry", organization=activity.organization,
+                                volunteer_id=entry.volunteer_id, recorded_by=[entry.entered_by_id],
+                                needs_review=True, target=entry)
     entry.status = "approved" if approve else "rejected"
     entry.decided_by_id = actor.id
     entry.decided_at = now or utcnow()

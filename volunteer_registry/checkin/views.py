@@ -28,6 +28,8 @@ from ..activities.queries import activity_by_code, staff_activity
 from ..codes import normalize_volunteer_number
 from ..errors import apply_to_form
 from ..extensions import db, limiter
+from ..integrity.services import IntegrityRefusal
+from ..ledger.services import LedgerError
 from ..models import utcnow
 from ..timeutil import local, parse_datetime
 from ..volunteers.access import volunteer_required
@@ -337,7 +339,7 @@ def fix_checkout(code: str, session_id: int):
     if form.validate_on_submit():
         try:
             fix_missed_checkout(current_user, attendance, form.checked_out_at.utc, form.reason.data)
-        except CheckInError as error:
+        except (CheckInError, IntegrityRefusal, LedgerError) as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
@@ -397,7 +399,7 @@ def decide_entry(code: str, entry_id: int):
     if form.validate_on_submit():
         try:
             decide_manual_entry(current_user, entry, form.decision.data == "approve")
-        except CheckInError as error:
+        except (CheckInError, IntegrityRefusal) as error:
             db.session.rollback()
             flash(error.message, "error")
         else:

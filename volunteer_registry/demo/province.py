@@ -265,7 +265,8 @@ def seed_province(*, scale: float | str = "province", seed: int = 2026,
                    "created_at": ended + dt.timedelta(days=1)}
             states.append({"entry_id": entry_id - 1, "volunteer_id": volunteer_id, "organization_id": org_id,
                            "status": "approved", "minutes": minutes, "flagged": False, "service_date": served_on,
-                           "decided_by_entry_id": entry_id})
+                           "decided_by_entry_id": entry_id, "started_at": begun, "ended_at": ended,
+                           "pending_correction_id": None, "proposed_minutes": None})
             done.minutes += minutes
     done.entries = _write(LedgerEntry, entries(), tell("ledger entries", 2 * n_entries)) // 2
     _write(LedgerState, iter(states), tell("totals", len(states)))

@@ -130,7 +130,8 @@ def _activities(org_admin, coordinator, org, people) -> None:
         data = ActivityData(title=title, category=category, recipient=recipient, region_code=org.region_code,
                             address=address, person_in_charge="马晓东", starts_at=starts,
                             ends_at=starts + dt.timedelta(hours=hours), grace_minutes=30, **extra)
-        created = create_activity(org_admin, org, data)
+        # planned ahead, as a real organization does (created three days before it starts)
+        created = create_activity(org_admin, org, data, now=min(now, starts - dt.timedelta(days=3)))
         publish_activity(org_admin, created)
         return created
 

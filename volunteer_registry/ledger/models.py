@@ -101,7 +101,8 @@ make_append_only(LedgerEntry.__table__)
 
 
 class LedgerState(db.Model):
-    """The current status and minutes of a service entry: a projection of the ledger, rebuilt by verify."""
+    """The current status and minutes of a service entry, and the correction waiting for a decision if one is: a
+    projection of the ledger, rebuilt by verify."""
 
     __tablename__ = "ledger_states"
     __table_args__ = (
@@ -109,6 +110,9 @@ class LedgerState(db.Model):
         #: the dashboards' figures: an organization's (or volunteer's) minutes in a period, a range scan each
         Index("ix_ledger_states_organization_id_status_service_date", "organization_id", "status", "service_date"),
         Index("ix_ledger_states_volunteer_id_status", "volunteer_id", "status"),
+        CheckConstraint("(pending_correction_id IS NULL) = (proposed_minutes IS NULL)", name="proposal"),
+        #: the correction queue of an organization: the states with a correction waiting
+        Index("ix_ledger_states_organization_id_pending_correction", "organization_id", "pending_correction_id"),
     )
 
     # active_history: a change must know the value it replaces, for the monthly totals (aggregates.py)
@@ -120,6 +124,12 @@ class LedgerState(db.Model):
     flagged: Mapped[bool] = mapped_column(default=False)
     service_date: Mapped[dt.date | None] = mapped_column(Date, active_history=True)
     decided_by_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    #: the interval that counts now (the entry's, or the last approved correction's): overlaps are checked on it
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: a correction waiting for another person's approval; until then ``minutes`` stays as it was
+    pending_correction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    proposed_minutes: Mapped[int | None]
 
     entry = relationship("LedgerEntry", foreign_keys=[entry_id])
 

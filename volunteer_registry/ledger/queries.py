@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import case, func
+from sqlalchemy import case, func, or_
 from sqlalchemy.orm import contains_eager
 
 from ..activities.models import Activity
@@ -40,6 +40,7 @@ class EntryRow:
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     corrected: bool = False
+    proposed_minutes: int | None = None  #: the minutes a correction waiting for a decision would make count
     manual_author_id: int | None = None  #: who entered it by hand, for a manual entry
     volunteer_name: str = ""
     volunteer_number: str = ""
@@ -56,7 +57,8 @@ class EntryRow:
 
     @property
     def is_pending(self) -> bool:
-        return self.status == "pending"
+        """Something waits for a decision: the entry itself, or a correction of it."""
+        return self.status == "pending" or self.proposed_minutes is not None
 
 
 def flag_labels(flags) -> list[str]:
@@ -95,13 +97,15 @@ def entry_rows(states) -> list[EntryRow]:
         correction = corrections.get(entry.id)
         # a corrected check-out carries the session's flags as they are now; a correction of minutes alone none
         flags = correction.flags if correction is not None and correction.flags else entry.flags
-        times = correction if correction is not None and correction.ended_at is not None else entry
+        times = state if state.ended_at is not None else entry  # the interval that counts now
+        if state.pending_correction_id is not None and correction is not None and correction.ended_at is not None:
+            times = correction  # what the decision is about
         rows.append(EntryRow(
             id=entry.id, status=state.status, minutes=state.minutes, recorded_minutes=entry.minutes or 0,
             flagged=state.flagged, flags=flag_labels(flags), source=entry.source,
             activity_title=entry.activity_title, service_date=entry.service_date,
             started_at=times.started_at, ended_at=times.ended_at,
-            corrected=correction is not None,
+            corrected=correction is not None, proposed_minutes=state.proposed_minutes,
             manual_author_id=entry.actor_id if entry.source == "manual" else None,
             volunteer_name=entry.volunteer.name if entry.volunteer else "",
             volunteer_number=entry.volunteer.volunteer_number if entry.volunteer else "",
@@ -121,7 +125,9 @@ def organization_entries(org: Organization, *, status: str = "pending", activity
              .join(Volunteer, Volunteer.id == LedgerEntry.volunteer_id)
              .options(contains_eager(LedgerState.entry).contains_eager(LedgerEntry.volunteer))
              .where(LedgerState.organization_id == org.id))
-    if status in STATES:
+    if status == "pending":  # waiting for a decision: the entry, or a correction of it
+        query = query.where(waiting())
+    elif status in STATES:
         query = query.where(LedgerState.status == status)
     if activity_id is not None:
         query = query.where(LedgerEntry.activity_id == activity_id)
@@ -131,9 +137,14 @@ def organization_entries(org: Organization, *, status: str = "pending", activity
         query = query.where(LedgerState.service_date >= date_from)
     if date_to is not None:
         query = query.where(LedgerState.service_date <= date_to)
-    waiting_first = case((LedgerState.status != "pending", 2), (LedgerState.flagged.is_(True), 0), else_=1)
+    waiting_first = case((~waiting(), 2), (LedgerState.flagged.is_(True), 0), else_=1)
     query = query.order_by(waiting_first, LedgerEntry.started_at, LedgerEntry.id)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def waiting():
+    """The states that wait for a decision: a pending entry, or a correction proposed on any entry."""
+    return or_(LedgerState.status == "pending", LedgerState.pending_correction_id.is_not(None))
 
 
 def activity_choices(org: Organization, limit: int = ACTIVITY_CHOICES) -> list[tuple[str, str, dt.datetime]]:
@@ -170,7 +181,7 @@ def pending_counts(org_ids) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         db.select(LedgerState.organization_id, func.count())
-        .where(LedgerState.organization_id.in_(ids), LedgerState.status == "pending")
+        .where(LedgerState.organization_id.in_(ids), waiting())
         .group_by(LedgerState.organization_id))
     return {org_id: count for org_id, count in rows}
 

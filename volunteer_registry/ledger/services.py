@@ -18,16 +18,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts.permissions import require
+from ..accounts.permissions import can, require
 from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
-from ..errors import DomainError, NotFound
+from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
+from ..integrity import rules
+from ..integrity import services as integrity
 from ..keys.services import checkpoint_verifier_keys, current_key, private_key_of
 from ..models import utcnow
 from ..notifications import events
 from ..organizations.models import Organization
 from ..timeutil import local
+from ..volunteers.models import Volunteer
 from ..volunteers.vault import volunteer_pseudonym
 from . import aggregates  # its listeners keep the monthly totals in step with every flush of ledger_states
 from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
@@ -48,7 +51,13 @@ class LedgerError(DomainError):
         "reason_required": _l("Give a reason."),
         "entry_not_pending": _l("This entry has already been decided."),
         "entry_not_approved": _l("Only an approved entry can be annulled."),
-        "self_approval": _l("Someone other than the person who entered it by hand must approve it."),
+        "entry_not_correctable": _l("Only a pending or approved entry can be corrected."),
+        "correction_pending": _l("A correction of entry %(id)s is already waiting for a decision."),
+        "minutes_exceed_interval": _l("The minutes cannot exceed the %(minutes)s minutes between check-in and "
+                                      "check-out; fix the check-out instead."),
+        "overlaps_other_entry": _l("Entry %(id)s overlaps entry %(other)s (%(title)s), already approved: the same "
+                                   "minutes cannot count twice."),
+        "daily_cap_exceeded": _l("Entry %(id)s would make this volunteer's day longer than %(hours)s hours."),
         "no_entries": _l("Choose at least one entry."),
         "too_many_entries": _l("Decide at most 500 entries at a time."),
         "message_required": _l("Say what is wrong or missing."),
@@ -61,7 +70,8 @@ class LedgerError(DomainError):
         "request_not_pending": _l("This request has already been decided."),
         "volunteer_profile_required": _l("Complete your volunteer profile first."),
     }
-    statuses = {"entry_not_pending": 409, "entry_not_approved": 409, "self_approval": 403,
+    statuses = {"entry_not_pending": 409, "entry_not_approved": 409, "entry_not_correctable": 409,
+                "correction_pending": 409, "overlaps_other_entry": 409, "daily_cap_exceeded": 409,
                 "already_requested": 409, "request_not_pending": 409,
                 "decision_invalid": 400, "no_entries": 400, "too_many_entries": 400}
 
@@ -77,10 +87,10 @@ def _intervals_union_minutes(intervals) -> int:
 def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end: dt.datetime,
                    exclude_entry_id: int | None = None) -> int:
     """Minutes this interval adds to the volunteer's other service entries in the activity (overlaps count once)."""
-    rows = db.session.execute(db.select(LedgerEntry.id, LedgerEntry.started_at, LedgerEntry.ended_at).join(
-        LedgerState, LedgerState.entry_id == LedgerEntry.id).where(
-        LedgerEntry.kind == "service", LedgerEntry.activity_id == activity_id,
-        LedgerEntry.volunteer_id == volunteer_id, LedgerState.status.in_(("pending", "approved")))).all()
+    rows = db.session.execute(db.select(LedgerState.entry_id, LedgerState.started_at, LedgerState.ended_at).join(
+        LedgerEntry, LedgerState.entry_id == LedgerEntry.id).where(
+        LedgerEntry.activity_id == activity_id, LedgerState.volunteer_id == volunteer_id,
+        LedgerState.status.in_(("pending", "approved")))).all()
     others = [(s, e) for entry_id, s, e in rows if entry_id != exclude_entry_id and s is not None and e is not None]
     return _intervals_union_minutes([*others, (start, end)]) - _intervals_union_minutes(others)
 
@@ -89,30 +99,76 @@ def _source_of(session) -> str:
     return session.source if session.source in ("kiosk", "card", "offline", "manual") else "card"
 
 
+def _overlapping(volunteer_id: int, activity_id: int | None, start: dt.datetime, end: dt.datetime, *,
+                 statuses=("pending", "approved"), exclude=()) -> LedgerState | None:
+    """The first of the volunteer's service entries in *another* activity whose counted interval shares time
+    with [start, end) (the same activity's overlaps are already counted once, see _minutes_added)."""
+    query = (db.select(LedgerState).join(LedgerEntry, LedgerEntry.id == LedgerState.entry_id)
+             .where(LedgerState.volunteer_id == volunteer_id, LedgerState.status.in_(statuses),
+                    LedgerState.started_at < end, LedgerState.ended_at > start)
+             .order_by(LedgerState.entry_id).limit(1))
+    if activity_id is not None:
+        query = query.where(LedgerEntry.activity_id != activity_id)
+    if exclude:
+        query = query.where(LedgerState.entry_id.not_in(list(exclude)))
+    return db.session.scalar(query)
+
+
+def _day_minutes(volunteer_id: int, day: dt.date | None, statuses=("approved",), exclude=()) -> int:
+    """The volunteer's minutes on one service date, over entries of the given statuses."""
+    if day is None:
+        return 0
+    query = db.select(func.coalesce(func.sum(LedgerState.minutes), 0)).where(
+        LedgerState.volunteer_id == volunteer_id, LedgerState.service_date == day, LedgerState.status.in_(statuses))
+    if exclude:
+        query = query.where(LedgerState.entry_id.not_in(list(exclude)))
+    return int(db.session.scalar(query) or 0)
+
+
+def _plausibility_flags(volunteer_id: int, activity: Activity, start, end, minutes: int, day) -> list[str]:
+    """The flags a new record earns by itself: a retroactive activity, an overlap with another activity's service,
+    a day longer than the cap. Flagged records need a second person; approval then refuses what cannot count."""
+    flags = []
+    if activity.is_retroactive:
+        flags.append("retroactive")
+    if start is not None and end is not None and _overlapping(volunteer_id, activity.id, start, end) is not None:
+        flags.append("overlap")
+    if _day_minutes(volunteer_id, day, ("pending", "approved")) + minutes > rules.daily_cap_minutes():
+        flags.append("long_day")
+    return flags
+
+
+def _add_service_entry(entry: LedgerEntry) -> LedgerEntry:
+    db.session.add(entry)
+    db.session.flush()
+    db.session.add(LedgerState(entry_id=entry.id, volunteer_id=entry.volunteer_id,
+                               organization_id=entry.organization_id, status="pending", minutes=entry.minutes,
+                               flagged=bool(entry.flags), service_date=entry.service_date,
+                               started_at=entry.started_at, ended_at=entry.ended_at))
+    db.session.flush()
+    return entry
+
+
 def record_session(session, actor=None, *, just_closed: bool = False) -> LedgerEntry:
     """The service entry of a closed attendance session (waiting for approval). Called by the check-in services
     when a session closes; a session becomes one entry, once. ``just_closed``: the caller closed an open session in
     this transaction, so it has no entry yet and the lookup is skipped (the unique index on the entries' session
-    still refuses a second one)."""
+    still refuses a second one). The entry is flagged retroactive, overlap or long_day where it is so."""
     existing = None if just_closed else service_entry_of_session(session.id)
     if existing is not None:
         return existing
     activity = db.session.get(Activity, session.activity_id)
     minutes = _minutes_added(activity.id, session.volunteer_id, session.checked_in_at, session.checked_out_at)
-    entry = LedgerEntry(
+    day = local(session.checked_in_at).date()
+    flags = set(session.flags or []) | set(_plausibility_flags(
+        session.volunteer_id, activity, session.checked_in_at, session.checked_out_at, minutes, day))
+    return _add_service_entry(LedgerEntry(
         kind="service", volunteer_id=session.volunteer_id, organization_id=activity.organization_id,
         activity_id=activity.id, session_id=session.id, minutes=minutes, started_at=session.checked_in_at,
-        ended_at=session.checked_out_at, service_date=local(session.checked_in_at).date(),
+        ended_at=session.checked_out_at, service_date=day,
         activity_title=activity.title, place=activity.address, recipient=activity.recipient,
         content=str(CATEGORIES.get(activity.category, activity.category)), person_in_charge=activity.person_in_charge,
-        source=_source_of(session), flags=sorted(session.flags or []), actor_id=getattr(actor, "id", None))
-    db.session.add(entry)
-    db.session.flush()
-    db.session.add(LedgerState(entry_id=entry.id, volunteer_id=entry.volunteer_id,
-                               organization_id=entry.organization_id, status="pending", minutes=minutes,
-                               flagged=bool(entry.flags), service_date=entry.service_date))
-    db.session.flush()
-    return entry
+        source=_source_of(session), flags=sorted(flags), actor_id=getattr(actor, "id", None)))
 
 
 def service_entry_of_session(session_id: int) -> LedgerEntry | None:
@@ -120,26 +176,76 @@ def service_entry_of_session(session_id: int) -> LedgerEntry | None:
                                                           LedgerEntry.session_id == session_id))
 
 
+def _propose_correction(actor, service: LedgerEntry, minutes: int, reason: str, *, started_at=None, ended_at=None,
+                        session_id=None, flags=()) -> LedgerEntry:
+    """A correction entry of ``service`` waiting for another person's approval: the state keeps its minutes
+    until then. Raises conflict_of_interest (the actor's own record), correction_pending (one is already
+    waiting), entry_not_correctable (rejected or annulled)."""
+    org = db.session.get(Organization, service.organization_id)
+    integrity.ensure_may_decide(actor, action="ledger.correct", organization=org, volunteer_id=service.volunteer_id,
+                                target=service)
+    state = db.session.get(LedgerState, service.id)
+    if state.status not in ("pending", "approved"):
+        raise LedgerError("entry_not_correctable")
+    if state.pending_correction_id is not None:
+        raise LedgerError("correction_pending", id=service.id)
+    correction = LedgerEntry(kind="correction", volunteer_id=service.volunteer_id,
+                             organization_id=service.organization_id, activity_id=service.activity_id,
+                             session_id=session_id, refers_to_id=service.id, minutes=minutes, started_at=started_at,
+                             ended_at=ended_at, service_date=service.service_date, flags=sorted(set(flags)),
+                             reason=reason, actor_id=actor.id)
+    db.session.add(correction)
+    db.session.flush()
+    state.pending_correction_id = correction.id
+    state.proposed_minutes = minutes
+    state.flagged = True
+    db.session.flush()
+    record_event("ledger.correction_proposed", actor=actor, organization=org, target=service,
+                 minutes_now=state.minutes, minutes_proposed=minutes)
+    return correction
+
+
 def correct_session(session, actor, reason: str) -> LedgerEntry:
-    """A session's check-out was corrected after its entry was recorded: a correction entry carries the minutes
-    that now count (the service entry stays as it was)."""
+    """A session's check-out was fixed after its entry was recorded: a correction entry proposes the minutes the
+    new times give, for another person to approve (the service entry and its approved minutes stay as they were
+    until then). A session that had no entry yet becomes one."""
     service = service_entry_of_session(session.id)
     if service is None:
         return record_session(session, actor)
     minutes = _minutes_added(service.activity_id, service.volunteer_id, session.checked_in_at,
                              session.checked_out_at, exclude_entry_id=service.id)
-    entry = LedgerEntry(kind="correction", volunteer_id=service.volunteer_id, organization_id=service.organization_id,
-                        activity_id=service.activity_id, session_id=session.id, refers_to_id=service.id,
-                        minutes=minutes, started_at=session.checked_in_at, ended_at=session.checked_out_at,
-                        service_date=service.service_date, flags=sorted(session.flags or []), reason=reason,
-                        actor_id=actor.id)
-    db.session.add(entry)
-    db.session.flush()
-    state = db.session.get(LedgerState, service.id)
-    state.minutes = minutes
-    state.flagged = bool(entry.flags)
-    db.session.flush()
-    return entry
+    return _propose_correction(actor, service, minutes, reason, started_at=session.checked_in_at,
+                               ended_at=session.checked_out_at, session_id=session.id,
+                               flags=[*(session.flags or []), "corrected"])
+
+
+def correct_entry(actor, entry: LedgerEntry, minutes: int, reason: str) -> LedgerEntry:
+    """The minutes of a service entry were wrong: a correction entry proposes the minutes that should count, for
+    another person to approve. They cannot exceed the time between its check-in and check-out. Raises
+    minutes_invalid, minutes_exceed_interval and the refusals of a proposal (see _propose_correction)."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 1440:
+        raise LedgerError("minutes_invalid", field="minutes")
+    state = db.session.get(LedgerState, entry.id)
+    if state is not None and state.started_at is not None and state.ended_at is not None:
+        span = int((state.ended_at - state.started_at).total_seconds() // 60)
+        if minutes > span:
+            raise LedgerError("minutes_exceed_interval", field="minutes", minutes=span)
+    return _propose_correction(actor, entry, minutes, reason, session_id=entry.session_id, flags=["corrected"])
+
+
+def record_missing_service(actor, activity: Activity, volunteer_id: int, started_at: dt.datetime,
+                           ended_at: dt.datetime, reason: str) -> LedgerEntry:
+    """Service that was never scanned, recorded by the organization: a service entry (source manual) that waits
+    for approval by someone other than ``actor``."""
+    minutes = _minutes_added(activity.id, volunteer_id, started_at, ended_at)
+    day = local(started_at).date()
+    flags = {"manual", *_plausibility_flags(volunteer_id, activity, started_at, ended_at, minutes, day)}
+    return _add_service_entry(LedgerEntry(
+        kind="service", volunteer_id=volunteer_id, organization_id=activity.organization_id, activity_id=activity.id,
+        minutes=minutes, started_at=started_at, ended_at=ended_at, service_date=day,
+        activity_title=activity.title, place=activity.address, recipient=activity.recipient,
+        content=str(CATEGORIES.get(activity.category, activity.category)), person_in_charge=activity.person_in_charge,
+        source="manual", flags=sorted(flags), reason=reason, actor_id=actor.id))
 
 
 # --- decisions -----------------------------------------------------------------------------------------------------
@@ -154,13 +260,108 @@ def _manual_author_id(entry: LedgerEntry) -> int | None:
     return db.session.scalar(db.select(ManualEntry.entered_by_id).where(ManualEntry.session_id == entry.session_id))
 
 
-def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: str = "") -> list[LedgerEntry]:
-    """Approve or reject pending service entries of ``org``, all or none. Each decision is a new entry.
+def decision_facts(actor, entries, corrections=None) -> dict[int, integrity.DecisionFacts]:
+    """Entry id → the facts that decide whether ``actor`` may decide it (or the correction waiting on it, from
+    ``corrections``: entry id → correction entry), gathered for many entries in a few queries.
 
-    Raises Forbidden (not the organization's staff), NotFound (an id that is not one of ``org``'s service entries),
-    decision_invalid, reason_required (rejecting needs one), entry_not_pending, self_approval (a manual entry by
-    its own author), no_entries, too_many_entries."""
-    require("ledger.decide", org, user=actor)
+    Its recorders are everyone who put it there: who closed its session or entered it, who scanned its session in
+    and out, who entered it by hand, who created its activity when that was retroactive; for a correction, who
+    proposed it. It needs review when entered by hand, sent from an offline queue, flagged, of a retroactive
+    activity, or a correction."""
+    from ..checkin.models import ManualEntry, Scan
+
+    entries = list(entries)
+    corrections = corrections or {}
+    sessions = {e.session_id for e in entries if e.session_id is not None}
+    scanners: dict[int, set[int]] = {}
+    manual: dict[int, int] = {}
+    if sessions:
+        for session_id, user_id in db.session.execute(db.select(Scan.session_id, Scan.recorded_by_id).where(
+                Scan.session_id.in_(sessions), Scan.accepted.is_(True))):
+            scanners.setdefault(session_id, set()).add(user_id)
+        manual = dict(db.session.execute(db.select(ManualEntry.session_id, ManualEntry.entered_by_id).where(
+            ManualEntry.session_id.in_(sessions))).all())
+    retroactive = dict(db.session.execute(db.select(Activity.id, Activity.created_by_id).where(
+        Activity.id.in_({e.activity_id for e in entries if e.activity_id}), Activity.is_retroactive.is_(True))).all())
+    accounts = dict(db.session.execute(db.select(Volunteer.id, Volunteer.user_id).where(
+        Volunteer.id.in_({e.volunteer_id for e in entries}))).all())
+    facts = {}
+    for entry in entries:
+        people = {entry.actor_id, *scanners.get(entry.session_id, ()), manual.get(entry.session_id),
+                  retroactive.get(entry.activity_id)}
+        review = rules.needs_review(entry.source, entry.flags) or entry.activity_id in retroactive
+        correction = corrections.get(entry.id)
+        if correction is not None:  # the decision is about the correction: its proposer recorded it
+            people, review = {correction.actor_id}, True
+        facts[entry.id] = integrity.DecisionFacts(actor.id, accounts.get(entry.volunteer_id),
+                                                  frozenset(p for p in people if p is not None), review)
+    return facts
+
+
+def decision_blocks(actor, states) -> dict[int, str]:
+    """Entry id → why ``actor`` may not decide what waits on it (a refusal code), for a page of states: the same
+    rule decide_entries enforces, read by the approval page to say so before anyone tries."""
+    states = [s for s in states if s.status == "pending" or s.pending_correction_id is not None]
+    if not states:
+        return {}
+    corrections = {c.refers_to_id: c for c in db.session.scalars(db.select(LedgerEntry).where(
+        LedgerEntry.id.in_([s.pending_correction_id for s in states if s.pending_correction_id is not None])))}
+    facts = decision_facts(actor, [s.entry for s in states], corrections)
+    return {entry_id: code for entry_id, f in facts.items() if (code := rules.decision_refusal(f)) is not None}
+
+
+def _authorize_decider(actor, org: Organization) -> bool:
+    """Staff who decide the organization's entries pass; a platform admin passes for the entries nobody in the
+    organization could decide (checked per entry: True is returned for them). Forbidden otherwise."""
+    if can(actor, "ledger.decide", org):
+        return False
+    if getattr(actor, "is_platform_admin", False):
+        return True
+    raise Forbidden("forbidden")
+
+
+def escalated(org_id: int, facts) -> bool:
+    """Whether no one in the organization could decide the record: it belongs to the platform's queue."""
+    return integrity.deciders_left(org_id, facts) == 0
+
+
+def _check_approvable(state: LedgerState, entry: LedgerEntry, minutes: int, start, end, batch: dict) -> None:
+    """What approving would make count must be plausible: no minute counted twice across activities, no day
+    above the cap. ``batch``: entry id → (start, end, minutes, day) already approved in this decision."""
+    if start is not None and end is not None:
+        other = _overlapping(entry.volunteer_id, entry.activity_id, start, end, statuses=("approved",),
+                             exclude=(entry.id,))
+        if other is None:
+            for other_id, (o_start, o_end, _m, _d, o_activity, o_volunteer) in batch.items():
+                if (o_volunteer == entry.volunteer_id and o_activity != entry.activity_id and o_start is not None
+                        and rules.overlap(start, end, o_start, o_end)):
+                    other = db.session.get(LedgerState, other_id)
+                    break
+        if other is not None:
+            other_entry = db.session.get(LedgerEntry, other.entry_id)
+            raise LedgerError("overlaps_other_entry", id=entry.id, other=other.entry_id,
+                              title=other_entry.activity_title or "")
+    day = state.service_date
+    already = _day_minutes(entry.volunteer_id, day, exclude=(entry.id,)) + sum(
+        m for other_id, (_s, _e, m, d, _a, v) in batch.items() if v == entry.volunteer_id and d == day)
+    if day is not None and already + minutes > rules.daily_cap_minutes():
+        raise LedgerError("daily_cap_exceeded", id=entry.id, hours=rules.limit("INTEGRITY_DAILY_CAP_HOURS"))
+
+
+def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: str = "") -> list[LedgerEntry]:
+    """Approve or reject what waits on service entries of ``org``, all or none. Each decision is a new entry.
+
+    What waits on an entry is a correction proposed on it, if one is (approving it makes its minutes and times
+    count; the entry's own status does not change), or else the entry itself while it is pending. Nobody decides
+    a record of their own service, nor one they recorded (or proposed) that needs review; a platform admin
+    decides the records nobody in the organization could. Approval never makes a volunteer's minutes count
+    twice across activities nor a day exceed the cap.
+
+    Raises Forbidden (not the organization's staff, nor a platform admin deciding an escalated record), NotFound
+    (an id that is not one of ``org``'s service entries), decision_invalid, reason_required (rejecting needs
+    one), entry_not_pending, no_entries, too_many_entries, overlaps_other_entry, daily_cap_exceeded, and
+    IntegrityRefusal (conflict_of_interest, own_recording)."""
+    as_platform = _authorize_decider(actor, org)
     if decision not in ("approve", "reject"):
         raise LedgerError("decision_invalid", field="decision")
     reason = (reason or "").strip()
@@ -177,34 +378,64 @@ def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: s
     if missing:
         raise NotFound("not_found", _l("No entry %(id)s among this organization's service records.", id=missing[0]))
     states = {s.entry_id: s for s in db.session.scalars(db.select(LedgerState).where(LedgerState.entry_id.in_(ids)))}
+    corrections = {c.refers_to_id: c for c in db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.id.in_(
+        [s.pending_correction_id for s in states.values() if s.pending_correction_id is not None])))}
+    all_facts = decision_facts(actor, entries.values(), corrections)
+    batch: dict[int, tuple] = {}
     for entry_id in ids:
-        if states[entry_id].status != "pending":
+        state, entry, correction = states[entry_id], entries[entry_id], corrections.get(entry_id)
+        if state.status != "pending" and correction is None:
             raise LedgerError("entry_not_pending", _l("Entry %(id)s has already been decided.", id=entry_id))
-        if decision == "approve" and _manual_author_id(entries[entry_id]) == actor.id:
-            raise LedgerError("self_approval")
+        facts = all_facts[entry_id]
+        if as_platform and not escalated(org.id, facts):
+            raise Forbidden("forbidden")
+        # a recorder may withdraw (reject) what they recorded; only approving it takes a second person
+        integrity.ensure_may_decide(actor, action=f"ledger.{decision}", organization=org,
+                                    volunteer_id=entry.volunteer_id, recorded_by=facts.recorded_by,
+                                    needs_review=facts.needs_review and decision == "approve", target=entry)
+        if decision == "approve" and (state.status == "approved" or correction is None):
+            # what would count once this is approved: the correction's figures on an approved entry, or the entry's
+            timed = correction if correction is not None and correction.ended_at is not None else None
+            start = timed.started_at if timed else state.started_at
+            end = timed.ended_at if timed else state.ended_at
+            minutes = state.proposed_minutes if correction is not None else state.minutes
+            _check_approvable(state, entry, minutes, start, end, batch)
+            batch[entry_id] = (start, end, minutes, state.service_date, entry.activity_id, entry.volunteer_id)
     kind, status = ("approval", "approved") if decision == "approve" else ("rejection", "rejected")
-    made = []
-    for entry_id in ids:
-        service = entries[entry_id]
-        made.append(LedgerEntry(kind=kind, volunteer_id=service.volunteer_id, organization_id=org.id,
-                                activity_id=service.activity_id, refers_to_id=service.id,
-                                service_date=service.service_date, reason=reason or None, actor_id=actor.id))
+    made = [LedgerEntry(kind=kind, volunteer_id=entries[i].volunteer_id, organization_id=org.id,
+                        activity_id=entries[i].activity_id,
+                        refers_to_id=corrections[i].id if i in corrections else i,
+                        service_date=entries[i].service_date, reason=reason or None, actor_id=actor.id) for i in ids]
     db.session.add_all(made)
     db.session.flush()
-    for decision_entry in made:
-        state = states[decision_entry.refers_to_id]
-        state.status = status
-        state.decided_by_entry_id = decision_entry.id
-    record_event(f"ledger.{kind}", actor=actor, organization=org, count=len(made), reason=reason or None)
+    for entry_id, decision_entry in zip(ids, made, strict=True):
+        state, correction = states[entry_id], corrections.get(entry_id)
+        if correction is None:
+            state.status = status
+            state.decided_by_entry_id = decision_entry.id
+            continue
+        if decision == "approve":
+            state.minutes = correction.minutes
+            if correction.ended_at is not None:
+                state.started_at, state.ended_at = correction.started_at, correction.ended_at
+        state.pending_correction_id = state.proposed_minutes = None
+        state.flagged = bool(entries[entry_id].flags) or bool(correction.flags)
+    record_event(f"ledger.{kind}", actor=actor, organization=org, count=len(made), reason=reason or None,
+                 on_behalf_of_platform=True if as_platform else None)
     events.entries_decided([entries[i] for i in ids], states, status, reason)
     db.session.flush()
     return made
 
 
 def annul_entry(actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
-    """An approved service entry turns out to be wrong: an annulment entry takes its minutes out of every total."""
+    """An approved service entry turns out to be wrong: an annulment entry takes its minutes out of every total.
+    The organization's deciders may annul, and so may civil affairs (a platform admin, after a spot check);
+    nobody annuls their own record (conflict_of_interest). A correction still waiting is dropped with it."""
     org = db.session.get(Organization, entry.organization_id)
-    require("ledger.decide", org, user=actor)
+    if not getattr(actor, "is_platform_admin", False):
+        require("ledger.decide", org, user=actor)
+    integrity.ensure_may_decide(actor, action="ledger.annul", organization=org, volunteer_id=entry.volunteer_id,
+                                target=entry)
     reason = (reason or "").strip()
     if not reason:
         raise LedgerError("reason_required", field="reason")
@@ -218,43 +449,10 @@ def annul_entry(actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
     db.session.flush()
     state.status = "annulled"
     state.decided_by_entry_id = annulment.id
+    state.pending_correction_id = state.proposed_minutes = None
     record_event("ledger.annulment", actor=actor, organization=org, target=entry, reason=reason)
     db.session.flush()
     return annulment
-
-
-def correct_entry(actor, entry: LedgerEntry, minutes: int, reason: str) -> LedgerEntry:
-    """The minutes of a service entry were wrong: a correction entry carries the minutes that count now."""
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 1440:
-        raise LedgerError("minutes_invalid", field="minutes")
-    correction = LedgerEntry(kind="correction", volunteer_id=entry.volunteer_id,
-                             organization_id=entry.organization_id, activity_id=entry.activity_id,
-                             session_id=entry.session_id, refers_to_id=entry.id, minutes=minutes,
-                             service_date=entry.service_date, reason=reason, actor_id=actor.id)
-    db.session.add(correction)
-    db.session.flush()
-    db.session.get(LedgerState, entry.id).minutes = minutes
-    db.session.flush()
-    return correction
-
-
-def record_missing_service(actor, activity: Activity, volunteer_id: int, started_at: dt.datetime,
-                           ended_at: dt.datetime, reason: str) -> LedgerEntry:
-    """Service that was never scanned, recorded by the organization: a service entry (source manual) that waits
-    for approval by someone other than ``actor``."""
-    minutes = _minutes_added(activity.id, volunteer_id, started_at, ended_at)
-    entry = LedgerEntry(
-        kind="service", volunteer_id=volunteer_id, organization_id=activity.organization_id, activity_id=activity.id,
-        minutes=minutes, started_at=started_at, ended_at=ended_at, service_date=local(started_at).date(),
-        activity_title=activity.title, place=activity.address, recipient=activity.recipient,
-        content=str(CATEGORIES.get(activity.category, activity.category)), person_in_charge=activity.person_in_charge,
-        source="manual", flags=["manual"], reason=reason, actor_id=actor.id)
-    db.session.add(entry)
-    db.session.flush()
-    db.session.add(LedgerState(entry_id=entry.id, volunteer_id=volunteer_id, organization_id=entry.organization_id,
-                               status="pending", minutes=minutes, flagged=True, service_date=entry.service_date))
-    db.session.flush()
-    return entry
 
 
 # --- correction requests -------------------------------------------------------------------------------------------
@@ -333,11 +531,14 @@ def report_omission(user, activity: Activity, started_at, ended_at, message: str
 def decide_correction(actor, request: CorrectionRequest, accept: bool, response: str = "", *,
                       minutes: int | None = None, started_at=None, ended_at=None,
                       now: dt.datetime | None = None) -> CorrectionRequest:
-    """The organization answers a report. Accepting an error writes a correction entry with ``minutes``;
-    accepting an omission records the service (times as reported unless given) as an entry waiting for someone
-    else's approval. Declining needs a response, which the volunteer sees."""
+    """The organization answers a report. Accepting an error proposes a correction entry with ``minutes``;
+    accepting an omission records the service (times as reported unless given) as an entry; either waits for
+    someone else's approval. Declining needs a response, which the volunteer sees. Nobody answers a report about
+    their own service (conflict_of_interest)."""
     org = db.session.get(Organization, request.organization_id)
     require("ledger.decide", org, user=actor)
+    integrity.ensure_may_decide(actor, action="ledger.correction_request", organization=org,
+                                volunteer_id=request.volunteer_id, target=request)
     if request.status != "pending":
         raise LedgerError("request_not_pending")
     response = (response or "").strip()
@@ -443,21 +644,40 @@ def hours_of(volunteer_id: int, organization_id: int | None = None) -> Hours:
     return hours
 
 
-def fold_states() -> dict[int, tuple[str, int]]:
-    """Service entry id → (status, minutes), recomputed from the entries alone: the definition that the projection
-    must equal."""
-    states: dict[int, tuple[str, int]] = {}
+def fold_ledger() -> dict[int, dict]:
+    """Service entry id → its status, counted minutes, counted interval and waiting correction, recomputed from
+    the entries alone: the definition that the projection (``ledger_states``) must equal.
+
+    A correction waits until an approval refers to it (its minutes, and its times when it has them, then count)
+    or a rejection does (it is dropped); an annulment drops a waiting one with the entry."""
+    states: dict[int, dict] = {}
+    corrections: dict[int, LedgerEntry] = {}
     for entry in db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id)):
         if entry.kind == "service":
-            states[entry.id] = ("pending", entry.minutes or 0)
+            states[entry.id] = {"status": "pending", "minutes": entry.minutes or 0, "started_at": entry.started_at,
+                                "ended_at": entry.ended_at, "pending_correction_id": None}
+        elif entry.kind == "correction" and entry.refers_to_id in states:
+            corrections[entry.id] = entry
+            states[entry.refers_to_id]["pending_correction_id"] = entry.id
+        elif entry.refers_to_id in corrections:  # a decision about a correction
+            correction = corrections.pop(entry.refers_to_id)
+            state = states[correction.refers_to_id]
+            state["pending_correction_id"] = None
+            if entry.kind == "approval":
+                state["minutes"] = correction.minutes or 0
+                if correction.ended_at is not None:
+                    state["started_at"], state["ended_at"] = correction.started_at, correction.ended_at
         elif entry.refers_to_id in states:
-            status, minutes = states[entry.refers_to_id]
-            if entry.kind == "correction":
-                states[entry.refers_to_id] = (status, entry.minutes or 0)
-            else:
-                states[entry.refers_to_id] = ({"approval": "approved", "rejection": "rejected",
-                                               "annulment": "annulled"}[entry.kind], minutes)
+            state = states[entry.refers_to_id]
+            state["status"] = {"approval": "approved", "rejection": "rejected", "annulment": "annulled"}[entry.kind]
+            if entry.kind == "annulment":
+                state["pending_correction_id"] = None
     return states
+
+
+def fold_states() -> dict[int, tuple[str, int]]:
+    """Service entry id → (status, counted minutes), recomputed from the entries alone (see :func:`fold_ledger`)."""
+    return {entry_id: (state["status"], state["minutes"]) for entry_id, state in fold_ledger().items()}
 
 
 # --- the Merkle log ------------------------------------------------------------------------------------------------
@@ -658,9 +878,11 @@ def verify_ledger(progress=None) -> VerifyReport:
             progress(1)
     if report.leaves < max(checkpoints, default=0):
         report.problems.append(f"the log has {report.leaves} leaves; a checkpoint signed {max(checkpoints)}")
-    states = fold_states()
+    folded = fold_ledger()
     for state in db.session.scalars(db.select(LedgerState)):
-        if states.get(state.entry_id) != (state.status, state.minutes):
+        expected = folded.get(state.entry_id)
+        if expected is None or (expected["status"], expected["minutes"], expected["pending_correction_id"]) != (
+                state.status, state.minutes, state.pending_correction_id):
             report.problems.append(f"the totals' record of entry {state.entry_id} differs from the ledger")
             break
     if aggregates.stored_months() != aggregates.counted_months():

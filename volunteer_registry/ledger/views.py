@@ -23,7 +23,8 @@ from .queries import (
     states_of,
     volunteer_history,
 )
-from .services import LedgerError, decide_entries, hours_of
+from ..integrity.services import IntegrityRefusal
+from .services import LedgerError, decide_entries, decision_blocks, hours_of
 
 #: the query parameters of the approval page that a decision keeps when it sends the coordinator back
 FILTER_ARGS = ("status", "activity", "flagged", "date_from", "date_to", "page")
@@ -75,7 +76,8 @@ def _entries_page(org, form: DecisionForm, *, problem_ids=frozenset(), status: i
     return render_template(
         "ledger/entries.html", org=org, filters=filters, form=form, page=page, rows=entry_rows(page.items),
         checked=checked, problem_ids=problem_ids, filter_summary=[str(part) for part in summary],
-        pending=pending_counts([org.id]).get(org.id, 0), keep=_filters(), user_id=current_user.id), status
+        pending=pending_counts([org.id]).get(org.id, 0), keep=_filters(),
+        blocked=decision_blocks(current_user, page.items)), status
 
 
 @bp.route("/organizations/<code>/entries")
@@ -95,15 +97,15 @@ def decide(code: str):
     ids = form.entries.data or []
     try:
         made = decide_entries(current_user, org, ids, form.decision.data or "", form.reason.data or "")
-    except LedgerError as error:
+    except (LedgerError, IntegrityRefusal) as error:
         db.session.rollback()
         problem_ids = frozenset()
         message = error.message
-        if error.code == "self_approval":  # name the entries: those the signed-in person entered by hand
-            problem_ids = frozenset(row.id for row in entry_rows(states_of(org, ids))
-                                    if row.is_pending and row.manual_author_id == current_user.id)
-            message = _("Entry %(ids)s: %(message)s", ids=", ".join(str(i) for i in sorted(problem_ids)),
-                        message=message) if problem_ids else message
+        entry_id = error.params.get("id") or error.params.get("entry_id")
+        if entry_id is not None:  # name the entry the decision stopped at
+            problem_ids = frozenset({int(entry_id)})
+            if isinstance(error, IntegrityRefusal):
+                message = _("Entry %(ids)s: %(message)s", ids=entry_id, message=message)
         target = error.field if error.field in ("reason", "entries") else None
         if target:
             form[target].errors = [*form[target].errors, message]
