@@ -204,3 +204,34 @@ def organization_names(org_ids) -> dict[int, str]:
         return {}
     rows = db.session.execute(db.select(Organization.id, Organization.name).where(Organization.id.in_(ids)))
     return {org_id: name for org_id, name in rows}
+
+
+#: the organizations whose entries may end in the platform's queue: with three deciders one is always free of a
+#: record (its volunteer and its recorder are at most two of them)
+ESCALATION_MAX_STAFF = 2
+#: candidates read for the platform's queue at once (it lists what nobody else could decide: a short list)
+ESCALATION_SCAN = 2000
+
+
+def escalated_states(actor, limit: int = ESCALATION_SCAN) -> list[LedgerState]:
+    """The waiting states that nobody in their organization may decide (the volunteer is the only staff member, or
+    the staff are the volunteer and the recorder): the platform's (civil affairs') queue, oldest first, with their
+    entries, volunteers and organizations loaded."""
+    from ..integrity.services import DECIDING_ROLES, deciders_left
+    from ..organizations.models import StaffRole
+    from .services import decision_facts
+
+    small = (db.select(StaffRole.organization_id).where(StaffRole.role.in_(DECIDING_ROLES))
+             .group_by(StaffRole.organization_id).having(func.count() <= ESCALATION_MAX_STAFF))
+    states = list(db.session.scalars(
+        db.select(LedgerState).join(LedgerEntry, LedgerEntry.id == LedgerState.entry_id)
+        .options(contains_eager(LedgerState.entry).joinedload(LedgerEntry.volunteer),
+                 contains_eager(LedgerState.entry).joinedload(LedgerEntry.organization))
+        .where(waiting(), LedgerState.organization_id.in_(small))
+        .order_by(LedgerState.entry_id).limit(limit)))
+    if not states:
+        return []
+    corrections = {c.refers_to_id: c for c in db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.id.in_(
+        [s.pending_correction_id for s in states if s.pending_correction_id is not None])))}
+    facts = decision_facts(actor, [s.entry for s in states], corrections)
+    return [s for s in states if deciders_left(s.organization_id, facts[s.entry_id]) == 0]

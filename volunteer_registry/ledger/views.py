@@ -6,8 +6,10 @@ from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.permissions import require
+from ..accounts.permissions import platform_admin_required, require
+from ..errors import NotFound
 from ..extensions import db
+from ..integrity.services import IntegrityRefusal
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
 from ..volunteers.access import volunteer_required
@@ -17,13 +19,13 @@ from .queries import (
     activity_choices,
     activity_of,
     entry_rows,
+    escalated_states,
     organization_entries,
     organization_names,
     pending_counts,
     states_of,
     volunteer_history,
 )
-from ..integrity.services import IntegrityRefusal
 from .services import LedgerError, decide_entries, decision_blocks, hours_of
 
 #: the query parameters of the approval page that a decision keeps when it sends the coordinator back
@@ -118,6 +120,45 @@ def decide(code: str):
     else:
         flash(ngettext("%(num)s entry rejected.", "%(num)s entries rejected.", len(made)), "success")
     return redirect(url_for("ledger.organization_entries_page", code=org.code, **_filters()))
+
+
+@bp.route("/platform/entries")
+@platform_admin_required
+def platform_entries():
+    """Civil affairs' queue: entries nobody in their organization may decide (its only staff is the volunteer, or
+    its staff are the volunteer and who recorded it)."""
+    states = escalated_states(current_user)
+    return render_template("ledger/platform.html", rows=entry_rows(states), form=DecisionForm(formdata=None))
+
+
+@bp.route("/platform/entries/decision", methods=["POST"])
+@platform_admin_required
+def platform_decide():
+    form = DecisionForm()
+    ids = (form.entries.data or []) if form.validate_on_submit() else []
+    queue = {state.entry_id: state for state in escalated_states(current_user)}
+    by_org: dict[int, list[int]] = {}
+    for entry_id in ids:
+        if entry_id not in queue:
+            form.form_errors.append(str(NotFound("not_found").message))
+            break
+        by_org.setdefault(queue[entry_id].organization_id, []).append(entry_id)
+    if not ids and not form.errors:
+        form.form_errors.append(str(LedgerError("no_entries").message))
+    if form.errors or form.form_errors:
+        return render_template("ledger/platform.html", rows=entry_rows(queue.values()), form=form), 422
+    try:  # all or none, across organizations
+        made = [decision for org_id, org_ids in by_org.items() for decision in decide_entries(
+            current_user, queue[org_ids[0]].entry.organization, org_ids, form.decision.data or "",
+            form.reason.data or "")]
+    except (LedgerError, IntegrityRefusal) as error:
+        db.session.rollback()
+        form.form_errors.append(error.message)
+        return render_template("ledger/platform.html", rows=entry_rows(escalated_states(current_user)),
+                               form=form), error.http_status
+    db.session.commit()
+    flash(ngettext("%(num)s decision recorded.", "%(num)s decisions recorded.", len(made)), "success")
+    return redirect(url_for("ledger.platform_entries"))
 
 
 @bp.route("/volunteer/hours")
