@@ -87,6 +87,7 @@ class Registry:
     def __init__(self):
         self._serial = 0
         self.admin = self._account()
+        self.admin.display_name = "马晓东"  # the handler printed on the certificates
         credit_body = "51630102MJ0000001"
         self.org = apply_for_organization(self.admin, OrganizationData(
             name="西宁市城东区志愿者协会", org_type="social_group",

@@ -5,7 +5,7 @@ Every table below has one expectation per role, in this order (the columns):
     anonymous   nobody signed in (for the API: no Authorization header)
     no_profile  a signed-in account without a volunteer profile
     member_a    a volunteer who is an active member of organization A
-    volunteer   a volunteer who belongs to no organization
+    volunteer   a volunteer who belongs to no organization (B has invited her to; she has not answered)
     coord_a     a coordinator of A                    coord_b   a coordinator of B (the other organization)
     admin_a     the org admin of A                    admin_b   the org admin of B
     admin_p     the org admin of P, an organization still waiting for approval
@@ -52,7 +52,7 @@ from volunteer_registry.checkin.kiosk import kiosk_token
 from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Scan
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.extensions import db
-from volunteer_registry.ledger.models import CorrectionRequest, LedgerState
+from volunteer_registry.ledger.models import CorrectionRequest, LedgerLeaf, LedgerState
 from volunteer_registry.ledger.services import decide_entries, extend_log, record_missing_service, report_omission
 from volunteer_registry.models import utcnow
 from volunteer_registry.notifications.services import notify, unread_count, unsubscribe_token, wants
@@ -61,10 +61,13 @@ from volunteer_registry.organizations.services import (
     apply_for_membership,
     create_invitation,
     decide_membership,
+    invite_member,
     set_seal,
 )
 from volunteer_registry.records.models import VolunteerRecord
 from volunteer_registry.records.services import TrainingData, record_training
+from volunteer_registry.supervision.models import Complaint, ScanCursor, SpotCheck
+from volunteer_registry.supervision.services import file_complaint, start_spot_check
 from volunteer_registry.timeutil import local
 from volunteer_registry.verification.models import Verification
 from volunteer_registry.volunteers.queries import volunteer_for_user
@@ -101,6 +104,8 @@ class World:
 def build_world(make: Factory) -> World:
     platform = make.admin()
     admins = {key: make.user() for key in "ABP"}
+    for user, name in ((admins["A"], "马晓东"), (admins["B"], "才让"), (platform, "王建国")):
+        user.display_name = name  # the handler printed on the certificates they issue
     orgs = {
         "A": make.org(admin_user=admins["A"], name="Organization A"),
         "B": make.org(admin_user=admins["B"], name="Organization B"),
@@ -113,7 +118,8 @@ def build_world(make: Factory) -> World:
     }
     make.volunteer(users["member_a"])
     decide_membership(admins["A"], apply_for_membership(users["member_a"], orgs["A"]), True)
-    make.volunteer(users["volunteer"])
+    # B invited the volunteer (it imported a row naming her): she is not a member of B unless she accepts
+    invite_member(admins["B"], orgs["B"], make.volunteer(users["volunteer"]))
     memberships, applicants = {}, {}
     for key in "AB":
         person = make.user()
@@ -141,7 +147,8 @@ def build_world(make: Factory) -> World:
     now_a = activities["now_a"]
     sign_up(users["member_a"], now_a, now=now_a.starts_at - dt.timedelta(days=1))
     session = record_scan(admins["A"], ScanRequest(event_id="world-scan-0001", activity_code=now_a.code,
-                                                   volunteer_number=member.volunteer_number)).session
+                                                   volunteer_number=member.volunteer_number),
+                          now=now_a.starts_at + dt.timedelta(minutes=5)).session
     entry = record_manual_entry(admins["A"], now_a, member, now_a.starts_at + dt.timedelta(minutes=10),
                                 now_a.starts_at + dt.timedelta(minutes=40), "the scanner was down")
     run_a = activities["run_a"]  # member_a served there for half an hour: a pending ledger entry of A
@@ -159,8 +166,38 @@ def build_world(make: Factory) -> World:
     decide_entries(admins["A"], orgs["A"], [missing.id], "approve")
     served_on = local(past_a.starts_at).date()
     certificate = issue_certificate(admins["A"], orgs["A"], member, served_on, served_on, render=False)
-    certificate_request = request_certificate(member, orgs["A"], served_on, today(), "a university application")
     extend_log()
+    # civil affairs is spot-checking A (cert_a and the approved hour drawn); someone has complained about cert_a
+    spot_check = start_spot_check(platform, orgs["A"], certificates=1, entries=1)
+    complaint = file_complaint(certificate=certificate, message="I never saw this volunteer at the centre.")
+    # and an approved hour ten days ago that no certificate covers (cert_a covers only the day at past_a): the
+    # period the certificate rows issue from; member_a's request to A for it, from that day to today, waiting
+    later_a = make.activity(orgs["A"], starts_at=now - dt.timedelta(days=10),
+                            ends_at=now - dt.timedelta(days=10, hours=-3))
+    later = record_missing_service(users["coord_a"], later_a, member.id, later_a.starts_at,
+                                   later_a.starts_at + dt.timedelta(hours=1), "the scanner was down")
+    decide_entries(admins["A"], orgs["A"], [later.id], "approve")
+    later_on = local(later_a.starts_at).date()
+    certificate_request = request_certificate(member, orgs["A"], later_on, today(), "a university application")
+    # certificates: C's only org admin served C (recorded and approved by two coordinators of C) and asked C for a
+    # certificate: nobody certifies their own service, so civil affairs issues it
+    org_c = make.org(name="Organization C")
+    volunteer_c = make.volunteer(user=make.org_admin_of(org_c))
+    past_c = make.activity(org_c, starts_at=month_ago, ends_at=month_ago + dt.timedelta(hours=3))
+    served_c = record_missing_service(make.coordinator(org_c), past_c, volunteer_c.id, past_c.starts_at,
+                                      past_c.starts_at + dt.timedelta(hours=1), "the scanner was down")
+    decide_entries(make.coordinator(org_c), org_c, [served_c.id], "approve")
+    request_c = request_certificate(volunteer_c, org_c, local(past_c.starts_at).date(), today(), "a scholarship")
+    # an organization whose only staff member is the volunteer she scanned in and out: civil affairs decides it
+    solo = make.org()
+    solo_admin = make.org_admin_of(solo)
+    solo_volunteer = make.volunteer(user=solo_admin)
+    solo_run = make.activity(solo, allows_walk_ins=True)
+    for direction, minutes in (("in", 5), ("out", 35)):
+        solo_served = record_scan(solo_admin, ScanRequest(
+            event_id=f"world-solo-{direction}", activity_code=solo_run.code,
+            volunteer_number=solo_volunteer.volunteer_number, direction=direction),
+            now=solo_run.starts_at + dt.timedelta(minutes=minutes))
     correction = report_omission(users["member_a"], run_a, run_a.starts_at + dt.timedelta(minutes=40),
                                  run_a.starts_at + dt.timedelta(minutes=70), "I came back after lunch")
     for user in users.values():  # one unread notification each, for the rows that read or mark them
@@ -175,11 +212,14 @@ def build_world(make: Factory) -> World:
         **{key: activity.code for key, activity in activities.items()},
         "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
         "session_a": session.id, "entry_a": entry.id, "ledger_a": served.entry.id, "correction_a": correction.id,
+        "ledger_solo": solo_served.entry.id,
         "record_a": record_a.id,
-        "served_on": served_on, "cert_a": certificate.code, "cert_request_a": certificate_request.id,
+        "served_on": served_on, "later_on": later_on, "cert_a": certificate.code,
+        "cert_request_a": certificate_request.id, "cert_request_c": request_c.id,
         "cert_token_a": token_text(certificate.token), "cert_token_a_lower": token_text(certificate.token).lower(),
         "volunteer_id_member_a": member.id,
         "kiosk_a": kiosk_token(now_a.code, utcnow()),
+        "spot_a": spot_check.code, "complaint": complaint.code, "complaint_id": complaint.id,
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
     return World(users, orgs, memberships, id_numbers, member_token, target, values)
@@ -245,6 +285,7 @@ LOGIN = Redirect("/login")
 HOME = Redirect("/")
 PROFILE = Redirect("/volunteer/profile")
 SHOW_A = Redirect("/organizations/{A}")
+SHOW_B = Redirect("/organizations/{B}")
 SHOW_P = Redirect("/organizations/{P}")
 MEMBERS_A = Redirect("/organizations/{A}/members")
 MEMBERS_B = Redirect("/organizations/{B}/members")
@@ -621,7 +662,8 @@ def manual_form(w, actor):
 
 
 def checkout_form(w, actor):
-    return {"checked_out_at": _typed(utcnow() + dt.timedelta(minutes=1)), "reason": "forgot to scan out"}
+    # a check-out that has happened: a fixed one may not lie in the future
+    return {"checked_out_at": _typed(utcnow() - dt.timedelta(minutes=1)), "reason": "forgot to scan out"}
 
 
 def scanner_scan(w, actor):
@@ -629,9 +671,9 @@ def scanner_scan(w, actor):
 
 
 def since_served(w, days_before: int = 0) -> dict:
-    """A period of member_a's approved service at past_a that no certificate covers yet (cert_a covers only the
-    day), from that day (or ``days_before`` it) to today."""
-    start = w.values["served_on"] - dt.timedelta(days=days_before)
+    """A period of member_a's approved service that no valid certificate overlaps (cert_a covers only the day at
+    past_a), from the day at later_a (or ``days_before`` it) to today."""
+    start = w.values["later_on"] - dt.timedelta(days=days_before)
     return {"period_start": start.isoformat(), "period_end": today().isoformat()}
 
 
@@ -646,7 +688,8 @@ DECLINE_FORM = {"decline-reason": "we certify by the calendar year"}
 
 
 def issue_form(w, actor) -> dict:
-    return {**since_served(w), "volunteers": [w.values["volunteer_id_member_a"]]}
+    """The bulk issue's confirmation (its first step only shows who, which period and how many hours)."""
+    return {**since_served(w), "volunteers": [w.values["volunteer_id_member_a"]], "confirm": "yes"}
 
 
 def certificate_json(key):
@@ -689,6 +732,11 @@ WEB_PAGES = [
     get("/admin/audit",
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
     get("/admin/organizations",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    # certificate requests that no org admin of the organization may issue (C's): civil affairs issues them
+    get("/admin/certificate-requests",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get("/platform/entries",
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
     get("/organizations",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
@@ -1011,11 +1059,21 @@ WEB_WRITES = [
         data={}, state=own_membership("A"), after=becomes("pending")),
     Row("POST", "/organizations/{A}/leave", signed_in(no(SHOW_A), member_a=ok(SHOW_A)),
         data={}, state=own_membership("A"), after=becomes("left")),
+    # B's invitation of the volunteer: only she can answer it; to anyone else it does not exist; member_a has no
+    # invitation from A to answer (told so on A's page)
+    Row("POST", "/organizations/{B}/invitation/accept", signed_in(no(404), volunteer=ok(SHOW_B)),
+        data={}, state=own_membership("B"), after=becomes("active")),
+    Row("POST", "/organizations/{B}/invitation/decline", signed_in(no(404), volunteer=ok(SHOW_B)),
+        data={}, state=own_membership("B"), after=becomes("refused")),
+    Row("POST", "/organizations/{A}/invitation/accept", signed_in(no(404), member_a=no(SHOW_A)),
+        data={}, state=own_membership("A")),
+    Row("POST", "/organizations/{P}/invitation/decline", signed_in(no(404)),
+        data={}, state=membership_count("P")),
     Row("POST", "/organizations/{P}/join", signed_in(no(404), admin_p=no(PROFILE), platform=no(PROFILE)),
         data={}, state=membership_count("P")),
     Row("POST", "/organizations/{P}/leave", signed_in(no(404), admin_p=no(SHOW_P), platform=no(SHOW_P)),
         data={}, state=membership_count("P")),
-    Row("POST", "/organizations/{A}/import", signed_in(no(403), admin_a=ok(MEMBERS_A)),
+    Row("POST", "/organizations/{A}/import", signed_in(no(403), admin_a=ok(200)),
         data=import_file, state=membership_count("A", "active"), after=plus_one),
     Row("POST", "/organizations/{P}/import", signed_in(no(404), admin_p=no(403), platform=no(403)),
         data=import_file, state=membership_count("P", "active"), after=plus_one),
@@ -1059,6 +1117,13 @@ WEB_WRITES = [
         data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
         state=ledger_status("ledger_a")),
     Row("POST", "/organizations/{P}/entries/decision", signed_in(no(404), admin_p=no(403), platform=no(403)),
+        data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
+        state=ledger_status("ledger_a")),
+    # civil affairs decides what nobody in its organization may: the solo organization's entry, and only that
+    Row("POST", "/platform/entries/decision", signed_in(no(403), platform=ok(Redirect("/platform/entries"))),
+        data=lambda w, actor: {"entries": w.values["ledger_solo"], "decision": "approve", "reason": ""},
+        state=ledger_status("ledger_solo"), after=becomes("approved")),
+    Row("POST", "/platform/entries/decision", signed_in(no(403), platform=no(422)),
         data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
         state=ledger_status("ledger_a")),
     # the ledger: member_a reports an error in their own entry; A's staff answer member_a's report of an omission
@@ -1138,6 +1203,10 @@ WEB_WRITES = [
     Row("POST", "/organizations/{B}/certificates/requests/{cert_request_a}/decline",
         signed_in(no(403), admin_b=no(404)),
         data=DECLINE_FORM, state=certificate_request_status("cert_request_a")),
+    # C's only org admin asked C for a certificate of her own service: only civil affairs issues it
+    Row("POST", "/admin/certificate-requests/{cert_request_c}/issue",
+        signed_in(no(403), platform=ok(Redirect("/admin/certificate-requests"))),
+        data={}, state=certificate_request_status("cert_request_c"), after=becomes("issued")),
     # verification by upload or pasted link: anyone, no account; every verification is logged
     Row("POST", "/verify", everyone(ok(200)), data=lambda w, actor: {"link": w.values["cert_token_a"]},
         state=verifications, after=plus_one),
@@ -1263,6 +1332,101 @@ API_CALLS += [
     Row("POST", "/api/v1/certificates/{cert_a}/revocation",
         token_required(no(E404), member_a=no(E403), coord_a=no(E403), admin_a=ok(200)),
         data={"reason": "issued in error"}, state=certificate_status("cert_a"), after=becomes("revoked")),
+]
+
+# supervision by civil affairs: its pages are platform admins' alone; an organization's published checks, the
+# complaint forms and a complaint's follow page are anyone's
+SUPERVISION = "/admin/supervision"
+
+
+def scanned(w, actor, client):
+    """How far the risk queue's scanner has read the ledger's log."""
+    cursor = db.session.get(ScanCursor, "ledger")
+    return cursor.position if cursor else 0
+
+
+def logged(before, w, actor):
+    return db.session.scalar(db.select(func.count()).select_from(LedgerLeaf))
+
+
+def spot_checks_of(key):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(SpotCheck).where(SpotCheck.organization_id == w.orgs[key].id))
+
+
+def spot_check_status(key):
+    return lambda w, actor, client: db.session.scalar(db.select(SpotCheck.status).where(
+        SpotCheck.code == w.values[key]))
+
+
+def complaint_status(w, actor, client):
+    return db.session.get(Complaint, w.values["complaint_id"]).status
+
+
+def complaints_about(w, actor, client):
+    return db.session.scalar(db.select(func.count()).select_from(Complaint))
+
+
+FOLLOW = Redirect("/complaints/[A-Z0-9]+")
+
+# one row per route, one column per role:
+#       anonymous  no_profile member_a   volunteer  coord_a    coord_b    admin_a    admin_b    admin_p    platform
+WEB_PAGES += [
+    get(SUPERVISION,
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get(SUPERVISION + "?page=0",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       400),
+    get(SUPERVISION + "/signals/999999",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       404),
+    get(SUPERVISION + "/organizations/{A}",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get(SUPERVISION + "/organizations/{P}",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get(SUPERVISION + "/spot-checks",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get(SUPERVISION + "/spot-checks/{spot_a}",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get(SUPERVISION + "/complaints",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get(SUPERVISION + "/complaints/{complaint_id}",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    get("/organizations/{A}/spot-checks",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/organizations/{P}/spot-checks",
+        404,       404,       404,       404,       404,       404,       404,       404,       200,       200),
+    get("/complaints/certificate/{cert_a}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/complaints/certificate/NOSUCHCERT",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
+    get("/complaints/organization/{A}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/complaints/{complaint}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/complaints/NOSUCHCOMPLAINTCODE",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
+]
+
+WEB_WRITES += [
+    Row("POST", SUPERVISION + "/scan", signed_in(no(403), platform=ok(Redirect(SUPERVISION))),
+        data={}, state=scanned, after=logged),
+    Row("POST", SUPERVISION + "/organizations/{A}/spot-checks",
+        signed_in(no(403), platform=ok(Redirect(SUPERVISION + "/spot-checks/[A-Z0-9]+"))),
+        data={"certificates": "1", "entries": "1"}, state=spot_checks_of("A"), after=plus_one),
+    Row("POST", SUPERVISION + "/spot-checks/{spot_a}/outcome",
+        signed_in(no(403), platform=ok(Redirect(SUPERVISION + "/spot-checks/{spot_a}"))),
+        data={"outcome": "confirmed"}, state=spot_check_status("spot_a"), after=becomes("confirmed")),
+    Row("POST", SUPERVISION + "/complaints/{complaint_id}",
+        signed_in(no(403), platform=ok(Redirect(SUPERVISION + "/complaints/{complaint_id}"))),
+        data={"status": "investigating", "response": "We have asked the organization for its sign-in sheets."},
+        state=complaint_status, after=becomes("investigating")),
+    Row("POST", "/complaints/certificate/{cert_a}", everyone(ok(FOLLOW)),
+        data={"message": "I never saw this volunteer at the centre."}, state=complaints_about, after=plus_one),
+    Row("POST", "/complaints/organization/{A}", everyone(ok(FOLLOW)),
+        data={"message": "Hours recorded for days the centre was closed."}, state=complaints_about,
+        after=plus_one),
+    Row("POST", "/complaints/organization/{P}", everyone(no(404), admin_p=ok(FOLLOW), platform=ok(FOLLOW)),
+        data={"message": "Hours recorded before it was even approved."}, state=complaints_about,
+        after=plus_one),
 ]
 
 ALL_ROWS = WEB_PAGES + WEB_WRITES + API_CALLS

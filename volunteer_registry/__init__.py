@@ -68,11 +68,13 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     from .reports import downloads as _report_downloads  # noqa: F401  (routes on the reports blueprint)
     from .reports import personal as _report_personal  # noqa: F401
     from .reports import views as reports
+    from .supervision import cli as _supervision_cli  # noqa: F401  (commands on the supervision blueprint)
+    from .supervision import views as supervision
     from .verification import views as verification
     from .volunteers import views as volunteers
 
     for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, certificates,
-                 verification, reports, keys, audit, notifications, api):
+                 verification, reports, keys, audit, notifications, supervision, api):
         app.register_blueprint(part.bp)
     csrf.exempt(api.bp)
 

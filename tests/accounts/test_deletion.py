@@ -35,6 +35,7 @@ def person(make):
     an API token."""
     org = make.org(name="西宁市城东区志愿者协会", join_mode="open")
     admin = make.org_admin_of(org)
+    admin.display_name = "马晓东"  # a certificate prints its handler's name
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     past = make.activity(org, starts_at=now - dt.timedelta(days=20), ends_at=now + dt.timedelta(days=1))
     upcoming = make.activity(org, starts_at=now + dt.timedelta(days=3), ends_at=now + dt.timedelta(days=3, hours=4))

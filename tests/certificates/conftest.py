@@ -25,10 +25,12 @@ def approved_service(make, activity, volunteer, minutes: int, *, days_ago: int =
 
 @pytest.fixture
 def certified(make):
-    """An organization whose admin can issue, two past activities, and a volunteer with 5 h 30 min of approved
-    service in them (and 2 h still pending, which no certificate may count)."""
+    """An organization whose admin can issue (their volunteer profile gives the handler's name, 马晓东), two past
+    activities, and a volunteer with 5 h 30 min of approved service in them (and 2 h still pending, which no
+    certificate may count)."""
     org = make.org(name="西宁市城东区志愿者协会", person_in_charge="马丽")
     admin = make.org_admin_of(org)
+    make.volunteer(admin, name="马晓东", gender="male")
     now = utcnow().replace(microsecond=0)
     river = make.activity(org, title="湟水河清洁", starts_at=now - dt.timedelta(days=20),
                           ends_at=now + dt.timedelta(days=1))

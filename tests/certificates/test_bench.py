@@ -29,6 +29,7 @@ def test_the_baselines_write_one_scan_and_read_one_certificate_and_issuing_match
         make = Factory(app)
         org = make.org(name="西宁市城东区志愿者协会")
         admin = make.org_admin_of(org)
+        admin.display_name = "马晓东"  # the handler's name on the certificates
         coordinator = make.coordinator(org)
         activity = make.activity(org, starts_at=dt.datetime.now(dt.UTC).replace(microsecond=0)
                                  - dt.timedelta(days=20))

@@ -248,8 +248,9 @@ def test_old_certificates_still_verify_after_the_keys_rotate(client, certified, 
     # the old certificate: its link and its PDF
     assert as_json(client, link(issued)).get_json()["status"] == "valid"
     assert "Authentic and valid" in upload(client, old_pdf).get_data(as_text=True)
-    # a new one is signed by the new keys, and verifies too
-    new = issue_certificate(admin, org, volunteer, today() - dt.timedelta(days=29), today())
+    # a new one (here a reissue: a second valid certificate of an overlapping period is refused) is signed by the
+    # new keys, and verifies too
+    new = reissue_certificate(admin, issued, "signed again with the new keys")
     db.session.commit()
     assert new.key_id == current[0]["kid"]
     assert "Authentic and valid" in upload(client, certificate_pdf(new)).get_data(as_text=True)
@@ -263,7 +264,7 @@ def test_kept_keys_are_looked_up_again_for_a_key_made_since(app, client, certifi
     org, admin, volunteer, _coordinator, _activities = certified
     assert as_json(client, link(issued)).get_json()["status"] == "valid"  # the keys are now kept
     rotate_keys()
-    new = issue_certificate(admin, org, volunteer, today() - dt.timedelta(days=29), today())
+    new = reissue_certificate(admin, issued, "signed again with the new keys")
     db.session.commit()
     statements = []
 
@@ -276,7 +277,7 @@ def test_kept_keys_are_looked_up_again_for_a_key_made_since(app, client, certifi
         assert any("signing_keys" in statement for statement in statements)
         statements.clear()
         assert as_json(client, link(new)).get_json()["status"] == "valid"
-        assert as_json(client, link(issued)).get_json()["status"] == "valid"
+        assert as_json(client, link(issued)).get_json()["status"] == "superseded"  # authentic, and replaced
         assert statements and not any("signing_keys" in statement for statement in statements)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", note)

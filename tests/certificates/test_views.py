@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import struct
 import zlib
 
 import sqlalchemy as sa
 from PIL import Image
 
+from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.certificates.models import Certificate, CertificateRequest
 from volunteer_registry.certificates.services import issue_certificate, today
 from volunteer_registry.extensions import db
 from volunteer_registry.organizations.models import Organization
+from volunteer_registry.volunteers.queries import volunteer_for_user
 
 from ..conftest import login
 from .conftest import approved_service
@@ -80,23 +83,79 @@ def test_a_request_with_nothing_to_certify_shows_why_and_keeps_nothing(app, make
 def test_bulk_issuing_from_the_organization_page(app, make, certified):
     org, admin, zhuoma, coordinator, (river, _library) = certified
     tashi = make.volunteer(name="扎西")
-    approved_service(make, river, tashi, 240, days_ago=6, recorder=coordinator, approver=admin)
+    dawa = make.volunteer(name="达瓦")
+    for volunteer, minutes in ((tashi, 240), (dawa, 60)):
+        approved_service(make, river, volunteer, minutes, days_ago=6, recorder=coordinator, approver=admin)
     db.session.commit()
     client = app.test_client()
     login(client, admin)
-    listing = client.get(f"/organizations/{org.code}/certificates/issue", query_string=period())
+    url = f"/organizations/{org.code}/certificates/issue"
+    listing = client.get(url, query_string=period())
     html = listing.get_data(as_text=True)
     assert listing.status_code == 200 and "卓玛" in html and "扎西" in html and "5.5 h" in html and "4.0 h" in html
-    nothing = client.post(f"/organizations/{org.code}/certificates/issue", data=period())
+    # nobody is ticked, not even by the "tick all" box
+    assert re.findall(r'<input type="checkbox"[^>]*>', html) and " checked" not in html
+    nothing = client.post(url, data=period())
     assert nothing.status_code == 422 and "Tick at least one volunteer." in nothing.get_data(as_text=True)
-    response = client.post(f"/organizations/{org.code}/certificates/issue",
-                           data={**period(), "volunteers": [zhuoma.id, tashi.id]})
+    # the first POST shows who, which period and how many hours each, and issues nothing
+    ticked = {**period(), "volunteers": [zhuoma.id, tashi.id]}
+    summary = client.post(url, data=ticked)
+    page = summary.get_data(as_text=True)
+    assert summary.status_code == 200 and "Check before issuing" in page and count(Certificate) == 0
+    assert "卓玛" in page and "扎西" in page and "达瓦" not in page and "5.5 h" in page and "4.0 h" in page
+    assert "2 certificates, 9.5 h in all" in page and "Issue 2 certificates" in page and "马晓东" in page
+    start, end = today() - dt.timedelta(days=30), today()
+    assert f"{start:%b} {start.day}, {start.year}" in page and f"{end:%b} {end.day}, {end.year}" in page
+    shown = re.search(r'name="shown" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    # "change the selection" goes back to the list with the same ticks, still issuing nothing
+    back = client.post(url, data={**ticked, "confirm": "change", "shown": shown}).get_data(as_text=True)
+    assert count(Certificate) == 0 and len(re.findall(r'name="volunteers" value="\d+" id="v-\d+" checked', back)) == 2
+    # the confirmation issues exactly the ticked ones
+    response = client.post(url, data={**ticked, "confirm": "yes", "shown": shown})
     assert response.status_code == 302
-    assert sorted(db.session.scalars(sa.select(Certificate.minutes))) == [240, 330]
-    again = client.post(f"/organizations/{org.code}/certificates/issue",
-                        data={**period(), "volunteers": [zhuoma.id]}, follow_redirects=True)
-    assert "1 volunteer skipped: A valid certificate for exactly this period already exists" in again.get_data(
+    assert sorted(db.session.scalars(sa.select(Certificate.volunteer_id))) == sorted([zhuoma.id, tashi.id])
+    again = client.post(url, data={**period(), "volunteers": [zhuoma.id]})
+    assert "Will be skipped: A valid certificate for exactly this period already exists" in again.get_data(
+        as_text=True) and "Issue 0 certificates" in again.get_data(as_text=True)
+    confirmed = client.post(url, data={**period(), "volunteers": [zhuoma.id], "confirm": "yes"},
+                            follow_redirects=True)
+    assert "1 volunteer skipped: A valid certificate for exactly this period already exists" in confirmed.get_data(
         as_text=True) and count(Certificate) == 2
+
+
+def test_a_confirmation_whose_hours_changed_since_is_shown_again(app, make, certified):
+    org, admin, zhuoma, coordinator, (_river, library) = certified
+    client = app.test_client()
+    login(client, admin)
+    url = f"/organizations/{org.code}/certificates/issue"
+    ticked = {**period(), "volunteers": [zhuoma.id]}
+    shown = re.search(r'name="shown" type="hidden" value="([0-9a-f]+)"',
+                      client.post(url, data=ticked).get_data(as_text=True)).group(1)
+    approved_service(make, library, zhuoma, 60, days_ago=3, recorder=coordinator, approver=admin)
+    db.session.commit()
+    again = client.post(url, data={**ticked, "confirm": "yes", "shown": shown})
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and "The hours changed since this page was shown" in page and "6.5 h" in page
+    assert count(Certificate) == 0
+
+
+def test_an_org_admin_cannot_tick_or_issue_their_own_certificate(app, make, certified):
+    org, admin, zhuoma, coordinator, (river, _library) = certified
+    mine = volunteer_for_user(admin)
+    approved_service(make, river, mine, 120, days_ago=4, recorder=coordinator, approver=make.coordinator(org))
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+    url = f"/organizations/{org.code}/certificates/issue"
+    html = client.get(url, query_string=period()).get_data(as_text=True)
+    assert "马晓东" in html and f'value="{mine.id}"' not in html and "Your own service" in html
+    # a hand-made form that ticks them anyway: refused before anything, the refusal kept in the audit log
+    for data in ({**period(), "volunteers": [zhuoma.id, mine.id]},
+                 {**period(), "volunteers": [zhuoma.id, mine.id], "confirm": "yes"}):
+        refused = client.post(url, data=data)
+        assert refused.status_code == 403 and "This is your own service record" in refused.get_data(as_text=True)
+    assert count(Certificate) == 0
+    assert count(AuditEvent, AuditEvent.action == "integrity.refused") == 2
 
 
 def test_a_coordinator_sees_the_certificates_but_cannot_issue_or_revoke(app, make, certified):

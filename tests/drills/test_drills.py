@@ -33,7 +33,8 @@ from volunteer_registry.ledger.services import extend_log, verify_ledger
 from volunteer_registry.models import utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENTS, VOLUNTEERS, SESSIONS, MINUTES = 32, 250, 4, 45  # 250 volunteers × 4 sessions × 2 scans = 2,000 scans
+# 500 volunteers × 2 sessions × 2 scans = 2,000 scans (at most 3 sessions per volunteer, activity and day: integrity)
+CLIENTS, VOLUNTEERS, SESSIONS, MINUTES = 32, 500, 2, 45
 
 
 class Server:

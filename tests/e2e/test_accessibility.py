@@ -50,6 +50,7 @@ def organization(make):
     another organization's application waiting for review."""
     org = make.org(name="西宁市城东区青年志愿者协会", person_in_charge="马丽")
     admin = make.org_admin_of(org)
+    admin.display_name = "马晓东"  # a certificate prints its handler's name
     coordinator = make.coordinator(org)
     person = make.user()
     volunteer = make.volunteer(person, name="卓玛")

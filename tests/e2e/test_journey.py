@@ -235,14 +235,24 @@ def test_from_an_organizations_application_to_a_revoked_certificate(journey, mak
         expect(staff.locator("main")).to_contain_text("Approved")
         assert fresh(sa.select(LedgerState.status).where(LedgerState.entry_id == entry_id)) == [("approved",)]
 
-        # 6. the org admin issues the certificate
+        # 6. the org admin sets the name printed as the certificate's handler, ticks the volunteer, checks who,
+        # which period and how many hours, and issues the certificate
+        applicant.goto("/account")
+        applicant.fill("input[name=display_name]", "才仁多杰")
+        applicant.click("main form:has(input[name=display_name]) button[type=submit]")
         applicant.goto(f"/organizations/{org_code}/certificates/issue")
         today = dt.datetime.now(LOCAL_ZONE).date()
         applicant.fill("input[name=period_start]", today.replace(day=1).isoformat())
         applicant.fill("input[name=period_end]", today.isoformat())
         applicant.click("button:has-text('Show volunteers')")
         expect(applicant.locator("main")).to_contain_text("卓玛")
-        applicant.click("button:has-text('Issue to the ticked volunteers')")
+        applicant.check("main table input[name=volunteers]")
+        applicant.click("button:has-text('Continue')")
+        expect(applicant.locator("main")).to_contain_text("Check before issuing")
+        expect(applicant.locator("main")).to_contain_text("2.0 h")
+        journey.shot(applicant, "certificate-check")
+        applicant.click("button:has-text('Issue 1 certificate')")
+        expect(applicant.locator("main")).to_contain_text("1 certificate issued")
         journey.shot(applicant, "certificate-issued")
 
         # 7. the volunteer downloads it; a verifier reads its QR code from the paper

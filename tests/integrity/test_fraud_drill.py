@@ -35,10 +35,10 @@ from volunteer_registry.ledger.services import (
     correct_entry,
     decide_correction,
     decide_entries,
+    extend_log,
     hours_of,
     report_error,
     verify_ledger,
-    extend_log,
 )
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import StaffRole

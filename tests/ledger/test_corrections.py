@@ -12,6 +12,7 @@ from volunteer_registry.activities.services import sign_up
 from volunteer_registry.checkin.services import ScanRequest, record_scan
 from volunteer_registry.errors import Forbidden, NotFound
 from volunteer_registry.extensions import db
+from volunteer_registry.integrity.services import IntegrityRefusal
 from volunteer_registry.ledger.models import CorrectionRequest, LedgerEntry, LedgerState
 from volunteer_registry.ledger.services import (
     LedgerError,
@@ -23,7 +24,6 @@ from volunteer_registry.ledger.services import (
     report_omission,
     verify_ledger,
 )
-from volunteer_registry.integrity.services import IntegrityRefusal
 from volunteer_registry.timeutil import LOCAL_ZONE
 
 from ..conftest import login

@@ -134,6 +134,7 @@ def test_corrections_and_certificates_are_told(make):
     volunteer = make.volunteer()
     user = make.account_of(volunteer)
     admin = make.org_admin_of(org)
+    admin.display_name = "马晓东"  # a certificate prints its handler's name
     entry = approved_service(make, activity, volunteer, 120, days_ago=5, approver=admin)
     request = report_error(user, entry, "I stayed until noon", claimed_minutes=150)
     decide_correction(admin, request, False, "The sheet says 10:00.")

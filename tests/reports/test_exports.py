@@ -115,6 +115,7 @@ def scene(make, certified):  # noqa: F811
     sign_up(make.account_of(lamu), coming)
     corrected = approved_service(make, river, tashi, 120, days_ago=4, recorder=coordinator, approver=admin)
     correct_entry(admin, corrected, 100, "left early")
+    decide_entries(coordinator, org, [corrected.id], "approve")  # a correction counts once another approves it
     annulled = approved_service(make, library, lamu, 60, days_ago=6, recorder=coordinator, approver=admin)
     annul_entry(admin, annulled, "recorded twice")
     start = (now - dt.timedelta(days=1)).replace(hour=1, minute=0, second=0)
@@ -362,10 +363,10 @@ def test_formulas_come_back_as_text(client, make, scene):
     hostile = make.volunteer(name='=HYPERLINK("http://x")')
     apply_for_membership(make.account_of(hostile), org)
     titles = ["+SUM(A1)", "@cmd", "-1+1", "\tTAB", "=1+2"]
-    for title in titles:
+    for day, title in enumerate(titles, start=2):  # a day each: one person's service never overlaps itself
         activity = make.activity(org, title=title, starts_at=now - dt.timedelta(days=20),
                                  ends_at=now + dt.timedelta(days=1))
-        approved_service(make, activity, hostile, 60, days_ago=2, recorder=coordinator, approver=admin)
+        approved_service(make, activity, hostile, 60, days_ago=day, recorder=coordinator, approver=admin)
     db.session.commit()
     login(client, coordinator)
     dangerous = ['=HYPERLINK("http://x")', *titles]

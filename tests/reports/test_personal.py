@@ -57,7 +57,7 @@ class Scene:
     volunteer: Volunteer
     org: Organization
     other_org: Organization
-    corrected: LedgerEntry  #: approved, then corrected from 180 to 200 minutes
+    corrected: LedgerEntry  #: approved, then corrected from 180 to 170 minutes (the correction approved)
     rejected: LedgerEntry  #: at the other organization, rejected with a reason
     certificate: Certificate
     token_plaintext: str
@@ -86,7 +86,8 @@ def scene(make, certified) -> Scene:  # noqa: F811
     first = db.session.scalars(sa.select(LedgerEntry).where(
         LedgerEntry.volunteer_id == zhuoma.id, LedgerEntry.kind == "service", LedgerEntry.activity_id == river.id)
         .order_by(LedgerEntry.id)).first()
-    correct_entry(admin, first, 200, "the paper sheet said 3 h 20")
+    correct_entry(admin, first, 170, "the paper sheet said 2 h 50")
+    decide_entries(coordinator, org, [first.id], "approve")  # a correction counts once another approves it
 
     other_org = make.org(name="=SUM(A1:A9) team")
     evil = make.activity(other_org, title=EVIL_ACTIVITY, starts_at=now - dt.timedelta(days=9),
@@ -199,7 +200,7 @@ def test_the_csv_record_is_the_ledger_as_the_hours_page_counts_it(client, scene,
         utc = want["start"].astimezone(dt.UTC).replace(tzinfo=None)
         assert dt.datetime.fromisoformat(row[2]) == utc + dt.timedelta(hours=8)
     corrected = next(row for row, want in zip(service, expected, strict=True) if want["corrected"])
-    assert (corrected[6], corrected[7], corrected[9]) == ("200", "3.3", "180")
+    assert (corrected[6], corrected[7], corrected[9]) == ("170", "2.8", "180")
     assert sum(1 for want in expected if want["corrected"]) == 1
     # the other volunteer's service at the same activity is nowhere
     assert not any(row[6] == "77" for row in rows)
@@ -230,7 +231,7 @@ def test_the_xlsx_record_holds_the_same_rows_with_numbers_and_local_times(client
             want["minutes"], round(want["minutes"] / 60, 1), want["status"], want["recorded"],
             "yes" if want["corrected"] else "no", safe(want["reason"])]
     assert [row[0] for row in rows] == ["service"] * 4 + ["training", "award", "evaluation"]
-    assert 200 in [row[6] for row in service] and 77 not in [row[6] for row in rows]
+    assert 170 in [row[6] for row in service] and 77 not in [row[6] for row in rows]
 
 
 def test_formulas_in_titles_and_records_come_back_as_text(client, scene):
@@ -317,7 +318,7 @@ def test_the_data_download_holds_everything_about_the_person(client, scene):
     assert {e["id"] for e in mine["ledger_entries"]} == {e.id for e in entries}
     assert {e.kind for e in entries} >= {"service", "approval", "rejection", "correction", "certificate"}
     by_id = {e["id"]: e for e in mine["ledger_entries"]}
-    assert by_id[scene.corrected.id]["state"]["minutes"] == 200 and by_id[scene.corrected.id]["minutes"] == 180
+    assert by_id[scene.corrected.id]["state"]["minutes"] == 170 and by_id[scene.corrected.id]["minutes"] == 180
     assert by_id[scene.rejected.id]["state"]["status"] == "rejected"
     codes = db.session.scalars(sa.select(Certificate.code).where(Certificate.volunteer_id == volunteer.id)).all()
     assert codes == [scene.certificate.code]

@@ -7,7 +7,9 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.extensions import db
+from volunteer_registry.notifications.models import Notification
 from volunteer_registry.organizations.models import Membership
 from volunteer_registry.volunteers.importing import (
     COLUMNS,
@@ -18,6 +20,7 @@ from volunteer_registry.volunteers.importing import (
     template_xlsx,
 )
 from volunteer_registry.volunteers.models import Volunteer
+from volunteer_registry.volunteers.vault import decrypt_id_number
 
 from ..conftest import login, valid_resident_id
 
@@ -63,7 +66,8 @@ def test_good_csv_imports_every_row(make):
     rows = [row(), row(name="李强", gender="male", birth=dt.date(1985, 1, 2)),
             row(name="Tenzin", birth=dt.date(2001, 7, 9))]
     report = import_volunteers(make.org_admin_of(org), org, read_rows("v.csv", to_csv(rows)))
-    assert report.ok and (report.rows, report.created, report.existing) == (3, 3, 0)
+    assert report.ok and (report.rows, report.created, report.invited) == (3, 3, 0)
+    assert [(o.row, o.outcome) for o in report.outcomes] == [(2, "created"), (3, "created"), (4, "created")]
     assert counts() == (3, 3)
     assert set(db.session.scalars(db.select(Membership.status))) == {"active"}
 
@@ -106,15 +110,6 @@ def test_gb18030_csv_from_excel(make):
     assert rows[0]["name"] == "尼玛"
 
 
-def test_existing_volunteer_becomes_member(make):
-    volunteer = make.volunteer()
-    org = make.org()
-    data = row(name=volunteer.name, gender=volunteer.gender, birth=volunteer.birth_date)
-    from volunteer_registry.volunteers.vault import decrypt_id_number
-    data["id_number"] = decrypt_id_number(volunteer.id_number_encrypted)
-    report = import_volunteers(make.org_admin_of(org), org, [data])
-    assert (report.created, report.existing) == (0, 1)
-    assert counts() == (1, 1)
 
 
 @pytest.mark.parametrize("name, content, code", [
@@ -167,7 +162,9 @@ def test_import_page_reports_rows_and_imports_nothing(make, client):
     good = to_csv([row(), row(name="李强", gender="male", birth=dt.date(1985, 1, 2))])
     response = client.post(f"/organizations/{org.code}/import",
                            data={"file": (io.BytesIO(good), "volunteers.csv")}, content_type="multipart/form-data")
-    assert response.status_code == 302
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "2 rows imported." in page and "New volunteers: 2. Invited: 0" in page
     assert counts() == (2, 2)
 
 
@@ -186,3 +183,151 @@ def test_import_command(make, app, tmp_path):
     assert result.exit_code == 1
     assert "row 3: name:" in result.output and "nothing was imported" in result.output
     assert counts() == (2, 2)
+
+
+# --- people who are already registered: invited, never enrolled, nothing of their record revealed ------------------
+
+def existing_row(volunteer, **overrides) -> dict:
+    """An import row naming ``volunteer`` by their ID document (with another phone and email: the record keeps its
+    own)."""
+    values = row(name=volunteer.name, gender=volunteer.gender, birth=volunteer.birth_date, phone="13711112222",
+                 email="other@example.org")
+    values["id_number"] = decrypt_id_number(volunteer.id_number_encrypted)
+    values.update(overrides)
+    return values
+
+
+def invitations_to(volunteer) -> list[Notification]:
+    return list(db.session.scalars(db.select(Notification).where(Notification.user_id == volunteer.user_id,
+                                                                 Notification.kind == "membership.invited")))
+
+
+def record_of(volunteer) -> tuple:
+    """What an import must never change about an existing record."""
+    db.session.refresh(volunteer)
+    return (volunteer.name, volunteer.phone, volunteer.email, volunteer.consent_source, volunteer.consent_at,
+            volunteer.updated_at, volunteer.user_id)
+
+
+def audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_existing_volunteer_is_invited_not_enrolled(make):
+    volunteer = make.volunteer()
+    org = make.org()
+    admin = make.org_admin_of(org)
+    before = record_of(volunteer)
+    report = import_volunteers(admin, org, [row(), existing_row(volunteer)])
+    assert report.ok and (report.created, report.invited) == (1, 1)
+    assert [(o.row, o.outcome) for o in report.outcomes] == [(2, "created"), (3, "invited")]
+    # her record is untouched; she is invited, not a member; the new person is a member as before
+    assert record_of(volunteer) == before
+    theirs = db.session.scalar(db.select(Membership).where(Membership.volunteer_id == volunteer.id))
+    assert (theirs.organization_id, theirs.status, theirs.decided_by_id) == (org.id, "invited", None)
+    assert counts() == (2, 2)
+    assert list(db.session.scalars(db.select(Membership.status).order_by(Membership.id))) == ["active", "invited"]
+    [notification] = invitations_to(volunteer)
+    assert notification.link == f"/organizations/{org.code}" and notification.params["organization"] == org.name
+    [event] = audit("membership.invited")
+    assert (event.actor_id, event.organization_id, event.details["via"]) == (admin.id, org.id, "import")
+    assert audit("membership.activated")[0].details["volunteer"] != volunteer.volunteer_number
+
+
+def test_an_open_invitation_is_not_sent_twice(make):
+    volunteer = make.volunteer()
+    org = make.org()
+    admin = make.org_admin_of(org)
+    import_volunteers(admin, org, [existing_row(volunteer)])
+    report = import_volunteers(admin, org, [existing_row(volunteer)])
+    assert [o.outcome for o in report.outcomes] == ["invited"]
+    assert counts() == (1, 1)
+    assert len(invitations_to(volunteer)) == 1 and len(audit("membership.invited")) == 1
+
+
+@pytest.mark.parametrize("status, outcome, after", [
+    ("active", "already_member", "active"),
+    ("pending", "requested", "pending"),  # her own request waits for the organization's decision
+    ("refused", "refused", "refused"),  # she said no: not asked again
+    ("declined", "invited", "invited"),  # the organization once declined her request: it may invite her now
+    ("left", "invited", "invited"),
+])
+def test_a_membership_she_already_has(make, status, outcome, after):
+    volunteer = make.volunteer()
+    org = make.org()
+    db.session.add(Membership(organization_id=org.id, volunteer_id=volunteer.id, status=status))
+    db.session.flush()
+    report = import_volunteers(make.org_admin_of(org), org, [existing_row(volunteer)])
+    assert [o.outcome for o in report.outcomes] == [outcome]
+    assert list(db.session.scalars(db.select(Membership.status))) == [after]
+    assert len(invitations_to(volunteer)) == (1 if after == "invited" else 0)
+
+
+def test_a_name_that_does_not_match_the_record_is_a_row_error_that_reveals_nothing(make):
+    volunteer = make.volunteer(name="卓玛", email="zhuoma@example.org")
+    org = make.org()
+    before = record_of(volunteer)
+    report = import_volunteers(make.org_admin_of(org), org, [row(), existing_row(volunteer, name="王芳")])
+    assert not report.ok
+    assert [(p.row, p.field, p.code) for p in report.problems] == [(3, "name", "name_mismatch")]
+    message = report.problems[0].message
+    for secret in (volunteer.name, volunteer.volunteer_number, volunteer.id_number_masked, volunteer.phone,
+                   volunteer.email, volunteer.birth_date.isoformat()):
+        assert secret not in message
+    # all or nothing: the good row is not imported either, and nobody is invited
+    assert counts() == (1, 0) and record_of(volunteer) == before
+    assert invitations_to(volunteer) == [] and audit("membership.invited") == []
+
+
+def test_names_are_compared_as_normalised_text(make):
+    volunteer = make.volunteer(name="José Li", id_type="passport", id_number="E12345678")
+    org = make.org()
+    spaced = existing_row(volunteer, name="  Jose\u0301   Li ", id_type="passport", id_number="e12345678")
+    report = import_volunteers(make.org_admin_of(org), org, [spaced])
+    assert report.ok and [o.outcome for o in report.outcomes] == ["invited"]
+    other = import_volunteers(make.org_admin_of(org), org, [dict(spaced, name="Jose Li")])
+    assert [p.code for p in other.problems] == ["name_mismatch"]
+
+
+def test_the_import_page_says_invited_and_nothing_else_about_her(make, client):
+    volunteer = make.volunteer(name="卓玛", email="zhuoma@example.org")
+    org = make.org()
+    db.session.commit()
+    login(client, make.org_admin_of(org))
+    secrets = (volunteer.volunteer_number, volunteer.id_number_masked, volunteer.phone, volunteer.email)
+
+    mismatch = to_csv([row(), existing_row(volunteer, name="王芳")])
+    response = client.post(f"/organizations/{org.code}/import", data={"file": (io.BytesIO(mismatch), "v.csv")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "nothing was imported" in page
+    assert "registered to a volunteer under another name" in page
+    for secret in (volunteer.name, *secrets):
+        assert secret not in page
+    assert counts() == (1, 0)
+
+    good = to_csv([row(), existing_row(volunteer)])
+    response = client.post(f"/organizations/{org.code}/import", data={"file": (io.BytesIO(good), "v.csv")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "New volunteers: 1. Invited: 1" in page
+    assert '<td data-label="Row">3</td><td data-label="Result">Invited: already registered' in page
+    for secret in secrets:
+        assert secret not in page
+    assert counts() == (2, 2)
+    assert db.session.scalar(db.select(Membership.status).where(Membership.volunteer_id == volunteer.id)) == "invited"
+
+
+def test_import_command_reports_invited_rows(make, app, tmp_path):
+    volunteer = make.volunteer()
+    org = make.org()
+    db.session.commit()
+    path = tmp_path / "volunteers.csv"
+    path.write_bytes(to_csv([row(), existing_row(volunteer)]))
+    result = app.test_cli_runner().invoke(args=["volunteers", "import", str(path), "--org", org.code])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 rows: 1 new volunteers, 1 invited" in result.output
+    assert "row 3: Invited: already registered" in result.output and "[invited]" in result.output
+    assert volunteer.volunteer_number not in result.output and volunteer.id_number_masked not in result.output
+    assert db.session.scalar(db.select(Membership.status).where(Membership.volunteer_id == volunteer.id)) == "invited"

@@ -1,6 +1,6 @@
 """Deleting an account: the person is anonymised, their service stays.
 
-What identifies the person is removed or replaced: the account's email address and mobile number, the volunteer
+What identifies the person is removed or replaced: the account's name, email and mobile number, the volunteer
 profile's name, ID number (its ciphertext, hash and masked form), phone, email, skills and guardian, the day and
 month of birth (the year stays, for the statistics by age), and the full name and masked ID number in the content of
 their certificates, whose stored PDFs are deleted (a download renders again, from the anonymised content). The
@@ -10,7 +10,8 @@ addresses their copies went to and their choices of channel, are deleted; a mess
 What stays, because it is the record of service that others rely on: the ledger's entries (which never named anyone:
 a leaf holds a keyed pseudonym of the volunteer's row, so the log still verifies), the totals, and the certificates
 (the token carries the masked name the certificate was issued with, so a certificate still verifies as it did).
-Upcoming sign-ups are withdrawn and memberships ended, through the same services as when the volunteer does it.
+Upcoming sign-ups are withdrawn, memberships ended and open invitations declined, through the same services as when
+the volunteer does it.
 
 The ID number's hash is replaced, so the same person can register again; their old service stays with the old,
 anonymous profile.
@@ -30,7 +31,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..notifications.models import Delivery, Notification, NotificationPreference
 from ..organizations.models import Membership, Organization, StaffRole
-from ..organizations.services import leave_organization
+from ..organizations.services import decline_membership_invitation, leave_organization
 from ..volunteers.queries import volunteer_for_user
 from ..volunteers.vault import encrypt_id_number
 from .models import User
@@ -77,6 +78,10 @@ def delete_account(user: User, password: str, *, now: dt.datetime | None = None)
             Membership.volunteer_id == volunteer.id, Membership.status.in_(("active", "pending"))))
         for org in list(joined):
             leave_organization(user, org)
+        invitations = db.session.scalars(db.select(Membership).where(Membership.volunteer_id == volunteer.id,
+                                                                     Membership.status == "invited"))
+        for membership in list(invitations):
+            decline_membership_invitation(user, membership)
         for certificate in db.session.scalars(db.select(Certificate).where(Certificate.volunteer_id == volunteer.id)):
             certificate.content = {**certificate.content, "volunteer_name": certificate.masked_name,
                                    "id_number_masked": "—"}
@@ -100,7 +105,7 @@ def delete_account(user: User, password: str, *, now: dt.datetime | None = None)
     user.email, user.phone = f"deleted-{user.id}@{DELETED_EMAIL_DOMAIN}", None
     user.password_hash = generate_password_hash(secrets.token_urlsafe(32))  # nobody knows it
     user.session_nonce = secrets.token_hex(8)  # every session ends
-    user.is_disabled, user.locale, user.deleted_at = True, None, now
+    user.is_disabled, user.locale, user.display_name, user.deleted_at = True, None, None, now
     user.failed_logins, user.locked_until = 0, None
     record_event("account.deleted", actor=user, target=user,
                  volunteer=volunteer.volunteer_number if volunteer is not None else None)

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..forms import choices
 from ..i18n import LANGUAGE_NAMES
@@ -43,6 +43,9 @@ class TokenForm(FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
+    display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=60)],
+                               description=_l("Your real name. It is printed as the handler on the certificates you "
+                                              "issue."), render_kw={"autocomplete": "name"})
     locale = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES))
 
 

@@ -25,6 +25,8 @@ class User(UserMixin, db.Model):
     is_platform_admin: Mapped[bool] = mapped_column(default=False)
     is_disabled: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: the person's real name, printed where they sign for the organization (a certificate's handler)
+    display_name: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: wrong passwords since the last sign-in (or lock); at ACCOUNT_LOCKOUT_FAILURES the account locks

@@ -34,7 +34,8 @@ ORG_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 #: permissions that platform admins hold over every organization (oversight, not running it)
 PLATFORM_ORG_PERMISSIONS = frozenset({"org.view_private", "reports.view"})
-PLATFORM_PERMISSIONS = frozenset({"orgs.decide", "audit.view", "volunteers.reveal_id", "stats.view"})
+PLATFORM_PERMISSIONS = frozenset({"orgs.decide", "audit.view", "volunteers.reveal_id", "stats.view",
+                                  "supervision.manage"})
 #: while an organization is not approved its staff may only look at it (and fix its details)
 INACTIVE_ORG_PERMISSIONS = frozenset({"org.view_private", "org.edit"})
 

@@ -140,9 +140,11 @@ def reset_password(token: str):
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    preferences = PreferencesForm(locale=current_user.locale or session.get("lang") or "en")
+    preferences = PreferencesForm(locale=current_user.locale or session.get("lang") or "en",
+                                  display_name=current_user.display_name)
     if preferences.validate_on_submit():
         current_user.locale = preferences.locale.data
+        current_user.display_name = " ".join((preferences.display_name.data or "").split()) or None
         session["lang"] = preferences.locale.data
         db.session.commit()
         flash(_("Saved."), "success")

@@ -178,7 +178,8 @@ def create_activity(actor, org, data: ActivityData, *, now: dt.datetime | None =
 
 def update_activity(actor, activity: Activity, data: ActivityData, *, now: dt.datetime | None = None) -> Activity:
     """Change a draft or published activity. Moving its start back to before ``now``, or its end later once it
-    has passed, makes it retroactive, as if it had been created so. Raises activity_closed and the rules of clean_activity_data."""
+    has passed, makes it retroactive, as if it had been created so. Raises activity_closed and the rules of
+    clean_activity_data."""
     now = now or utcnow()
     if activity.status == "closed":
         raise ActivityError("activity_closed")

@@ -55,7 +55,9 @@ def _date(body: dict, key: str) -> dt.date:
 @bp.route("/certificates", methods=["POST"])
 @token_required
 def issue_certificate_endpoint():
-    """Issue a certificate (org admins): ``{"volunteer_number", "organization", "period_start", "period_end"}``."""
+    """Issue a certificate (org admins, never of their own service):
+    ``{"volunteer_number", "organization", "period_start", "period_end"}``. The rules, and their refusals, are
+    issue_certificate's."""
     body = _body()
     org_code = body.get("organization")
     if not isinstance(org_code, str) or not org_code:
@@ -90,7 +92,7 @@ def get_certificate_pdf(code: str):
 @bp.route("/certificates/<code>/revocation", methods=["POST"])
 @token_required
 def revoke_certificate_endpoint(code: str):
-    """Revoke (org admins): ``{"reason"}``."""
+    """Revoke (org admins, never their own certificate): ``{"reason"}``."""
     body = _body()
     certificate = readable_certificate(code, g.api_user)
     reason = body.get("reason")

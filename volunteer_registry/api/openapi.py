@@ -5,7 +5,7 @@ from ..activities.models import ACTIVITY_STATUSES, CATEGORIES, SIGNUP_MODES, SIG
 from ..checkin.models import FLAGS, SCAN_METHODS
 from ..ledger.models import SOURCES
 from ..ledger.models import STATES as LEDGER_STATES
-from ..organizations.models import JOIN_MODES, ORG_TYPES
+from ..organizations.models import JOIN_MODES, MEMBERSHIP_STATUSES, ORG_TYPES
 
 
 def _error(description: str) -> dict:
@@ -241,9 +241,13 @@ def openapi_document() -> dict:
                     "consent_at": {"type": "string", "format": "date-time"},
                     "guardian_name": {"type": ["string", "null"]}}},
                 "Membership": {"type": "object", "properties": {
-                    "organization": {"type": "string"}, "volunteer_number": {"type": "string"},
-                    "name": {"type": "string"}, "id_number_masked": {"type": "string"},
-                    "status": {"type": "string", "enum": ["pending", "active", "declined", "left"]},
+                    "organization": {"type": "string"},
+                    "volunteer_number": {"type": ["string", "null"],
+                                         "description": "null while the person is invited (or declined it)"},
+                    "name": {"type": "string"},
+                    "id_number_masked": {"type": ["string", "null"],
+                                         "description": "null while the person is invited (or declined it)"},
+                    "status": {"type": "string", "enum": list(MEMBERSHIP_STATUSES)},
                     "applied_at": {"type": "string", "format": "date-time"}}},
                 "MembershipPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Membership"}},
@@ -298,7 +302,7 @@ def openapi_document() -> dict:
                                        "409": INVALID, "422": INVALID}},
                 "get": {"summary": "Members (coordinators and org admins)", "security": SECURED,
                         "parameters": [CODE, PAGE, {"name": "status", "in": "query", "schema": {
-                            "type": "string", "enum": ["pending", "active", "declined", "left"]}}],
+                            "type": "string", "enum": list(MEMBERSHIP_STATUSES)}}],
                         "responses": {"200": _json("MembershipPage"), "400": INVALID, "401": UNAUTHORIZED,
                                       "403": FORBIDDEN, "404": NOT_FOUND}},
             },
@@ -351,7 +355,10 @@ def _ledger_schemas() -> dict:
             "reason": {"type": "string", "description": "Required to reject."}}},
         "EntryDecisionResult": {"type": "object", "properties": {
             "decision": {"type": "string"}, "entries": {"type": "array", "items": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "status": {"type": "string"},
+                "id": {"type": "integer", "description": "The service entry."},
+                "decides": {"type": "string", "enum": ["entry", "correction"],
+                            "description": "What was decided: the entry itself, or the correction waiting on it."},
+                "status": {"type": "string"},
                 "decision_entry": {"type": "integer", "description": "The approval or rejection entry."}}}}}},
         "Hours": {"type": "object", "properties": {
             "volunteer_number": {"type": "string"}, "approved_minutes": {"type": "integer"},
@@ -456,10 +463,13 @@ def _certificate_paths() -> dict:
                        "the period (org admins); the PDF is rendered and signed at once", "security": SECURED,
             "requestBody": _body("CertificateRequest"),
             "responses": {"201": _json("Certificate", "Issued"), "400": INVALID, "401": UNAUTHORIZED,
-                          "403": FORBIDDEN,
+                          "403": _error("Not an org admin of the organization (forbidden), or the volunteer is "
+                                        "the caller (conflict_of_interest: nobody certifies their own service)."),
                           "404": _error("No such organization or volunteer (not_found, volunteer_unknown)."),
                           "422": _error("Nothing to certify in the period (no_approved_service), a valid "
-                                        "certificate of exactly this period exists (already_issued), or a bad "
+                                        "certificate of exactly this period exists (already_issued) or of a period "
+                                        "that overlaps it (certificate_overlaps, naming it), the caller has no "
+                                        "real name to print as the handler (handler_name_required), or a bad "
                                         "period (period_invalid).")}}},
         "/certificates/{code}": {"get": {
             "summary": "A certificate, in full (its volunteer, and its organization's staff)", "security": SECURED,
@@ -474,7 +484,9 @@ def _certificate_paths() -> dict:
         "/certificates/{code}/revocation": {"post": {
             "summary": "Revoke a valid certificate, with a reason (org admins)", "security": SECURED,
             "parameters": [CERTIFICATE_CODE], "requestBody": _body("Revocation"),
-            "responses": {"200": _json("Certificate"), "400": INVALID, "401": UNAUTHORIZED, "403": FORBIDDEN,
+            "responses": {"200": _json("Certificate"), "400": INVALID, "401": UNAUTHORIZED,
+                          "403": _error("Not an org admin of the issuing organization (forbidden), or the "
+                                        "certificate is the caller's own (conflict_of_interest)."),
                           "404": NO_CERTIFICATE,
                           "422": _error("Not valid any more (not_valid), or no reason (reason_required).")}}},
     }

@@ -14,6 +14,7 @@ from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..ledger.models import LedgerState
+from ..organizations.models import MEMBERSHIP_STATUSES
 from ..organizations.queries import (
     directory,
     members,
@@ -89,10 +90,14 @@ def volunteer_json(volunteer) -> dict:
 
 
 def membership_json(membership) -> dict:
+    """A membership as its organization sees it: of a person invited and not (yet) a member, the name and the
+    status only."""
     volunteer = membership.volunteer
-    return {"organization": membership.organization.code, "volunteer_number": volunteer.volunteer_number,
-            "name": volunteer.name, "id_number_masked": volunteer.id_number_masked, "status": membership.status,
-            "applied_at": membership.applied_at.isoformat()}
+    disclosed = membership.discloses_record
+    return {"organization": membership.organization.code,
+            "volunteer_number": volunteer.volunteer_number if disclosed else None,
+            "name": volunteer.name, "id_number_masked": volunteer.id_number_masked if disclosed else None,
+            "status": membership.status, "applied_at": membership.applied_at.isoformat()}
 
 
 def _page() -> int:
@@ -181,8 +186,9 @@ def list_members(code: str):
     org = visible_organization(code, g.api_user)
     require("members.view", org, user=g.api_user)
     status = request.args.get("status", "")
-    if status not in ("", "pending", "active", "declined", "left"):
-        raise ApiError("invalid_parameter", "status must be pending, active, declined or left", field="status")
+    if status and status not in MEMBERSHIP_STATUSES:
+        raise ApiError("invalid_parameter", f"status must be one of {', '.join(MEMBERSHIP_STATUSES)}",
+                       field="status")
     result = members(org, status, _page())
     return jsonify({"items": [membership_json(m) for m in result.items], "page": result.page,
                     "pages": result.pages, "total": result.total})
@@ -195,7 +201,7 @@ def decide_member(code: str, volunteer_number: str):
     require("members.decide", org, user=g.api_user)
     volunteer = volunteer_by_number(normalize_volunteer_number(volunteer_number) or "")
     membership = membership_of(org, volunteer)
-    if membership is None:
+    if membership is None or not membership.discloses_record:
         raise NotFound("not_found")
     decision = str(_body().get("decision", ""))
     if decision not in ("approve", "decline"):

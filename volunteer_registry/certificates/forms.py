@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -18,9 +18,17 @@ class PeriodForm(FlaskForm):
 
 
 class IssueForm(FlaskForm):
+    """Bulk issue in two steps: the ticked volunteers are first shown back (who, which period, how many hours
+    each); only the confirmation page's button, ``confirm=yes``, issues."""
+
     period_start = DateField(_l("From"), validators=[DataRequired()])
     period_end = DateField(_l("To"), validators=[DataRequired()])
     volunteers = SelectMultipleField(_l("Volunteers"), coerce=int, validate_choice=False)
+    #: sent by the confirmation page's buttons (so not a hidden input): "yes" issues, "change" goes back to the
+    #: list with the same ticks
+    confirm = StringField()
+    #: a digest of what the confirmation page showed: if the hours changed meanwhile, it is shown again
+    shown = HiddenField()
 
 
 class RequestForm(FlaskForm):

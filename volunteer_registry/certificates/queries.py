@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func
+from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import joinedload
 
-from ..accounts.permissions import can
+from ..accounts.models import User
+from ..accounts.permissions import ORG_PERMISSIONS, can
 from ..errors import NotFound
 from ..extensions import db
 from ..ledger.models import LedgerState
-from ..organizations.models import Organization
+from ..organizations.models import Organization, StaffRole
 from ..volunteers.models import Volunteer
 from .models import STATUSES, Certificate, CertificateRequest
 
@@ -85,3 +86,32 @@ def request_of(org: Organization, request_id: int) -> CertificateRequest:
     if row is None or row.organization_id != org.id:
         raise NotFound("not_found")
     return row
+
+
+# --- requests that only civil affairs can issue --------------------------------------------------------------------
+
+def _awaiting_civil_affairs(query: Select) -> Select:
+    """``query`` over certificate requests, narrowed to the waiting requests to approved organizations that none of
+    the organization's issuers may issue: every org admin who can sign in is the volunteer who asked (nobody
+    certifies their own service), or there is none."""
+    issuer = (db.select(StaffRole.id).join(User, User.id == StaffRole.user_id)
+              .where(StaffRole.organization_id == CertificateRequest.organization_id,
+                     StaffRole.role.in_(ORG_PERMISSIONS["certificates.issue"]),
+                     User.is_disabled.is_(False), User.deleted_at.is_(None),
+                     or_(Volunteer.user_id.is_(None), StaffRole.user_id != Volunteer.user_id)))
+    return (query.join(Volunteer, Volunteer.id == CertificateRequest.volunteer_id)
+            .join(Organization, Organization.id == CertificateRequest.organization_id)
+            .where(CertificateRequest.status == "pending", Organization.status == "approved", ~issuer.exists()))
+
+
+def awaiting_civil_affairs(request_: CertificateRequest) -> bool:
+    """Whether a platform admin may issue ``request_`` on its organization's behalf."""
+    query = _awaiting_civil_affairs(db.select(CertificateRequest.id)).where(CertificateRequest.id == request_.id)
+    return db.session.scalar(query) is not None
+
+
+def requests_for_civil_affairs() -> list[CertificateRequest]:
+    """The requests that platform admins issue on their organizations' behalf, the oldest first."""
+    query = _awaiting_civil_affairs(db.select(CertificateRequest)).options(
+        joinedload(CertificateRequest.volunteer), joinedload(CertificateRequest.organization))
+    return list(db.session.scalars(query.order_by(CertificateRequest.created_at)).unique())

@@ -4,8 +4,13 @@
 volunteer in the period. Issuing writes a ledger entry (kind ``certificate``), signs a COSE token with the current
 certificate key, and renders and signs the PDF (now, or on first download for bulk issuing).
 
-Error codes (CertificateError): period_invalid, no_approved_service, already_issued, not_valid, reason_required,
-request_pending, request_not_pending, qr_too_large, volunteer_unknown.
+Nobody certifies their own service: issuing, reissuing and revoking a certificate of a record in which the actor is
+the volunteer is refused (IntegrityRefusal ``conflict_of_interest``, audited as ``integrity.refused``) on every path,
+pages, API and command line alike, because they all call these services.
+
+Error codes (CertificateError): period_invalid, no_approved_service, already_issued, certificate_overlaps,
+handler_name_required, not_valid, reason_required, request_pending, request_not_pending, qr_too_large,
+volunteer_unknown. Also Forbidden (forbidden) and IntegrityRefusal (conflict_of_interest).
 """
 from __future__ import annotations
 
@@ -20,12 +25,14 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
-from ..accounts.permissions import require
+from ..accounts.permissions import can, require
 from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
 from ..codes import check_character, random_code
-from ..errors import DomainError
+from ..errors import DomainError, Forbidden
 from ..extensions import db
+from ..integrity.rules import DecisionFacts, decision_refusal
+from ..integrity.services import ensure_may_decide
 from ..keys.services import current_key, private_key_of
 from ..ledger.models import LedgerEntry, LedgerState
 from ..ledger.services import record_certificate_entry, record_revocation_entry
@@ -38,6 +45,7 @@ from ..volunteers.models import Volunteer
 from .models import Certificate, CertificateDocument, CertificateRequest
 from .pdf import certificate_html, render_pdf, sign_pdf
 from .qr import QRTooLarge, qr_version
+from .queries import awaiting_civil_affairs
 from .tokens import CertificateClaims, sign_token, token_url
 
 #: the PDF lists this many activities (largest first); the rest are summed in a line (the page stays one page)
@@ -51,6 +59,10 @@ class CertificateError(DomainError):
         "no_approved_service": _l("This organization has no approved service recorded for this volunteer in that "
                                   "period, so there is nothing to certify."),
         "already_issued": _l("A valid certificate for exactly this period already exists. Reissue it instead."),
+        "certificate_overlaps": _l("The volunteer already holds certificate %(number)s from this organization, for "
+                                   "%(start)s to %(end)s, which overlaps this period. Reissue or revoke it first."),
+        "handler_name_required": _l("A certificate prints the real name of whoever issues it as the handler, and "
+                                    "your account has none: set your name on your Account page, then issue."),
         "not_valid": _l("Only a valid certificate can be revoked or reissued."),
         "reason_required": _l("Give a reason."),
         "request_pending": _l("You already asked this organization for a certificate of this period."),
@@ -187,10 +199,60 @@ def _reads_tibetan(volunteer: Volunteer) -> bool:
 
 
 def handler_name(user) -> str:
-    """The handler printed on a certificate: the issuer's real name from their volunteer profile, else the
-    account's email or phone (what the organization knows them by)."""
-    name = db.session.scalar(db.select(Volunteer.name).where(Volunteer.user_id == user.id))
-    return name or user.identifier
+    """The handler printed on a certificate: the name on the issuer's account, else the real name on their
+    volunteer profile. A certificate never prints an email address or a phone number: without either name,
+    handler_name_required."""
+    name = user.display_name or db.session.scalar(db.select(Volunteer.name).where(Volunteer.user_id == user.id))
+    name = " ".join((name or "").split())
+    if not name:
+        raise CertificateError("handler_name_required")
+    return name
+
+
+def own_service_refusal(actor, volunteer: Volunteer) -> str | None:
+    """Why ``actor`` may not issue, reissue or revoke a certificate of ``volunteer`` (conflict_of_interest: it is
+    their own service), or None. What pages read to offer the buttons; the services enforce the same rule."""
+    return decision_refusal(DecisionFacts(actor_id=actor.id, volunteer_user_id=volunteer.user_id))
+
+
+def issues_on_behalf(actor, request_: CertificateRequest) -> bool:
+    """Whether ``actor`` is a platform admin (civil affairs) who may issue ``request_`` on its organization's
+    behalf: the organization is approved and none of its org admins may issue it (each is the volunteer who
+    asked, or it has none who can sign in)."""
+    return bool(actor.is_platform_admin) and not can(actor, "certificates.issue", request_.organization) \
+        and awaiting_civil_affairs(request_)
+
+
+def valid_certificates_overlapping(org_id: int, start: dt.date, end: dt.date, volunteer_id: int | None = None
+                                   ) -> list[Certificate]:
+    """The organization's valid certificates (of one volunteer, or of all) whose period shares a day with
+    [start, end], earliest first."""
+    query = db.select(Certificate).where(Certificate.organization_id == org_id, Certificate.status == "valid",
+                                         Certificate.period_start <= end, Certificate.period_end >= start)
+    if volunteer_id is not None:
+        query = query.where(Certificate.volunteer_id == volunteer_id)
+    return list(db.session.scalars(query.order_by(Certificate.period_start, Certificate.id)))
+
+
+def overlap_refusal(existing: list[Certificate], start: dt.date, end: dt.date) -> CertificateError | None:
+    """The refusal to issue [start, end] to a volunteer who holds ``existing`` (their valid certificates from the
+    organization that overlap it): already_issued for exactly this period, certificate_overlaps naming the
+    certificate and its period otherwise, None when there is none."""
+    if any(c.period_start == start and c.period_end == end for c in existing):
+        return CertificateError("already_issued")
+    if existing:
+        held = existing[0]
+        return CertificateError("certificate_overlaps", number=held.number, start=held.period_start.isoformat(),
+                                end=held.period_end.isoformat())
+    return None
+
+
+def _take_for_issuing(volunteer_id: int) -> None:
+    """Issue for one volunteer at a time, so that two overlapping periods issued at the same moment cannot both
+    pass the overlap check: the volunteer's row is taken for writing until the transaction ends (a row lock on
+    PostgreSQL; on SQLite the database's write lock, which a read would not take). Nothing changes in the row."""
+    db.session.execute(db.update(Volunteer).where(Volunteer.id == volunteer_id)
+                       .values(updated_at=Volunteer.updated_at).execution_options(synchronize_session=False))
 
 
 def _new_number(year: int) -> str:
@@ -199,25 +261,35 @@ def _new_number(year: int) -> str:
 
 
 def issue_certificate(actor, org: Organization, volunteer: Volunteer, start: dt.date | None, end: dt.date | None,
-                      *, request_: CertificateRequest | None = None, supersedes: Certificate | None = None,
-                      render: bool = True) -> Certificate:
+                      *, render: bool = True) -> Certificate:
     """Issue a certificate of the approved service ``org`` recorded for ``volunteer`` in the period (an end after
     today is today). Writes the ledger entry, signs the token, and renders the signed PDF unless ``render`` is
-    False (then the first download renders it). Requires certificates.issue. Raises period_invalid,
-    no_approved_service, already_issued, qr_too_large."""
+    False (then the first download renders it). Requires certificates.issue, and that the volunteer is not the
+    actor. Raises forbidden, conflict_of_interest, handler_name_required, period_invalid, no_approved_service,
+    already_issued, certificate_overlaps, qr_too_large."""
     require("certificates.issue", org, actor)
+    ensure_may_decide(actor, action="certificate.issue", organization=org, volunteer_id=volunteer.id, target=volunteer)
+    return _issue(actor, org, volunteer, start, end, render=render)
+
+
+def _issue(actor, org: Organization, volunteer: Volunteer, start: dt.date | None, end: dt.date | None, *,
+           request_: CertificateRequest | None = None, supersedes: Certificate | None = None, render: bool,
+           on_behalf: bool = False) -> Certificate:
+    """Issue, once the actor is authorized and is not the volunteer (the callers check both)."""
+    handler = handler_name(actor)
     start, end = check_period(start, end)
     summary = certifiable_service(volunteer.id, org.id, start, end)
     if summary.minutes <= 0:
         raise CertificateError("no_approved_service")
-    duplicate = db.session.scalar(db.select(Certificate.id).where(
-        Certificate.volunteer_id == volunteer.id, Certificate.organization_id == org.id,
-        Certificate.period_start == start, Certificate.period_end == end, Certificate.status == "valid"))
-    if duplicate is not None and (supersedes is None or duplicate != supersedes.id):
-        raise CertificateError("already_issued")
+    _take_for_issuing(volunteer.id)
+    existing = [c for c in valid_certificates_overlapping(org.id, start, end, volunteer.id)
+                if supersedes is None or c.id != supersedes.id]
+    refusal = overlap_refusal(existing, start, end)
+    if refusal is not None:
+        raise refusal
     issued_on = today()
     code, number = random_code(16), _new_number(issued_on.year)
-    content = _content(volunteer, org, summary, start, end, handler_name(actor), issued_on, number)
+    content = _content(volunteer, org, summary, start, end, handler, issued_on, number)
     claims = CertificateClaims(version=1, code=code, number=number, issuer=org.code,
                                masked_name=mask_name(volunteer.name), minutes=summary.minutes, period_start=start,
                                period_end=end, issued_on=issued_on)
@@ -246,7 +318,8 @@ def issue_certificate(actor, org: Organization, volunteer: Volunteer, start: dt.
         request_.decided_by_id, request_.decided_at = actor.id, utcnow()
     record_event("certificate.issued", actor=actor, organization=org, target=certificate.number,
                  volunteer=volunteer.volunteer_number, minutes=summary.minutes,
-                 supersedes=supersedes.number if supersedes else None)
+                 supersedes=supersedes.number if supersedes else None,
+                 on_behalf_of_organization=True if on_behalf else None)
     events.certificate_issued(certificate)
     if render:
         certificate_pdf(certificate)
@@ -259,19 +332,37 @@ class BatchResult:
     skipped: list[tuple[Volunteer, str]] = field(default_factory=list)  #: (volunteer, error code)
 
 
-def issue_batch(actor, org: Organization, volunteers, start: dt.date, end: dt.date, *, render: bool = False,
-                progress=None) -> BatchResult:
-    """Issue a certificate to each of ``volunteers`` for the period; those with nothing to certify or an existing
-    certificate of the period are skipped with their error code. Each is issued in a savepoint, so one refusal
-    does not undo the others."""
+def check_batch(actor, org: Organization, volunteers) -> str:
+    """What must hold before a batch issues anything: the actor issues for the organization, is none of the
+    volunteers (each is checked; one refusal refuses the whole batch) and has a name to print as the handler,
+    which is returned. Raises forbidden, conflict_of_interest, handler_name_required."""
     require("certificates.issue", org, actor)
+    for volunteer in volunteers:
+        ensure_may_decide(actor, action="certificate.issue", organization=org, volunteer_id=volunteer.id,
+                          target=volunteer)
+    return handler_name(actor)
+
+
+def issue_batch(actor, org: Organization, volunteers, start: dt.date, end: dt.date, *, render: bool = False,
+                progress=None, issued=None) -> BatchResult:
+    """Issue a certificate to each of ``volunteers`` for the period. All or nothing for who may issue
+    (:func:`check_batch`: refused before anything is issued); then those with nothing to certify or a valid
+    certificate overlapping the period are skipped with their error code. Each is issued in a savepoint, so one
+    skip does not undo the others; ``issued(certificate)`` is called after each (the command line commits there,
+    so that a rerun after an interruption carries on)."""
+    volunteers = list(volunteers)
+    check_batch(actor, org, volunteers)
     result = BatchResult()
     for volunteer in volunteers:
         try:
             with db.session.begin_nested():
-                result.issued.append(issue_certificate(actor, org, volunteer, start, end, render=render))
+                certificate = _issue(actor, org, volunteer, start, end, render=render)
         except CertificateError as error:
             result.skipped.append((volunteer, error.code))
+        else:
+            result.issued.append(certificate)
+            if issued:
+                issued(certificate)
         if progress:
             progress(1)
     return result
@@ -284,10 +375,19 @@ def _reason(reason: str | None) -> str:
     return reason[:500]
 
 
+def may_revoke(actor, certificate: Certificate) -> bool:
+    """The issuing organization's org admins, and platform admins (civil affairs' spot checks, any certificate)."""
+    return bool(actor.is_platform_admin) or can(actor, "certificates.issue", certificate.organization)
+
+
 def revoke_certificate(actor, certificate: Certificate, reason: str) -> Certificate:
     """Revoke a valid certificate, with a reason (shown to whoever verifies it). Writes a ledger revocation entry.
-    Requires certificates.issue. Raises not_valid, reason_required."""
-    require("certificates.issue", certificate.organization, actor)
+    For the issuing organization's org admins and for platform admins (:func:`may_revoke`), never for the volunteer
+    it certifies. Raises forbidden, conflict_of_interest, reason_required, not_valid."""
+    if not may_revoke(actor, certificate):
+        raise Forbidden("forbidden")
+    ensure_may_decide(actor, action="certificate.revoke", organization=certificate.organization,
+                      volunteer_id=certificate.volunteer_id, target=certificate)
     reason = _reason(reason)
     if certificate.status != "valid":
         raise CertificateError("not_valid")
@@ -295,22 +395,26 @@ def revoke_certificate(actor, certificate: Certificate, reason: str) -> Certific
                             certificate.code, reason)
     certificate.status, certificate.revoked_at = "revoked", utcnow()
     certificate.revocation_reason, certificate.revoked_by_id = reason, actor.id
+    by_platform = not can(actor, "certificates.issue", certificate.organization)
     record_event("certificate.revoked", actor=actor, organization=certificate.organization,
-                 target=certificate.number, reason=reason)
+                 target=certificate.number, reason=reason, by_platform_admin=True if by_platform else None)
     events.certificate_revoked(certificate)
     return certificate
 
 
 def reissue_certificate(actor, certificate: Certificate, reason: str, *, render: bool = True) -> Certificate:
     """A new certificate of the same period from the ledger as it is now (after a correction, say), superseding
-    ``certificate``, whose verification page then links to the new one. Raises not_valid, reason_required and
-    what issue_certificate raises."""
+    ``certificate``, whose verification page then links to the new one. Raises forbidden, conflict_of_interest,
+    reason_required, not_valid and what issue_certificate raises (certificate_overlaps: another valid
+    certificate overlaps the period)."""
     require("certificates.issue", certificate.organization, actor)
+    ensure_may_decide(actor, action="certificate.reissue", organization=certificate.organization,
+                      volunteer_id=certificate.volunteer_id, target=certificate)
     reason = _reason(reason)
     if certificate.status != "valid":
         raise CertificateError("not_valid")
-    new = issue_certificate(actor, certificate.organization, certificate.volunteer, certificate.period_start,
-                            certificate.period_end, supersedes=certificate, render=render)
+    new = _issue(actor, certificate.organization, certificate.volunteer, certificate.period_start,
+                 certificate.period_end, supersedes=certificate, render=render)
     record_event("certificate.reissued", actor=actor, organization=certificate.organization,
                  target=certificate.number, new=new.number, reason=reason)
     return new
@@ -386,12 +490,19 @@ def request_certificate(volunteer: Volunteer, org: Organization, start: dt.date 
 
 
 def issue_requested(actor, request_: CertificateRequest, *, render: bool = True) -> Certificate:
-    """Issue the certificate a volunteer asked for."""
-    require("certificates.issue", request_.organization, actor)
+    """Issue the certificate a volunteer asked for: by an org admin of the organization, or by a platform admin on
+    its behalf when none of its org admins may (:func:`issues_on_behalf`); never by the volunteer. Raises
+    forbidden, conflict_of_interest, request_not_pending and what issue_certificate raises."""
+    org = request_.organization
+    on_behalf = issues_on_behalf(actor, request_)
+    if not on_behalf:
+        require("certificates.issue", org, actor)
+    ensure_may_decide(actor, action="certificate.issue", organization=org, volunteer_id=request_.volunteer_id,
+                      target=request_)
     if request_.status != "pending":
         raise CertificateError("request_not_pending")
-    return issue_certificate(actor, request_.organization, request_.volunteer, request_.period_start,
-                             request_.period_end, request_=request_, render=render)
+    return _issue(actor, org, request_.volunteer, request_.period_start, request_.period_end, request_=request_,
+                  render=render, on_behalf=on_behalf)
 
 
 def decline_request(actor, request_: CertificateRequest, reason: str) -> CertificateRequest:

@@ -77,6 +77,7 @@ def seed_demo() -> bool:
     rng = random.Random(2026)
     admin = create_account("admin@example.org", DEMO_PASSWORD, is_platform_admin=True)
     org_admin = create_account("orgadmin@example.org", DEMO_PASSWORD)
+    org_admin.display_name = "马晓东"  # the person in charge of 城东区青年志愿者协会, the handler on its certificates
     coordinator = create_account("coordinator@example.org", DEMO_PASSWORD)
     volunteer_user = create_account("volunteer@example.org", DEMO_PASSWORD, locale="zh_CN")
     applicant = create_account("applicant@example.org", DEMO_PASSWORD)

@@ -23,7 +23,6 @@ from .queries import (
     organization_entries,
     organization_names,
     pending_counts,
-    states_of,
     volunteer_history,
 )
 from .services import LedgerError, decide_entries, decision_blocks, hours_of

@@ -31,6 +31,14 @@ def membership_decided(membership) -> None:
            else "declined", link=path_for("organizations.show", code=membership.organization.code))
 
 
+def membership_invited(membership) -> None:
+    """An organization invites a person it named (an import row): they join only if they accept, on the
+    organization's page the link opens."""
+    notify(_user_of_volunteer(membership.volunteer_id), "membership.invited",
+           organization=membership.organization.name,
+           link=path_for("organizations.show", code=membership.organization.code))
+
+
 def signup_decided(signup, decision: str | None = None) -> None:
     """A sign-up's new place: accepted, waitlisted, declined, pending or moved_up (accepted from the list)."""
     activity = signup.activity

@@ -56,6 +56,10 @@ KINDS = {
     "membership.decided": Kind(_l("A decision on your request to join an organization"),
                                _l("Your membership of %(organization)s: %(decision)s"),
                                _l("%(organization)s has %(decision)s your request to join.")),
+    "membership.invited": Kind(_l("An invitation to become a member of an organization"),
+                               _l("%(organization)s invites you to become a member"),
+                               _l("%(organization)s has invited you to become one of its members. You become a "
+                                  "member only if you accept; open the organization's page to accept or decline.")),
     "signup.decided": Kind(_l("Your place in an activity (accepted, wait-listed, moved up)"),
                            _l("%(activity)s: %(decision)s"),
                            _l("Your sign-up for %(activity)s of %(organization)s, on %(date)s, is %(decision)s.")),

@@ -40,7 +40,12 @@ MEMBERSHIP_STATUSES = {
     "active": _l("Member"),
     "declined": _l("Declined"),
     "left": _l("Left"),
+    "invited": _l("Invited"),
+    "refused": _l("Declined the invitation"),
 }
+#: an organization named an already-registered person (an import row) who has not agreed to join: it sees the name
+#: it gave and the status, nothing of their record, and they count as members nowhere
+UNCONSENTED_STATUSES = ("invited", "refused")
 
 
 def _in(values) -> str:
@@ -151,7 +156,8 @@ class Invitation(db.Model):
 
 
 class Membership(db.Model):
-    """A volunteer's membership of an organization."""
+    """A volunteer's membership of an organization: asked for by the volunteer (pending → active or declined), or
+    offered by the organization to a person already registered (invited → active or refused), never imposed."""
 
     __tablename__ = "memberships"
     __table_args__ = (
@@ -174,3 +180,8 @@ class Membership(db.Model):
     @property
     def status_label(self) -> str:
         return str(MEMBERSHIP_STATUSES[self.status])
+
+    @property
+    def discloses_record(self) -> bool:
+        """Whether the organization may see the volunteer's record (number, ID, hours): not before they agree."""
+        return self.status not in UNCONSENTED_STATUSES

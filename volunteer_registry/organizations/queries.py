@@ -82,9 +82,10 @@ def members(org: Organization, status: str = "", page: int = 1) -> Pagination:
 
 
 def membership_in(org: Organization, membership_id: int) -> Membership:
-    """A membership of this organization (never another's). Raises NotFound."""
+    """A membership of this organization (never another's) that its volunteer entered into: an invitation they
+    have not accepted is nothing staff can act on or reveal from. Raises NotFound."""
     membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.organization_id != org.id:
+    if membership is None or membership.organization_id != org.id or not membership.discloses_record:
         raise NotFound("not_found")
     return membership
 

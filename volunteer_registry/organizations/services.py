@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from ..accounts.permissions import require
 from ..audit.services import record_event
 from ..codes import new_public_code
-from ..errors import DomainError
+from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import utcnow
 from ..notifications import events
@@ -69,9 +69,11 @@ class OrganizationError(DomainError):
         "membership_not_pending": _l("This request has already been decided."),
         "not_a_member": _l("You are not a member of this organization."),
         "volunteer_profile_required": _l("Complete your volunteer profile first."),
+        "membership_not_invited": _l("This invitation has already been answered."),
     }
     statuses = {"credit_code_taken": 409, "decision_not_allowed": 409, "already_member": 409,
                 "already_applied": 409, "membership_not_pending": 409, "already_staff": 409,
+                "membership_not_invited": 409,
                 "invitation_invalid": 404, "membership_invitation_only": 403, "organization_not_active": 409}
 
 
@@ -339,7 +341,8 @@ def _activate_membership(actor, org: Organization, volunteer, *, via: str) -> Me
 
 
 def apply_for_membership(user, org: Organization) -> Membership:
-    """The signed-in volunteer asks to join. Open organizations accept at once; approval ones queue the request.
+    """The signed-in volunteer asks to join. Open organizations accept at once; approval ones queue the request;
+    asking to join an organization that invited them accepts its invitation.
 
     Raises volunteer_profile_required, organization_not_active, membership_invitation_only, already_member,
     already_applied.
@@ -347,11 +350,13 @@ def apply_for_membership(user, org: Organization) -> Membership:
     volunteer = _volunteer_of(user)
     if org.status != "approved":
         raise OrganizationError("organization_not_active")
+    membership = _membership(org, volunteer)
+    if membership is not None and membership.status == "invited":
+        return accept_membership_invitation(user, membership)
     if org.join_mode == "invitation":
         raise OrganizationError("membership_invitation_only")
     if org.join_mode == "open":
         return _activate_membership(user, org, volunteer, via="open")
-    membership = _membership(org, volunteer)
     if membership is not None and membership.status == "active":
         raise OrganizationError("already_member")
     if membership is not None and membership.status == "pending":
@@ -398,8 +403,79 @@ def leave_organization(user, org: Organization) -> Membership:
 
 
 def add_imported_member(actor, org: Organization, volunteer) -> Membership:
-    """Make an imported volunteer an active member (no-op when already active)."""
+    """Make a volunteer whom this import has just registered (a new record, created from the organization's row) an
+    active member (no-op when already active). A person who was already registered is never enrolled by an
+    organization: see :func:`invite_member`."""
     membership = _membership(org, volunteer)
     if membership is not None and membership.status == "active":
         return membership
     return _activate_membership(actor, org, volunteer, via="import")
+
+
+#: what naming an already-registered person leads to, by their membership's status (the only thing an organization
+#: learns about them from it); any other status (none, declined, left) becomes a new invitation
+INVITE_OUTCOMES = {"active": "already_member", "pending": "requested", "invited": "invited", "refused": "refused"}
+
+
+def invite_member(actor, org: Organization, volunteer, *, via: str = "import") -> tuple[Membership, str]:
+    """Invite an already-registered volunteer whom the organization named (an import row whose ID document and name
+    match their record) to become a member: they become one only by accepting. Never changes the volunteer record.
+
+    Returns the membership and the outcome (INVITE_OUTCOMES): ``invited`` (a new invitation, and the person is
+    notified; an invitation still open is kept as it is, never sent twice), ``already_member`` (unchanged),
+    ``requested`` (their own request to join waits for a decision: unchanged), ``refused`` (they declined an earlier
+    invitation: not asked again; they may still ask to join themselves).
+    """
+    membership = _membership(org, volunteer)
+    if membership is not None and membership.status in INVITE_OUTCOMES:
+        return membership, INVITE_OUTCOMES[membership.status]
+    if membership is None:
+        membership = Membership(organization_id=org.id, volunteer_id=volunteer.id, status="invited")
+        db.session.add(membership)
+    membership.status = "invited"  # also after an earlier request was declined or they left
+    membership.applied_at = utcnow()
+    membership.decided_at = membership.decided_by_id = None
+    db.session.flush()
+    record_event("membership.invited", actor=actor, organization=org, target=membership, via=via,
+                 volunteer=volunteer.volunteer_number)
+    events.membership_invited(membership)
+    return membership, "invited"
+
+
+def _open_invitation_of(user, membership: Membership) -> Membership:
+    """The membership when it is ``user``'s own open invitation. Raises NotFound when it is someone else's (to
+    anyone else it does not exist), membership_not_invited when it is theirs but already answered."""
+    if user is None or membership.volunteer.user_id is None or membership.volunteer.user_id != user.id:
+        raise NotFound("not_found")
+    if membership.status != "invited":
+        raise OrganizationError("membership_not_invited")
+    return membership
+
+
+def accept_membership_invitation(user, membership: Membership) -> Membership:
+    """The invited volunteer accepts: they become an active member. Only they can (NotFound for anyone else).
+    Raises NotFound, membership_not_invited, organization_not_active."""
+    _open_invitation_of(user, membership)
+    if membership.organization.status != "approved":
+        raise OrganizationError("organization_not_active")
+    membership.status = "active"
+    membership.decided_at = utcnow()
+    membership.decided_by_id = user.id
+    record_event("membership.invitation_accepted", actor=user, organization=membership.organization,
+                 target=membership, volunteer=membership.volunteer.volunteer_number)
+    db.session.flush()
+    return membership
+
+
+def decline_membership_invitation(user, membership: Membership) -> Membership:
+    """The invited volunteer declines: the organization sees "declined the invitation", nothing more, and does not
+    invite them again by importing them. Only they can (NotFound for anyone else). Raises NotFound,
+    membership_not_invited."""
+    _open_invitation_of(user, membership)
+    membership.status = "refused"
+    membership.decided_at = utcnow()
+    membership.decided_by_id = user.id
+    record_event("membership.invitation_declined", actor=user, organization=membership.organization,
+                 target=membership, volunteer=membership.volunteer.volunteer_number)
+    db.session.flush()
+    return membership

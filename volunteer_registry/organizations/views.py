@@ -22,7 +22,7 @@ from .forms import (
     OrganizationForm,
     SealForm,
 )
-from .models import ORG_STATUSES
+from .models import MEMBERSHIP_STATUSES, ORG_STATUSES
 from .queries import (
     directory,
     member_counts,
@@ -40,11 +40,13 @@ from .services import (
     OrganizationData,
     OrganizationError,
     accept_invitation,
+    accept_membership_invitation,
     apply_for_membership,
     apply_for_organization,
     create_invitation,
     decide_membership,
     decide_organization,
+    decline_membership_invitation,
     find_invitation,
     leave_organization,
     remove_seal,
@@ -228,7 +230,7 @@ def invitation(token: str):
 def members_page(code: str):
     org = _organization_for(code, "members.view")
     status = request.args.get("status", "")
-    page = members(org, status if status in ("pending", "active", "declined", "left") else "", _page())
+    page = members(org, status if status in MEMBERSHIP_STATUSES else "", _page())
     return render_template("organizations/members.html", org=org, page=page, status=status,
                            decision_form=MembershipDecisionForm(), confirm=ConfirmForm(),
                            can_decide=can(current_user, "members.decide", org),
@@ -278,6 +280,48 @@ def join(code: str):
     return redirect(url_for("organizations.show", code=org.code))
 
 
+def _own_membership(org):
+    """The signed-in person's membership of ``org``; to anyone without one it does not exist. Raises NotFound."""
+    membership = membership_of(org, volunteer_for_user(current_user))
+    if membership is None:
+        raise NotFound("not_found")
+    return membership
+
+
+@bp.route("/organizations/<code>/invitation/accept", methods=["POST"])
+@login_required
+def accept_membership(code: str):
+    """The invited volunteer accepts the organization's invitation (sent when it imported a row naming them)."""
+    org = visible_organization(code, current_user)
+    membership = _own_membership(org)
+    if ConfirmForm().validate_on_submit():
+        try:
+            accept_membership_invitation(current_user, membership)
+        except OrganizationError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("You are now a member of %(org)s.", org=org.name), "success")
+    return redirect(url_for("organizations.show", code=org.code))
+
+
+@bp.route("/organizations/<code>/invitation/decline", methods=["POST"])
+@login_required
+def decline_membership(code: str):
+    """The invited volunteer declines: the organization sees that, nothing more."""
+    org = visible_organization(code, current_user)
+    membership = _own_membership(org)
+    if ConfirmForm().validate_on_submit():
+        try:
+            decline_membership_invitation(current_user, membership)
+        except OrganizationError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("You have declined the invitation of %(org)s.", org=org.name), "info")
+    return redirect(url_for("organizations.show", code=org.code))
+
+
 @bp.route("/organizations/<code>/leave", methods=["POST"])
 @login_required
 def leave(code: str):
@@ -310,11 +354,10 @@ def import_members(code: str):
         else:
             if report.ok:
                 db.session.commit()
-                flash(_("Imported %(rows)s rows: %(created)s new volunteers, %(existing)s already registered.",
-                        rows=report.rows, created=report.created, existing=report.existing), "success")
-                return redirect(url_for("organizations.members_page", code=org.code))
-            db.session.rollback()
-            status = 422
+                form = ImportForm(formdata=None)
+            else:
+                db.session.rollback()
+                status = 422
     elif request.method == "POST":
         status = 422
     return render_template("organizations/import.html", org=org, form=form, report=report), status

@@ -23,7 +23,7 @@ from ..errors import DomainError, wants_json
 from ..extensions import db
 from ..ledger.models import SOURCES, STATES, LedgerEntry, LedgerState
 from ..ledger.queries import STATUS_FILTERS, activity_of
-from ..organizations.models import MEMBERSHIP_STATUSES, Membership
+from ..organizations.models import MEMBERSHIP_STATUSES, UNCONSENTED_STATUSES, Membership
 from ..organizations.queries import visible_organization
 from ..regions import all_regions
 from ..timeutil import local
@@ -39,7 +39,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: the organization's lists that can be downloaded
 LISTS = ("members", "activities", "entries")
 #: the member statuses the members page filters by (an empty value: every status)
-MEMBER_STATUSES = ("pending", "active", "declined", "left")
+MEMBER_STATUSES = tuple(MEMBERSHIP_STATUSES)
 
 
 class ExportError(DomainError):
@@ -123,6 +123,9 @@ def members_export(org, status: str):
 
     def shape(row) -> tuple:
         number, name, gender, region, id_type, masked, status, applied_at, decided_at, minutes = row
+        if status in UNCONSENTED_STATUSES:  # invited, not a member: the name the organization gave, nothing more
+            return ("", name, "", "", "", "", "", statuses.get(status, status), _local_date(applied_at),
+                    _local_date(decided_at), "")
         return (number, name, genders.get(gender, gender), region, regions.get(region, ""),
                 id_types.get(id_type, id_type), masked, statuses.get(status, status), _local_date(applied_at),
                 _local_date(decided_at), as_hours(minutes))

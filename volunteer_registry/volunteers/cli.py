@@ -44,4 +44,8 @@ def import_command(file: Path, org_code: str, actor: str | None):
             click.echo(f"row {problem.row}: {problem.field}: {problem.message} [{problem.code}]", err=True)
         raise click.ClickException(f"{len(report.problems)} bad rows; nothing was imported.")
     db.session.commit()
-    click.echo(f"Imported {report.rows} rows: {report.created} new volunteers, {report.existing} already registered.")
+    click.echo(f"Imported {report.rows} rows: {report.created} new volunteers, {report.invited} invited "
+               "(already registered: they become members by accepting).")
+    for row in report.outcomes:
+        if row.outcome != "created":
+            click.echo(f"row {row.row}: {row.label} [{row.outcome}]")

@@ -12,9 +12,16 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
-from ..organizations.services import add_imported_member
+from ..organizations.services import add_imported_member, invite_member
 from .identity import normalize_id_number
-from .services import VolunteerData, VolunteerError, clean_volunteer_data, register_imported_volunteer
+from .services import (
+    VolunteerData,
+    VolunteerError,
+    clean_volunteer_data,
+    names_match,
+    register_imported_volunteer,
+    volunteers_by_document,
+)
 
 COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "phone", "region_code", "email", "skills",
            "consent", "guardian_name", "guardian_consent")
@@ -38,6 +45,9 @@ class ImportFileError(DomainError):
         "too_many_rows": _l("A file may hold at most %(max)s rows; split it."),
         "missing_columns": _l("These columns are missing: %(columns)s."),
         "duplicate_in_file": _l("The same ID document appears on row %(row)s."),
+        # says nothing of the record (not its name): only that this document and this name do not go together
+        "name_mismatch": _l("This ID document is registered to a volunteer under another name. Check the name as "
+                            "it is written on the ID document."),
     }
 
 
@@ -49,16 +59,46 @@ class RowProblem:
     message: str
 
 
+#: what a good row led to; for a person already registered the report says this and nothing else about them
+ROW_OUTCOMES = {
+    "created": _l("New volunteer registered, now a member"),
+    "invited": _l("Invited: already registered, becomes a member on accepting"),
+    "already_member": _l("Already a member"),
+    "requested": _l("Has asked to join: decide the request on the members page"),
+    "refused": _l("Declined an earlier invitation: not invited again"),
+}
+
+
+@dataclass
+class RowOutcome:
+    row: int  # the spreadsheet row number, header = 1
+    outcome: str  # a key of ROW_OUTCOMES
+
+    @property
+    def label(self) -> str:
+        return str(ROW_OUTCOMES[self.outcome])
+
+
 @dataclass
 class ImportReport:
     rows: int = 0
-    created: int = 0
-    existing: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.outcomes if row.outcome == outcome)
+
+    @property
+    def created(self) -> int:
+        return self.count("created")
+
+    @property
+    def invited(self) -> int:
+        return self.count("invited")
 
 
 def _cell(value) -> str | dt.date:
@@ -144,14 +184,19 @@ def _row_data(row: dict) -> VolunteerData:
 
 def import_volunteers(actor, org, rows: list[dict], *,
                       progress: Callable[[Iterable, str], Iterable] | None = None) -> ImportReport:
-    """Check every row, then — only if all are good — register the volunteers and make them active members.
+    """Check every row, then — only if all are good — register the new volunteers as active members, and invite
+    the people already registered.
 
-    The report lists each bad row with its field and reason; when there is any, nothing is written.
-    ``progress(items, stage)`` may wrap the two passes (stages "check" and "write"), e.g. in a progress bar.
+    A row whose ID document is already registered is never an enrolment: when its name is the record's name the
+    person is invited (see ``invite_member``: they join only by accepting) and their record is left as it is; when
+    it is not, the row is bad (name_mismatch), with a message that reveals nothing of the record. The report lists
+    each bad row with its field and reason; when there is any, nothing is written. Otherwise it gives each row's
+    outcome (ROW_OUTCOMES), and nothing more about an existing person. ``progress(items, stage)`` may wrap the two
+    passes (stages "check" and "write"), e.g. in a progress bar.
     """
     progress = progress or (lambda items, stage: items)
     report = ImportReport(rows=len(rows))
-    cleaned: list[VolunteerData] = []
+    cleaned: list[tuple[int, VolunteerData]] = []
     seen: dict[tuple[str, str], int] = {}
     for index, row in enumerate(progress(rows, "check")):
         line = index + 2
@@ -166,14 +211,24 @@ def import_volunteers(actor, org, rows: list[dict], *,
             report.problems.append(RowProblem(line, "id_number", error.code, error.message))
             continue
         seen[key] = line
-        cleaned.append(clean)
+        cleaned.append((line, clean))
+    registered = volunteers_by_document((clean.id_type, clean.id_number) for _line, clean in cleaned)
+    for line, clean in cleaned:
+        holder = registered.get((clean.id_type, clean.id_number))
+        if holder is not None and not names_match(clean.name, holder.name):
+            error = ImportFileError("name_mismatch")
+            report.problems.append(RowProblem(line, "name", error.code, error.message))
     if report.problems:
+        report.problems.sort(key=lambda problem: problem.row)
         return report
-    for clean in progress(cleaned, "write"):
-        volunteer, created = register_imported_volunteer(actor, org, clean)
-        add_imported_member(actor, org, volunteer)
-        report.created += created
-        report.existing += not created
+    for line, clean in progress(cleaned, "write"):
+        holder = registered.get((clean.id_type, clean.id_number))
+        if holder is None:
+            add_imported_member(actor, org, register_imported_volunteer(actor, org, clean))
+            outcome = "created"
+        else:
+            _membership, outcome = invite_member(actor, org, holder, via="import")
+        report.outcomes.append(RowOutcome(line, outcome))
     return report
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
@@ -104,11 +105,21 @@ class VolunteerData:
                    guardian_consent=flag("guardian_consent"))
 
 
+def normalize_name(name: str) -> str:
+    """A name as records keep it: NFC, each run of whitespace one space, none at the ends."""
+    return unicodedata.normalize("NFC", " ".join(name.split()))
+
+
+def names_match(given: str, recorded: str) -> bool:
+    """Whether a name someone gave is the name on a volunteer record (both normalised as records keep them)."""
+    return normalize_name(given) == normalize_name(recorded)
+
+
 def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -> VolunteerData:
     """Check every rule on a volunteer's personal information; return it normalised. Raises VolunteerError with
     the field it concerns (see ``VolunteerError.messages`` for the codes)."""
     today = today or dt.date.today()
-    name = unicodedata.normalize("NFC", " ".join(data.name.split()))
+    name = normalize_name(data.name)
     if not name:
         raise VolunteerError("name_required", field="name")
     if len(name) > MAX_NAME_LENGTH:
@@ -230,19 +241,37 @@ def save_own_profile(user, data: VolunteerData) -> Volunteer:
     return volunteer
 
 
-def register_imported_volunteer(actor, org, clean: VolunteerData) -> tuple[Volunteer, bool]:
-    """The volunteer record for an already-cleaned import row: an existing record for the same document, or a new
-    one without an account. Returns (volunteer, created)."""
-    existing = _find_by_document(clean.id_type, clean.id_number)
-    if existing is not None:
-        return existing, False
+#: documents looked up per query (well under every database's limit on bound parameters)
+LOOKUP_BATCH = 500
+
+
+def volunteers_by_document(documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Volunteer]:
+    """The volunteer records holding these documents — (ID type, normalised number) pairs — keyed by document, found
+    by their keyed hash a batch at a time. Documents nobody holds are absent."""
+    by_hash = {id_number_hash(id_type, number): (id_type, number) for id_type, number in documents}
+    hashes = list(by_hash)
+    found: dict[tuple[str, str], Volunteer] = {}
+    for start in range(0, len(hashes), LOOKUP_BATCH):
+        batch = hashes[start:start + LOOKUP_BATCH]
+        for volunteer in db.session.scalars(db.select(Volunteer).where(Volunteer.id_number_hash.in_(batch))):
+            found[by_hash[volunteer.id_number_hash]] = volunteer
+    return found
+
+
+def register_imported_volunteer(actor, org, clean: VolunteerData) -> Volunteer:
+    """A new volunteer record without an account for an already-cleaned import row whose document nobody holds.
+    An existing record is never taken or changed by an import (the organization invites its holder instead).
+    Raises id_number_taken when the document is registered (also by someone who registered since the rows were
+    checked)."""
+    if _find_by_document(clean.id_type, clean.id_number) is not None:
+        raise VolunteerError("id_number_taken", field="id_number")
     volunteer = _new_volunteer()
     _apply(volunteer, clean, f"import:{org.code}")
     db.session.add(volunteer)
     db.session.flush()
     record_event("volunteer.imported", actor=actor, organization=org, target=volunteer,
                  volunteer=volunteer.volunteer_number)
-    return volunteer, True
+    return volunteer
 
 
 def reveal_id_number(actor, volunteer: Volunteer, *, organization=None, purpose: str = "") -> str:
