@@ -407,3 +407,20 @@ def test_the_ledger_still_verifies_after_the_drill(insiders):
     assert verify_ledger().ok and approved_minutes(s.coordinator_self) == 60
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffRole).where(
         StaffRole.organization_id == s.org.id)) == 3
+
+
+def test_corrections_approved_together_count_as_they_will_be_against_the_cap(insiders):
+    """Two approved 8-hour entries fill a 16-hour day; lowering both by an hour in one decision must pass: each is
+    counted once, at its new figure, not at its old one and its new one."""
+    s = insiders
+    morning, evening = one_local_day(s, 6, 14), one_local_day(s, 14, 22)
+    first = served(s.coordinator, morning, s.friend, morning.starts_at, morning.ends_at)
+    second = served(s.coordinator, evening, s.friend, evening.starts_at, evening.ends_at)
+    decide_entries(s.honest, s.org, [first.id, second.id], "approve")
+    db.session.commit()
+    assert approved_minutes(s.friend) == 960
+    for entry in (first, second):
+        correct_entry(s.coordinator, db.session.get(LedgerEntry, entry.id), 420, "an hour's lunch break")
+    decide_entries(s.honest, s.org, [first.id, second.id], "approve")
+    db.session.commit()
+    assert approved_minutes(s.friend) == 840

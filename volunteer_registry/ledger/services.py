@@ -327,7 +327,8 @@ def escalated(org_id: int, facts) -> bool:
 
 def _check_approvable(state: LedgerState, entry: LedgerEntry, minutes: int, start, end, batch: dict) -> None:
     """What approving would make count must be plausible: no minute counted twice across activities, no day
-    above the cap. ``batch``: entry id → (start, end, minutes, day) already approved in this decision."""
+    above the cap. ``batch``: entry id → (start, end, minutes, day, activity id, volunteer id) of what this
+    decision approves before it (counted as they will be, not as they are)."""
     if start is not None and end is not None:
         other = _overlapping(entry.volunteer_id, entry.activity_id, start, end, statuses=("approved",),
                              exclude=(entry.id,))
@@ -342,10 +343,10 @@ def _check_approvable(state: LedgerState, entry: LedgerEntry, minutes: int, star
             raise LedgerError("overlaps_other_entry", id=entry.id, other=other.entry_id,
                               title=other_entry.activity_title or "")
     day = state.service_date
-    already = _day_minutes(entry.volunteer_id, day, exclude=(entry.id,)) + sum(
+    already = _day_minutes(entry.volunteer_id, day, exclude=(entry.id, *batch)) + sum(
         m for other_id, (_s, _e, m, d, _a, v) in batch.items() if v == entry.volunteer_id and d == day)
     if day is not None and already + minutes > rules.daily_cap_minutes():
-        raise LedgerError("daily_cap_exceeded", id=entry.id, hours=rules.limit("INTEGRITY_DAILY_CAP_HOURS"))
+        raise LedgerError("daily_cap_exceeded", id=entry.id, hours=f"{rules.limit('INTEGRITY_DAILY_CAP_HOURS'):g}")
 
 
 def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: str = "") -> list[LedgerEntry]:
