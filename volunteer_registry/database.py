@@ -1,11 +1,25 @@
-"""Engine settings: SQLite in WAL mode with foreign keys enforced."""
+"""Engine settings (SQLite in WAL mode with foreign keys enforced) and the range of a key."""
 from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
+
+#: the largest key either database can hold (SQLite's integers and PostgreSQL's bigint are 64-bit signed); a larger
+#: number bound to a query raises OverflowError on SQLite, so no id from outside may exceed it
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a positive id no larger than MAX_ID, anything else does not match (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -18,6 +32,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def configure(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its routes
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":

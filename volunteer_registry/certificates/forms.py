@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
+
+from ..forms import IdsField
 
 
 class PeriodForm(FlaskForm):
@@ -23,7 +25,7 @@ class IssueForm(FlaskForm):
 
     period_start = DateField(_l("From"), validators=[DataRequired()])
     period_end = DateField(_l("To"), validators=[DataRequired()])
-    volunteers = SelectMultipleField(_l("Volunteers"), coerce=int, validate_choice=False)
+    volunteers = IdsField(_l("Volunteers"))
     #: sent by the confirmation page's buttons (so not a hidden input): "yes" issues, "change" goes back to the
     #: list with the same ticks
     confirm = StringField()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.validators import Length, Optional
 
-from ..forms import choices
+from ..forms import IdsField, choices
 
 STATUS_CHOICES = (("pending", _l("Waiting for approval")), ("approved", _l("Approved")),
                   ("rejected", _l("Rejected")), ("annulled", _l("Annulled")), ("all", _l("All")))
@@ -33,11 +33,7 @@ class EntryFilterForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """Approve or reject the checked entries (or one entry, from its row)."""
 
-    entries = SelectMultipleField(_l("Entries"), coerce=int, validate_choice=False)
+    entries = IdsField(_l("Entries"))
     decision = StringField()  # approve or reject: the service checks it
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)],
                          description=_l("Needed to reject. The volunteer sees it."))
-
-    def validate_entries(self, field):
-        if any(not 0 < entry_id < 2**63 for entry_id in field.data or ()):
-            raise ValidationError(_l("Choose entries from the list."))

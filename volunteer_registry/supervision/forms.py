@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import choices
+from ..forms import IdsField, choices
 from .models import (
     ACTION_REASON_MAX,
     COMPLAINT_CONTACT_MAX,
@@ -57,8 +57,8 @@ class OutcomeForm(FlaskForm):
     reason = StringField(_l("Reason for the annulments and revocations"),
                          validators=[Optional(), Length(max=ACTION_REASON_MAX)],
                          description=_l("Recorded in the ledger; whoever verifies a revoked certificate sees it."))
-    annul = SelectMultipleField(_l("Annul"), coerce=int, validate_choice=False)
-    revoke = SelectMultipleField(_l("Revoke"), coerce=int, validate_choice=False)
+    annul = IdsField(_l("Annul"))
+    revoke = IdsField(_l("Revoke"))
 
 
 class ComplaintForm(FlaskForm):
