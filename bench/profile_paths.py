@@ -33,7 +33,8 @@ def main() -> None:
     instance = ROOT / "bench" / ".cache" / f"run-{args.scale}"
     fixture = json.loads((instance / "bench" / "fixture.json").read_text())
     os.environ.update({"VOLUNTEER_REGISTRY_ENV": "production", "VOLUNTEER_REGISTRY_RATELIMIT_ENABLED": "false",
-                       "VOLUNTEER_REGISTRY_INSTANCE": str(instance)})
+                       "VOLUNTEER_REGISTRY_INSTANCE": str(instance),
+                       "PUBLIC_URL": "https://volunteer.example.gov.cn"})
     from bench.app import app
 
     client = app.test_client()

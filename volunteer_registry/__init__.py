@@ -33,10 +33,11 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     load_instance_secrets(app)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
 
-    from . import cli, database, i18n, security, templating
+    from . import cli, database, i18n, links, security, templating
     from .errors import register_error_handlers
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
+    links.init_app(app)  # production stops here without PUBLIC_URL
     db.init_app(app)
     database.configure(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))

@@ -47,8 +47,9 @@ class Config:
     CHECKIN_SESSION_CAP_HOURS = float(os.environ.get("CHECKIN_SESSION_CAP_HOURS", "12"))
     #: the name of the Merkle log in its checkpoints (C2SP: a schema-less URL naming this deployment's log)
     LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "volunteer-registry.local/ledger")
-    #: where the certificates' QR links point (scheme and host, e.g. https://volunteer.example.gov.cn); default:
-    #: the host of the request that issues (the CLI: http://localhost:5000)
+    #: the scheme and host every link that leaves the app is built from (emails, invitations, reset links, the
+    #: certificates' QR codes, the kiosk's QR), e.g. https://volunteer.example.gov.cn; never the request's Host.
+    #: Required in production; elsewhere SERVER_NAME, else http://localhost:5000 (links.py)
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
     VERIFY_RATE_LIMIT = "60 per minute"
     #: scans per scanning account (token or session): ten a second on average, enough for an offline queue's flush

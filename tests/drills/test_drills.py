@@ -48,6 +48,7 @@ class Server:
         self.log = open(Path(app.instance_path) / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "VOLUNTEER_REGISTRY_INSTANCE": app.instance_path, "VOLUNTEER_REGISTRY_ENV": "production",
+               "PUBLIC_URL": f"http://127.0.0.1:{self.port}",
                "SECRET_KEY": app.config["SECRET_KEY"], "ID_ENCRYPTION_KEY": app.config["ID_ENCRYPTION_KEY"],
                "LEDGER_SIGNING_KEY": app.config["LEDGER_SIGNING_KEY"],
                # one scanner's token sends all 2,000 scans within seconds: the drill is about integrity, not limits

@@ -8,7 +8,7 @@ import re
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -19,6 +19,7 @@ from .. import mail
 from ..audit.services import record_event
 from ..errors import DomainError
 from ..extensions import db
+from ..links import public_url
 from ..models import utcnow
 from ..text import fold
 from .models import ApiToken, User
@@ -157,7 +158,7 @@ def request_password_reset(identifier: str) -> bool:
     user = find_user(identifier)
     if user is None or user.is_disabled:
         return False
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = public_url("accounts.reset_password", token=make_reset_token(user))
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
     body = _("Someone asked to reset the password of your Volunteer Registry account. "
              "If it was you, open this link within %(minutes)s minutes:\n\n%(link)s\n\n"

@@ -1,7 +1,7 @@
 """The JSON API. It calls the same services as the pages; errors are ``{"error": {"code", "message"}}``."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, request
 
 from ..accounts.permissions import can, require
 from ..activities.models import Activity
@@ -14,6 +14,7 @@ from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..ledger.models import LedgerState
+from ..links import public_url
 from ..organizations.models import MEMBERSHIP_STATUSES
 from ..organizations.queries import (
     directory,
@@ -69,7 +70,7 @@ def organization_json(org, *, private: bool = False) -> dict:
         "region_name": region.name_zh if region else None, "address": org.address,
         "person_in_charge": org.person_in_charge, "contact_phone": org.contact_phone,
         "contact_email": org.contact_email, "description": org.description, "join_mode": org.join_mode,
-        "url": url_for("organizations.show", code=org.code, _external=True),
+        "url": public_url("organizations.show", code=org.code),
     }
     if private:
         body["status_reason"] = org.status_reason

@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
-from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -36,6 +35,7 @@ from ..integrity.services import ensure_may_decide
 from ..keys.services import current_key, private_key_of
 from ..ledger.models import LedgerEntry, LedgerState
 from ..ledger.services import record_certificate_entry, record_revocation_entry
+from ..links import public_base_url
 from ..models import utcnow
 from ..notifications import events
 from ..organizations.models import Organization
@@ -136,19 +136,6 @@ def certifiable_volunteers(org: Organization, start: dt.date, end: dt.date) -> l
 
 
 # --- issuing -------------------------------------------------------------------------------------------------------
-
-def public_base_url() -> str:
-    """Where verification URLs point: PUBLIC_URL, else the host of the current request, else SERVER_NAME (the
-    command line), else the development server's address."""
-    configured = current_app.config.get("PUBLIC_URL")
-    if configured:
-        return configured.rstrip("/")
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    if current_app.config.get("SERVER_NAME"):
-        return f"{current_app.config['PREFERRED_URL_SCHEME']}://{current_app.config['SERVER_NAME']}"
-    return "http://localhost:5000"
-
 
 def _hours(minutes: int) -> str:
     return f"{minutes / 60:.1f}"

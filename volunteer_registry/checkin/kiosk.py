@@ -18,7 +18,9 @@ import qrcode
 import qrcode.image.svg
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app, url_for
+from flask import current_app
+
+from ..links import public_url
 
 WINDOW_SECONDS = 20
 MAX_AGE_WINDOWS = 2  # the window a QR was shown in and the next: never older than 40 seconds
@@ -62,7 +64,7 @@ def kiosk_problem(token: str, code: str | None, moment: dt.datetime) -> tuple[st
 
 
 def kiosk_url(token: str) -> str:
-    return url_for("checkin.kiosk_scan", token=token, _external=True)
+    return public_url("checkin.kiosk_scan", token=token)
 
 
 def qr_svg(text: str) -> str:

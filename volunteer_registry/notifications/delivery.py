@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from .. import mail
 from ..accounts.models import User
 from ..extensions import db
+from ..links import public_base_url
 from ..models import utcnow
 from .models import Delivery, Notification
 from .services import text_of, unsubscribe_path
@@ -58,8 +59,6 @@ class Round:
 def render(notification: Notification, user: User, channel: str) -> tuple[str, str, dict]:
     """Subject, body and email headers in the user's language (their saved choice, else Chinese, the
     province's); an email ends with its unsubscribe link and carries it in List-Unsubscribe (RFC 8058)."""
-    from ..certificates.services import public_base_url  # (certificates' services notify: imported here)
-
     with force_locale(user.locale or "zh_CN"):
         subject, body = text_of(notification)
         if channel != "email":

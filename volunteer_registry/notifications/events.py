@@ -6,8 +6,9 @@ from collections import defaultdict
 
 from ..accounts.models import User
 from ..extensions import db
+from ..links import path_for
 from ..timeutil import local
-from .services import notify, path_for
+from .services import notify
 
 
 def _user_of_volunteer(volunteer_id: int) -> User | None:

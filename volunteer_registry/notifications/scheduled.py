@@ -13,11 +13,12 @@ from ..activities.models import Activity, Signup
 from ..checkin.models import ManualEntry
 from ..extensions import db
 from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerState
+from ..links import path_for
 from ..models import utcnow
 from ..organizations.models import Membership, Organization, StaffRole
 from ..timeutil import LOCAL_ZONE, local
 from ..volunteers.models import Volunteer
-from .services import notify, path_for
+from .services import notify
 
 #: local time of day from which the day's reminders and digests go out
 REMINDERS_FROM = dt.time(9, 0)

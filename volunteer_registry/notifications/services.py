@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
+from ..links import path_for
 from .models import CHANNELS, Delivery, Notification, NotificationPreference
 
 
@@ -129,14 +130,6 @@ def set_preference(user, kind: str, channel: str, enabled: bool) -> None:
         db.session.add(NotificationPreference(user_id=user.id, kind=kind, channel=channel, enabled=enabled))
     else:
         row.enabled = enabled
-
-
-def path_for(endpoint: str, **values) -> str:
-    """A path on this site, in a request or out of one (the CLI, the worker)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    with current_app.test_request_context():
-        return url_for(endpoint, **values)
 
 
 def notify(user, kind: str, *, link: str | None = None, once: str | None = None, **params) -> Notification | None:

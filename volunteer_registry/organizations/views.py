@@ -8,6 +8,7 @@ from ..errors import DomainError, NotFound, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..ledger.queries import pending_counts
+from ..links import public_url
 from ..paging import parse_page
 from ..volunteers.importing import ImportFileError, import_volunteers, read_rows, template_csv, template_xlsx
 from ..volunteers.queries import volunteer_for_user
@@ -197,7 +198,7 @@ def invitations(code: str):
         require(INVITATION_PERMISSIONS[form.role.data], org)
         _invitation, token = create_invitation(current_user, org, form.role.data, form.note.data or "")
         db.session.commit()
-        link = url_for("organizations.invitation", token=token, _external=True)
+        link = public_url("organizations.invitation", token=token)
     return render_template("organizations/invitations.html", org=org, form=form, link=link)
 
 

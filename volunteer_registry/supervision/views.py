@@ -18,6 +18,7 @@ from ..checkin.models import FLAGS
 from ..errors import DomainError, apply_to_form
 from ..extensions import db, limiter
 from ..forms import ConfirmForm
+from ..links import public_url
 from ..organizations.queries import organization_by_code, visible_organization
 from ..paging import parse_page
 from . import bp
@@ -241,8 +242,7 @@ def complain_organization(code: str):
 def follow(code: str):
     complaint = complaint_by_code(code)
     response = make_response(render_template("supervision/follow.html", complaint=complaint,
-                                              follow_url=url_for("supervision.follow", code=complaint.code,
-                                                                 _external=True)))
+                                              follow_url=public_url("supervision.follow", code=complaint.code)))
     # the link is the complaint's only key: keep it out of caches, referrers and search engines
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -9,9 +9,9 @@ from flask_wtf.file import FileField
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from ..certificates.services import public_base_url
 from ..certificates.tokens import TokenError, token_from_text, token_url
 from ..extensions import db, limiter
+from ..links import public_base_url
 from . import bp
 from .pdfcheck import MAX_PDF_BYTES
 from .services import Verdict, inclusion_of, log_verification, superseding, verdict_json, verify_pdf, verify_token
