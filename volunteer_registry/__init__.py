@@ -5,7 +5,7 @@ import os
 
 from flask import Flask
 
-from .config import CONFIGS, database_uri, load_instance_secrets
+from .config import CONFIGS, database_uri, load_instance_secrets, protect_files
 
 
 def create_app(config: dict | None = None, *, instance_path: str | None = None) -> Flask:
@@ -32,6 +32,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     os.makedirs(app.instance_path, exist_ok=True)
     load_instance_secrets(app)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    protect_files(app)
 
     from . import cli, database, i18n, links, security, templating
     from .errors import register_error_handlers

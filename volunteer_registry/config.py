@@ -123,3 +123,30 @@ def database_uri(app) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+def protect_files(app) -> None:
+    """Files the app creates are readable by the service account alone: the process's umask becomes 077 (the SQLite
+    database and its WAL files, keys, backups, anything written later: 0600, folders 0700), and what an older
+    version or a lax umask left behind is tightened at start: the instance folder, its keys folder, and the SQLite
+    database with its -wal and -shm files. Files owned by another account are left as they are."""
+    os.umask(0o077)
+    instance = Path(app.instance_path)
+    candidates = [(instance, 0o700), (instance / "keys", 0o700)]
+    candidates += [(path, 0o600) for path in instance.glob("*") if path.is_file()]
+    candidates += [(path, 0o600) for path in (instance / "keys").glob("*") if path.is_file()]
+    database = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if database is not None:
+        candidates += [(Path(f"{database}{suffix}"), 0o600) for suffix in ("", "-wal", "-shm", "-journal")]
+    for path, mode in candidates:
+        try:
+            if path.exists() and path.stat().st_uid == os.geteuid() and path.stat().st_mode & 0o777 != mode:
+                path.chmod(mode)
+        except OSError:  # a read-only mount, a file gone meanwhile: nothing to tighten
+            continue
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL, or None (another database, or SQLite in memory)."""
+    if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    return Path(url[len("sqlite:///"):].split("?", 1)[0])

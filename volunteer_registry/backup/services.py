@@ -143,6 +143,7 @@ def create_backup(target: Path) -> Manifest:
             info.size, info.mtime = len(body), int(dt.datetime.now(dt.UTC).timestamp())
             archive.addfile(info, io.BytesIO(body))
             archive.add(dump, arcname=dump.name)
+        partial.chmod(0o600)  # it holds every person's data: the service account's alone, whatever the umask
         partial.replace(target)  # a backup file is whole, or not there
     return manifest
 
