@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import sys
 import urllib.request
@@ -89,11 +90,20 @@ def issue_batch_command(org_code, start, end, handler, numbers, render):
 
 # --- offline verification ------------------------------------------------------------------------------------------
 
-def _read(source: str) -> bytes:
+#: the most read from a file or URL: a certificate PDF's limit, with room to spare (jwks.json and root-ca.pem are
+#: a few kilobytes)
+MAX_READ_BYTES = 8 * 1024 * 1024
+#: what reading a file or URL can raise (http.client's errors are not OSErrors)
+READ_ERRORS = (OSError, ValueError, http.client.HTTPException)
+
+
+def _read(source: str, limit: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of a file or URL, at most ``limit`` + 1 (so that a caller can tell "too large")."""
     if source.startswith(("https://", "http://")):
         with urllib.request.urlopen(source, timeout=20) as response:  # noqa: S310 (a URL the user gave)
-            return response.read()
-    return Path(source).read_bytes()
+            return response.read(limit + 1)
+    with open(source, "rb") as file:
+        return file.read(limit + 1)
 
 
 def _b64url(text: str) -> bytes:
@@ -101,11 +111,18 @@ def _b64url(text: str) -> bytes:
 
 
 def token_keys_from_jwks(document: dict) -> dict[bytes, ec.EllipticCurvePublicKey]:
-    """The certificate-token keys (current and retired) of a published JWK set: kid bytes → public key."""
+    """The certificate-token keys (current and retired) of a published JWK set: kid bytes → public key. Raises
+    ValueError for a document that is not a JWK set, or a certificate-token key that is not a P-256 point."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys", []), list):
+        raise ValueError("not a JWK set")
     keys = {}
     for jwk in document.get("keys", []):
+        if not isinstance(jwk, dict):
+            raise ValueError("a key of the set is not a JSON object")
         if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or jwk.get("purpose") != "certificate-token":
             continue
+        if not all(isinstance(jwk.get(name), str) for name in ("x", "y", "kid")):
+            raise ValueError(f"the key {jwk.get('kid')!r:.40} lacks its x, y or kid")
         numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(_b64url(jwk["x"]), "big"),
                                                 int.from_bytes(_b64url(jwk["y"]), "big"), ec.SECP256R1())
         keys[_b64url(jwk["kid"])] = numbers.public_key()
@@ -126,7 +143,7 @@ def _well_known(url: str, name: str) -> str | None:
 def verify_command(source, keys_source, root_source):
     """Check a certificate with the published keys only (no database): SOURCE is its QR's URL, the token's base32
     text, or the PDF. Exit 0 when the signature is authentic. Revocation cannot be seen offline: open the URL."""
-    from ..verification.pdfcheck import PdfCheckError, check_signed_pdf, load_roots
+    from ..verification.pdfcheck import MAX_PDF_BYTES, PdfCheckError, check_signed_pdf, load_roots
 
     path = Path(source)
     try:
@@ -138,7 +155,7 @@ def verify_command(source, keys_source, root_source):
         raise click.UsageError("Give --keys: the jwks.json published at /.well-known/volunteer-registry/.")
     try:
         keys = token_keys_from_jwks(json.loads(_read(keys_source)))
-    except (OSError, ValueError, KeyError) as error:
+    except READ_ERRORS as error:  # json's errors and the key checks' are ValueErrors
         raise click.UsageError(f"Cannot read the keys from {keys_source}: {error}") from None
     if is_pdf:
         root_source = root_source or (keys_source[:-len("jwks.json")] + "root-ca.pem"
@@ -146,12 +163,22 @@ def verify_command(source, keys_source, root_source):
         if not root_source:
             raise click.UsageError("Give --root: the root-ca.pem published at /.well-known/volunteer-registry/.")
         try:
-            signed = check_signed_pdf(path.read_bytes(), load_roots(_read(root_source)))
+            roots = load_roots(_read(root_source))
+            parsed = [root.native for root in roots]  # now: a broken root file is the reader's, not the PDF's
+            if not parsed:
+                raise ValueError("no certificate in it")
+        except READ_ERRORS as error:
+            raise click.UsageError(f"Cannot read the root certificate from {root_source}: {error}") from None
+        try:
+            with path.open("rb") as file:
+                data = file.read(MAX_PDF_BYTES + 1)  # more is refused as too_large
+        except OSError as error:
+            raise click.UsageError(str(error)) from None
+        try:
+            signed = check_signed_pdf(data, roots)
         except PdfCheckError as error:
             click.echo(f"NOT AUTHENTIC ({error.code}): {error.detail}")
             raise SystemExit(1) from None
-        except OSError as error:
-            raise click.UsageError(str(error)) from None
         click.echo(f"PDF signature: intact, covers the whole file, signed by {signed.signer}")
         token = signed.token
     else:

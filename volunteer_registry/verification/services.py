@@ -3,7 +3,7 @@
 A verdict's ``outcome`` is the certificate's status (valid, revoked, superseded) when the token is authentic and
 matches our record, else a refusal code: malformed_token, unsupported_algorithm, unknown_key, bad_signature,
 bad_payload, unknown_certificate, mismatch, and for PDFs not_pdf, too_large, unsigned, not_whole_file,
-signature_invalid, untrusted_signer, no_token.
+signature_invalid, untrusted_signer, no_token (OUTCOMES). Any bytes as a token and any file as a PDF get one.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from .models import Verification
 from .pdfcheck import PdfCheckError, SignedPdf, check_signed_pdf, load_roots
 
 AUTHENTIC = ("valid", "revoked", "superseded")
+#: every outcome a verdict can have: the certificate's status, or a refusal code
+OUTCOMES = AUTHENTIC + TokenError.CODES + ("unknown_certificate", "mismatch") + PdfCheckError.CODES
 
 
 @dataclass

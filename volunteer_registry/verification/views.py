@@ -81,14 +81,16 @@ def _by_link(token_text: str):
     return response, _status(verdict)
 
 
-@bp.route("/V/<path:token>")
+@bp.route("/V/", defaults={"token": ""})  # a link whose token was lost: refused with a code like any other
+@bp.route("/V/<token_text:token>")
 @limiter.limit(_verify_limit)
 def by_link(token: str):
     """The URL printed as the certificate's QR code."""
     return _by_link(token)
 
 
-@bp.route("/v/<path:token>")
+@bp.route("/v/", defaults={"token": ""})
+@bp.route("/v/<token_text:token>")
 @limiter.limit(_verify_limit)
 def by_link_lower(token: str):
     """The same, for a URL someone typed or a reader lowercased."""
