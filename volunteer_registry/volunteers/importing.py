@@ -1,10 +1,8 @@
 """Bulk import of volunteers from CSV or XLSX: every row checked first, then all rows written, or none."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -13,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
 from ..organizations.services import add_imported_member, invite_member
+from ..text import check_plain_text
 from .identity import normalize_id_number
 from .services import (
     VolunteerData,
@@ -22,6 +21,7 @@ from .services import (
     register_imported_volunteer,
     volunteers_by_document,
 )
+from .sheets import Deadline, ImportFileError, ImportLimits, open_rows
 
 COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "phone", "region_code", "email", "skills",
            "consent", "guardian_name", "guardian_consent")
@@ -32,18 +32,12 @@ HEADER_ALIASES = {"姓名": "name", "性别": "gender", "出生日期": "birth_d
                   "邮箱": "email", "电子邮箱": "email", "技能": "skills", "同意": "consent",
                   "监护人姓名": "guardian_name", "监护人同意": "guardian_consent"}
 GENDER_ALIASES = {"男": "male", "女": "female", "m": "male", "f": "female"}
-MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
 
 
-class ImportFileError(DomainError):
+class ImportRowError(DomainError):
+    """Why one row of an otherwise readable file is refused (reported with the row, never raised to the caller)."""
+
     messages = {
-        "file_empty": _l("The file is empty."),
-        "file_type": _l("Upload a CSV or an XLSX file."),
-        "file_encoding": _l("The CSV file must be saved as UTF-8 or GB18030 text."),
-        "file_unreadable": _l("The spreadsheet cannot be read; save it again as XLSX or CSV."),
-        "file_too_large": _l("The spreadsheet expands to more than the allowed size."),
-        "too_many_rows": _l("A file may hold at most %(max)s rows; split it."),
-        "missing_columns": _l("These columns are missing: %(columns)s."),
         "duplicate_in_file": _l("The same ID document appears on row %(row)s."),
         # says nothing of the record (not its name): only that this document and this name do not go together
         "name_mismatch": _l("This ID document is registered to a volunteer under another name. Check the name as "
@@ -113,77 +107,63 @@ def _cell(value) -> str | dt.date:
     return str(value).strip()
 
 
-def read_rows(filename: str, content: bytes) -> list[dict]:
-    """The data rows of a CSV or XLSX file as dicts keyed by column name. Raises ImportFileError on a bad file."""
-    if not content:
+def import_deadline() -> Deadline:
+    """The time an import on a web request may take (IMPORT_MAX_SECONDS, well under the worker's timeout)."""
+    return Deadline(current_app.config["IMPORT_MAX_SECONDS"])
+
+
+def read_rows(filename: str, content: bytes, *, deadline: Deadline | None = None) -> list[dict]:
+    """The data rows of a CSV or XLSX file as dicts keyed by column name, holding only the template's columns.
+
+    The first non-blank row is the header; blank rows are skipped (but count towards the row limit). Bounded by
+    the IMPORT_* limits (sheets.py) and by ``deadline`` (default: IMPORT_MAX_SECONDS from now). Raises
+    ImportFileError: file_empty, file_type, file_encoding, file_unreadable, file_too_big, file_too_large,
+    too_many_parts, too_many_rows, too_many_columns, too_many_cells, cell_too_long, missing_columns,
+    import_too_slow.
+    """
+    limits = ImportLimits.from_config(current_app.config)
+    rows = open_rows(filename, content, limits, deadline or import_deadline())
+    header: dict[int, str] = {}
+    records: list[dict] = []
+
+    def take(number: int, cells: dict) -> None:
+        nonlocal header
+        values = {index: _cell(value) for index, value in cells.items()}
+        if not any(str(value).strip() for value in values.values()):
+            return
+        if not header:
+            names = {index: HEADER_ALIASES.get(str(name), str(name).lower()) for index, name in values.items()}
+            # a column named twice: the later one counts, as before
+            header = {index: key for index, key in sorted(names.items()) if key in COLUMNS}
+            missing = [c for c in REQUIRED_COLUMNS if c not in header.values()]
+            if missing:
+                raise ImportFileError("missing_columns", field="file", columns=", ".join(missing))
+            rows.only(header)  # from the next row on the readers skip every other column
+            return
+        record = {key: values.get(index, "") for index, key in header.items()}
+        if any(isinstance(value, str) and len(value) > limits.cell_chars for value in record.values()):
+            raise ImportFileError("cell_too_long", field="file", row=number, max=limits.cell_chars)
+        records.append(record)
+
+    rows.read(take)
+    if not header:
         raise ImportFileError("file_empty", field="file")
-    if content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        table = _read_xlsx(content)
-    elif filename.lower().endswith((".csv", ".txt")) or b"\x00" not in content[:1024]:
-        table = _read_csv(content)
-    else:
-        raise ImportFileError("file_type", field="file")
-    table = [row for row in table if any(str(c).strip() for c in row)]
-    if not table:
-        raise ImportFileError("file_empty", field="file")
-    header = [HEADER_ALIASES.get(str(h).strip(), str(h).strip().lower()) for h in table[0]]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ImportFileError("missing_columns", field="file", columns=", ".join(missing))
-    max_rows = current_app.config["IMPORT_MAX_ROWS"]
-    if len(table) - 1 > max_rows:
-        raise ImportFileError("too_many_rows", field="file", max=max_rows)
-    return [{key: _cell(row[i]) if i < len(row) else "" for i, key in enumerate(header) if key in COLUMNS}
-            for row in table[1:]]
-
-
-def _read_csv(content: bytes) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError("file_encoding", field="file")
-    try:
-        return list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error:
-        raise ImportFileError("file_unreadable", field="file") from None
-
-
-def _read_xlsx(content: bytes) -> list[list]:
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
-                raise ImportFileError("file_too_large", field="file")
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        max_rows = current_app.config["IMPORT_MAX_ROWS"] + 2
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append(list(row))
-            if len(rows) > max_rows:
-                raise ImportFileError("too_many_rows", field="file", max=max_rows - 2)
-        workbook.close()
-        return rows
-    except ImportFileError:
-        raise
-    except Exception:  # openpyxl raises many kinds on a damaged or hostile file
-        raise ImportFileError("file_unreadable", field="file") from None
+    return records
 
 
 def _row_data(row: dict) -> VolunteerData:
     row = dict(row)
+    for key, value in row.items():  # every cell, not only the names: text.check_plain_text's rule, text_* codes
+        if isinstance(value, str):
+            check_plain_text(value, multiline=key == "skills", field=key, error=VolunteerError)
     gender = str(row.get("gender", "")).strip()
     row["gender"] = GENDER_ALIASES.get(gender.lower(), GENDER_ALIASES.get(gender, gender))
     return VolunteerData.from_mapping(row)
 
 
 def import_volunteers(actor, org, rows: list[dict], *,
-                      progress: Callable[[Iterable, str], Iterable] | None = None) -> ImportReport:
+                      progress: Callable[[Iterable, str], Iterable] | None = None,
+                      deadline: Deadline | None = None) -> ImportReport:
     """Check every row, then — only if all are good — register the new volunteers as active members, and invite
     the people already registered.
 
@@ -192,13 +172,16 @@ def import_volunteers(actor, org, rows: list[dict], *,
     it is not, the row is bad (name_mismatch), with a message that reveals nothing of the record. The report lists
     each bad row with its field and reason; when there is any, nothing is written. Otherwise it gives each row's
     outcome (ROW_OUTCOMES), and nothing more about an existing person. ``progress(items, stage)`` may wrap the two
-    passes (stages "check" and "write"), e.g. in a progress bar.
+    passes (stages "check" and "write"), e.g. in a progress bar. Past ``deadline`` it raises import_too_slow
+    (ImportFileError), even halfway through writing: the caller rolls back, and nothing of the file is kept.
     """
     progress = progress or (lambda items, stage: items)
+    deadline = deadline or Deadline(None)
     report = ImportReport(rows=len(rows))
     cleaned: list[tuple[int, VolunteerData]] = []
     seen: dict[tuple[str, str], int] = {}
     for index, row in enumerate(progress(rows, "check")):
+        deadline.check()
         line = index + 2
         try:
             clean = clean_volunteer_data(_row_data(row))
@@ -207,21 +190,23 @@ def import_volunteers(actor, org, rows: list[dict], *,
             continue
         key = (clean.id_type, normalize_id_number(clean.id_number))
         if key in seen:
-            error = ImportFileError("duplicate_in_file", row=seen[key])
+            error = ImportRowError("duplicate_in_file", row=seen[key])
             report.problems.append(RowProblem(line, "id_number", error.code, error.message))
             continue
         seen[key] = line
         cleaned.append((line, clean))
     registered = volunteers_by_document((clean.id_type, clean.id_number) for _line, clean in cleaned)
+    deadline.check()
     for line, clean in cleaned:
         holder = registered.get((clean.id_type, clean.id_number))
         if holder is not None and not names_match(clean.name, holder.name):
-            error = ImportFileError("name_mismatch")
+            error = ImportRowError("name_mismatch")
             report.problems.append(RowProblem(line, "name", error.code, error.message))
     if report.problems:
         report.problems.sort(key=lambda problem: problem.row)
         return report
     for line, clean in progress(cleaned, "write"):
+        deadline.check()
         holder = registered.get((clean.id_type, clean.id_number))
         if holder is None:
             add_imported_member(actor, org, register_imported_volunteer(actor, org, clean))
