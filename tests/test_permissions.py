@@ -41,7 +41,13 @@ from werkzeug.security import check_password_hash
 
 from volunteer_registry.accounts.models import ApiToken, User
 from volunteer_registry.accounts.permissions import staff_role
-from volunteer_registry.accounts.services import create_api_token, find_user, make_reset_token, revoke_api_token
+from volunteer_registry.accounts.services import (
+    create_api_token,
+    find_user,
+    make_reset_token,
+    make_signup_token,
+    revoke_api_token,
+)
 from volunteer_registry.activities.models import Activity, Signup
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.audit.models import AuditEvent
@@ -208,6 +214,7 @@ def build_world(make: Factory) -> World:
         "pending_a": memberships["A"].id, "pending_b": memberships["B"].id,
         "applicant_a": applicants["A"].volunteer_number, "applicant_b": applicants["B"].volunteer_number,
         "invite": invite, "member_token": member_token.id, "reset": make_reset_token(target),
+        "signup_link": make_signup_token("newcomer@example.org"),
         "unsubscribe": unsubscribe_token(target, "membership.decided"),
         **{key: activity.code for key, activity in activities.items()},
         "number_member_a": member.volunteer_number, "pending_signup": pending_signup.id,
@@ -710,6 +717,12 @@ WEB_PAGES = [
         200,       HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME),
     get("/signup",
         200,       HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME,      HOME),
+    get("/signup/sent",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/signup/{signup_link}",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/signup/not-a-valid-token",
+        400,       400,       400,       400,       400,       400,       400,       400,       400,       400),
     get("/password/forgot",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/password/reset/{reset}",
@@ -971,11 +984,20 @@ WEB_WRITES = [
     Row("POST", "/login", everyone(no(HOME), anonymous=ok(HOME)),
         data={"identifier": TARGET_EMAIL, "password": PASSWORD},
         state=lambda w, actor, client: w.target.last_login_at is not None, after=becomes(True)),
-    Row("POST", "/signup", everyone(no(HOME), anonymous=ok(PROFILE)),
-        data={"identifier": "newcomer@example.org", **NEW_PASSWORD_FORM},
+    # sign-up sends a link (the account is made when it is opened): the same answer for an address that has one
+    Row("POST", "/signup", everyone(no(HOME), anonymous=ok(Redirect("/signup/sent"))),
+        data={"identifier": "newcomer@example.org"}, state=outbox_to("newcomer@example.org"), after=plus_one),
+    Row("POST", "/signup/{signup_link}", everyone(ok(PROFILE)), data=NEW_PASSWORD_FORM,
         state=lambda w, actor, client: find_user("newcomer@example.org") is not None, after=becomes(True)),
+    Row("POST", "/signup/not-a-valid-token", everyone(no(400)), data=NEW_PASSWORD_FORM,
+        state=lambda w, actor, client: find_user("newcomer@example.org") is not None),
     Row("POST", "/logout", everyone(ok(HOME), anonymous=no(HOME)), data={},
         state=session_signed_in, after=becomes(False)),
+    Row("POST", "/account/sign-out-everywhere", signed_in(ok(LOGIN)), data={},
+        state=lambda w, actor, client: db.session.scalar(
+            db.select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == "account.signed_out_everywhere", AuditEvent.actor_id == actor.id))
+        if actor else None, after=plus_one),
     Row("POST", "/password/forgot", everyone(ok(LOGIN)), data={"identifier": TARGET_EMAIL},
         state=outbox_to(TARGET_EMAIL), after=plus_one),
     Row("POST", "/password/reset/{reset}", everyone(ok(HOME)), data=NEW_PASSWORD_FORM,

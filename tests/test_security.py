@@ -58,4 +58,4 @@ def test_form_fields_carry_no_empty_aria_or_required_attributes(client):
     assert '="None"' not in page and "aria-invalid" not in page
     assert 'required' in page  # the identifier is required
     page = client.post("/signup", data={"identifier": "x"}).get_data(as_text=True)
-    assert 'aria-invalid="true"' in page and 'aria-describedby="password-hint password-error"' in page
+    assert 'aria-invalid="true"' in page and 'aria-describedby="identifier-hint identifier-error"' in page

@@ -5,6 +5,7 @@ folder, which :func:`load_instance_secrets` creates (mode 0600) on first run.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +28,8 @@ class Config:
     ACCOUNT_LOCKOUT_MINUTES = 15
     RESET_RATE_LIMIT = "5 per minute"
     PASSWORD_RESET_MAX_AGE = 3600
+    #: how long the link that finishes a sign-up works (once), in seconds
+    SIGNUP_LINK_MAX_AGE = 24 * 3600
     INVITATION_MAX_AGE_DAYS = 14
     #: "console" logs messages, "smtp" sends them through MAIL_SERVER, "memory" keeps them (tests).
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if os.environ.get("MAIL_SERVER") else "console")
@@ -42,7 +45,25 @@ class Config:
     NOTIFICATIONS_CLAIM_SECONDS = 120
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: how long a sign-in lasts, with or without "keep me signed in": the remember-me cookie's lifetime, and the
+    #: server refuses an older sign-in even from a copied cookie (accounts/sessions.py)
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=int(os.environ.get("SIGN_IN_DAYS", "14")))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: what one imported CSV or XLSX file may hold (volunteers/sheets.py; docs/operations.md, "Bulk import"): rows
+    #: after the header (blank ones count), columns, cells (an XLSX sheet's formatted empty ones count), characters
+    #: in a cell that is read, and for XLSX its zip's parts and their uncompressed total; the file itself as big as
+    #: an upload may be (MAX_CONTENT_LENGTH), on the command line too
+    IMPORT_MAX_BYTES = 8 * 1024 * 1024
     IMPORT_MAX_ROWS = 20000
+    IMPORT_MAX_COLUMNS = 64
+    IMPORT_MAX_CELLS = 500_000
+    IMPORT_MAX_CELL_CHARS = 1000
+    IMPORT_XLSX_MAX_UNCOMPRESSED = 64 * 1024 * 1024
+    IMPORT_XLSX_MAX_PARTS = 1000
+    #: an import on the page (reading, checking and writing) is stopped, nothing written, after this many seconds:
+    #: keep it well under gunicorn's --timeout (30 s by default), which would kill the worker mid-request
+    IMPORT_MAX_SECONDS = float(os.environ.get("IMPORT_MAX_SECONDS", "20"))
     #: a session longer than this is flagged too_long for review (not refused, not cut)
     CHECKIN_SESSION_CAP_HOURS = float(os.environ.get("CHECKIN_SESSION_CAP_HOURS", "12"))
     #: the name of the Merkle log in its checkpoints (C2SP: a schema-less URL naming this deployment's log)
@@ -124,6 +145,7 @@ def database_uri(app) -> str:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
 
+
 def protect_files(app) -> None:
     """Files the app creates are readable by the service account alone: the process's umask becomes 077 (the SQLite
     database and its WAL files, keys, backups, anything written later: 0600, folders 0700), and what an older
@@ -150,3 +172,4 @@ def sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
         return None
     return Path(url[len("sqlite:///"):].split("?", 1)[0])
+

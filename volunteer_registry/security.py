@@ -24,7 +24,7 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from .accounts.services import load_session_user
+    from .accounts.sessions import load_session_user
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to continue.")

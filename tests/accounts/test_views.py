@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from volunteer_registry.accounts.models import User
@@ -10,21 +12,65 @@ def _users() -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(User))
 
 
-def test_signup_signs_in_and_leads_to_the_profile(client):
-    response = client.post("/signup", data={"identifier": "13912340000", "password": PASSWORD, "confirm": PASSWORD})
+def _link_in(message) -> str:
+    """The path of the link in a message the app sent."""
+    return message.body.split("http://registry.test")[1].split()[0]
+
+
+def test_signup_sends_a_link_that_signs_in_and_leads_to_the_profile(client, app):
+    response = client.post("/signup", data={"identifier": "139 1234 0000"})
+    assert response.status_code == 302 and response.headers["Location"] == "/signup/sent"
+    assert _users() == 0  # nothing exists until the link is opened
+    [message] = app.extensions["outbox"]
+    assert (message.channel, message.to) == ("sms", "13912340000")
+    link = _link_in(message)
+    token = link.rsplit("/", 1)[1]
+    assert b"1391234" not in base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))  # the number is not readable
+    page = client.get(link)
+    assert page.status_code == 200 and "13912340000" in page.get_data(as_text=True)
+    response = client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"].endswith("/volunteer/profile")
     assert _users() == 1
     assert client.get("/account").status_code == 200
+    # the link works once
+    again = client.post(link, data={"password": "another password", "confirm": "another password"})
+    assert again.status_code == 400 and "already been used" in again.get_data(as_text=True)
+    assert _users() == 1
 
 
-def test_signup_errors_are_shown_next_to_the_field(client):
-    response = client.post("/signup", data={"identifier": "abc", "password": "short", "confirm": "short"})
+def test_signup_keeps_where_the_person_was_going(client, app):
+    client.post("/signup?next=/organizations", data={"identifier": "going@example.org", "next": "/organizations"})
+    link = _link_in(app.extensions["outbox"][0])
+    response = client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
+    assert response.headers["Location"] == "/organizations"
+
+
+def test_signup_errors_are_shown_next_to_the_field(client, app):
+    response = client.post("/signup", data={"identifier": "abc"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="identifier-error"' in page and "11-digit mainland mobile number" in page
     assert 'aria-invalid="true"' in page
-    response = client.post("/signup", data={"identifier": "a@example.org", "password": PASSWORD, "confirm": "other"})
-    assert "The passwords differ." in response.get_data(as_text=True)
+    assert app.extensions.get("outbox", []) == []
+    client.post("/signup", data={"identifier": "a@example.org"})
+    link = _link_in(app.extensions["outbox"][0])
+    response = client.post(link, data={"password": PASSWORD, "confirm": "other"})
+    assert response.status_code == 200 and "The passwords differ." in response.get_data(as_text=True)
+    response = client.post(link, data={"password": "short", "confirm": "short"})
+    assert response.status_code == 200 and 'id="password-error"' in response.get_data(as_text=True)
+    assert _users() == 0
+
+
+@pytest.mark.parametrize("token, code", [("not-a-link", "invalid"), (None, "expired")])
+def test_a_bad_or_old_signup_link_is_refused(client, app, token, code):
+    if token is None:
+        client.post("/signup", data={"identifier": "late@example.org"})
+        token = _link_in(app.extensions["outbox"][0]).rsplit("/", 1)[1]
+        app.config["SIGNUP_LINK_MAX_AGE"] = -1
+    for response in (client.get(f"/signup/{token}"),
+                     client.post(f"/signup/{token}", data={"password": PASSWORD, "confirm": PASSWORD})):
+        assert response.status_code == 400
+        assert ("has expired" if code == "expired" else "is invalid") in response.get_data(as_text=True)
     assert _users() == 0
 
 

@@ -55,6 +55,7 @@ class LiveServer:
         self.requests: list[tuple[str, str]] = []
         self._server = make_server("127.0.0.1", 0, self._recording(app), threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        app.config["PUBLIC_URL"] = self.url  # as ./manage serve does: links that leave the app (QR codes) work
         self._thread = threading.Thread(target=self._server.serve_forever, name="live-server", daemon=True)
         self._thread.start()
 

@@ -16,9 +16,11 @@ import datetime as dt
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
@@ -74,8 +76,14 @@ class Journey:
 
 
 def sign_up(page, identifier: str) -> None:
+    """Sign up as a person does: the address, then the link the message brings (read from the test outbox), then the
+    password."""
     page.goto("/signup")
     page.fill("input[name=identifier]", identifier)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/signup/sent$"))
+    [message] = [m for m in current_app.extensions["outbox"] if m.to == identifier.replace(" ", "")][-1:]
+    page.goto(urlsplit(re.search(r"https?://\S+/signup/\S+", message.body).group(0)).path)
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=confirm]", PASSWORD)
     page.click("main form button[type=submit]")

@@ -41,6 +41,9 @@ def create_token(email: str, name: str):
     user = find_user(email)
     if user is None:
         raise click.ClickException(f"No account {email}.")
-    _token, plaintext = create_api_token(user, name)
+    try:
+        _token, plaintext = create_api_token(user, name)
+    except DomainError as error:  # a name that could spoof (text_*)
+        raise click.ClickException(f"{error.code}: {error.message}") from None
     db.session.commit()
     click.echo(plaintext)

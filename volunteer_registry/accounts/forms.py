@@ -3,13 +3,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from ..forms import choices
+from ..forms import PlainText, choices
 from ..i18n import LANGUAGE_NAMES
 
 
 class SignupForm(FlaskForm):
     identifier = StringField(_l("Email address or mobile number"), validators=[DataRequired(), Length(max=254)],
+                             description=_l("We send a link there: open it to choose your password."),
                              render_kw={"autocomplete": "username"})
+
+
+class FinishSignupForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
                              description=_l("At least 10 characters."), render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Repeat the password"),
@@ -35,15 +39,17 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
                             render_kw={"autocomplete": "new-password"})
+    revoke_tokens = BooleanField(_l("Also revoke every API token (scanners and scripts signed in as you)"),
+                                 default=True)
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)],
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80), PlainText()],
                        description=_l("For example: the scanner tablet at the community centre."))
 
 
 class PreferencesForm(FlaskForm):
-    display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=60)],
+    display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=60), PlainText()],
                                description=_l("Your real name. It is printed as the handler on the certificates you "
                                               "issue."), render_kw={"autocomplete": "name"})
     locale = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
@@ -20,7 +21,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)  #: stored lower-case
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)  #: mainland mobile, 11 digits
     password_hash: Mapped[str] = mapped_column(String(256))
-    #: changes with the password: sessions and reset links made before a change stop working
+    #: changes with the password, at "sign out everywhere" and at deletion: every session and reset link made
+    #: before stops working (a reset link is consumed by changing it: accounts/services.py, reset_password_by_link)
     session_nonce: Mapped[str] = mapped_column(String(32))
     is_platform_admin: Mapped[bool] = mapped_column(default=False)
     is_disabled: Mapped[bool] = mapped_column(default=False)
@@ -37,6 +39,10 @@ class User(UserMixin, db.Model):
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", order_by="ApiToken.id")
 
+    #: the Flask-Login id of the sign-in this object was loaded for or is starting (not a column:
+    #: accounts/sessions.py)
+    login_id = None
+
     @property
     def identifier(self) -> str:
         return self.email or self.phone or ""
@@ -46,7 +52,11 @@ class User(UserMixin, db.Model):
         return not self.is_disabled
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+        """Flask-Login's id of this sign-in, ``"<id>:<nonce>:<key>:<issued>"``: the one it was loaded with, else a
+        new one with a random key of its own (signing out ends that key alone: accounts/sessions.py)."""
+        if self.login_id is None:
+            self.login_id = f"{self.id}:{self.session_nonce}:{secrets.token_urlsafe(18)}:{int(utcnow().timestamp())}"
+        return self.login_id
 
 
 class ApiToken(db.Model):
@@ -64,3 +74,18 @@ class ApiToken(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class EndedSession(db.Model):
+    """A sign-in ended by signing out before it would have expired: its id, in a copied session or remember-me
+    cookie, is refused. Only a hash of the sign-in's random key is stored; the row is deleted once the sign-in would
+    have expired anyway (accounts/sessions.py)."""
+
+    __tablename__ = "ended_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the sign-in would have expired: after this the row is not needed
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -6,12 +6,13 @@ import hashlib
 import io
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy.exc import IntegrityError
 
 from ..accounts.permissions import require
 from ..audit.services import record_event
@@ -21,7 +22,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..notifications import events
 from ..regions import get_region
-from ..text import fold
+from ..text import check_plain_text, fold
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import (
     INVITATION_ROLES,
@@ -117,6 +118,9 @@ def normalize_phone(text: str) -> str | None:
 
 def _clean(data: OrganizationData, *, existing: Organization | None = None) -> OrganizationData:
     """Check every rule on an organization's details and return them normalised."""
+    data = replace(data, **{key: check_plain_text(getattr(data, key), multiline=key == "description", field=key,
+                                                  error=OrganizationError)
+                            for key in ("name", "address", "person_in_charge", "description")})
     if not data.name:
         raise OrganizationError("name_required", field="name")
     for key, limit in MAX_LENGTHS.items():
@@ -157,7 +161,7 @@ def apply_for_organization(applicant, data: OrganizationData) -> Organization:
     """Register an organization as pending; the applicant becomes its org admin.
 
     Raises OrganizationError with a field: name_required, org_type_unknown, credit_code_* , region_unknown,
-    field_required, phone_invalid, email_invalid, join_mode_unknown.
+    field_required, phone_invalid, email_invalid, join_mode_unknown, text_* (text.check_plain_text).
     """
     clean = _clean(data)
     org = Organization(code=new_public_code(), status="pending", applicant_id=applicant.id, **clean.__dict__)
@@ -241,13 +245,14 @@ def _change_status(actor, org: Organization, to_status: str, reason: str | None)
 
 
 def decide_organization(actor, org: Organization, decision: str, reason: str | None = None) -> Organization:
-    """Apply a platform admin's decision. Raises decision_unknown, decision_not_allowed, reason_required."""
+    """Apply a platform admin's decision. Raises decision_unknown, decision_not_allowed, reason_required, and the
+    text_* codes of text.check_plain_text for the reason."""
     if decision not in DECISIONS:
         raise OrganizationError("decision_unknown", field="decision")
     allowed_from, to_status, needs_reason = DECISIONS[decision]
     if org.status not in allowed_from:
         raise OrganizationError("decision_not_allowed", status=org.status_label)
-    reason = (reason or "").strip() or None
+    reason = check_plain_text(reason, multiline=True, field="reason", error=OrganizationError) or None
     if needs_reason and not reason:
         raise OrganizationError("reason_required", field="reason")
     _change_status(actor, org, to_status, reason)
@@ -263,13 +268,15 @@ def _invitation_digest(token: str) -> str:
 
 
 def create_invitation(actor, org: Organization, role: str, note: str = "") -> tuple[Invitation, str]:
-    """A single-use invitation link token for ``role``; only its hash is stored. Raises role_unknown."""
+    """A single-use invitation link token for ``role``; only its hash is stored. Raises role_unknown, and the
+    text_* codes of text.check_plain_text for ``note``."""
     if role not in INVITATION_ROLES:
         raise OrganizationError("role_unknown", field="role")
+    note = check_plain_text(note, field="note", error=OrganizationError)
     token = secrets.token_urlsafe(24)
     days = current_app.config["INVITATION_MAX_AGE_DAYS"]
     invitation = Invitation(organization_id=org.id, role=role, token_hash=_invitation_digest(token),
-                            note=note.strip()[:120], created_by_id=actor.id,
+                            note=note[:120], created_by_id=actor.id,
                             expires_at=utcnow() + dt.timedelta(days=days))
     db.session.add(invitation)
     db.session.flush()
@@ -286,24 +293,54 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
+def _claim_invitation(user, invitation: Invitation) -> None:
+    """Mark ``invitation`` accepted by ``user`` in one conditional write that only an open invitation passes (not
+    accepted, not revoked, not expired): of two people accepting it at the same moment, the database lets one
+    through and the other raises invitation_invalid. The first write of the transaction that gives the role."""
+    now = utcnow()
+    claimed = db.session.execute(
+        db.update(Invitation)
+        .where(Invitation.token_hash == invitation.token_hash, Invitation.accepted_at.is_(None),
+               Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+        .values(accepted_at=now, accepted_by_id=user.id)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise OrganizationError("invitation_invalid")
+    db.session.refresh(invitation)
+
+
 def accept_invitation(user, token: str) -> Invitation:
-    """Give ``user`` the invitation's role. Staff roles never downgrade an org admin."""
+    """Give ``user`` the invitation's role, once: the invitation is consumed (``_claim_invitation``) before the role
+    is given, in the same transaction, so two people accepting one link at the same moment make one coordinator (or
+    member) and one invitation_invalid. Staff roles never downgrade an org admin. Raises invitation_invalid,
+    volunteer_profile_required, already_member, already_staff."""
     invitation = find_invitation(token)
     org = invitation.organization
     if invitation.role == "member":
         volunteer = _volunteer_of(user)
-        _activate_membership(user, org, volunteer, via="invitation")
+        membership = _membership(org, volunteer)
+        if membership is not None and membership.status == "active":
+            raise OrganizationError("already_member")
+        _claim_invitation(user, invitation)
+        try:
+            with db.session.begin_nested():  # the same person accepting two links at once: one membership
+                _activate_membership(user, org, volunteer, via="invitation")
+        except IntegrityError:
+            raise OrganizationError("already_member") from None
     else:
         existing = db.session.scalar(db.select(StaffRole).where(StaffRole.organization_id == org.id,
                                                                 StaffRole.user_id == user.id))
         if existing is not None and (existing.role == invitation.role or existing.role == "admin"):
             raise OrganizationError("already_staff")
+        _claim_invitation(user, invitation)
         if existing is not None:
             existing.role = invitation.role
         else:
-            db.session.add(StaffRole(organization_id=org.id, user_id=user.id, role=invitation.role))
-    invitation.accepted_by_id = user.id
-    invitation.accepted_at = utcnow()
+            try:
+                with db.session.begin_nested():  # the same person accepting two links at once: one role
+                    db.session.add(StaffRole(organization_id=org.id, user_id=user.id, role=invitation.role))
+            except IntegrityError:
+                raise OrganizationError("already_staff") from None
     record_event("invitation.accepted", actor=user, organization=org, target=invitation, role=invitation.role)
     db.session.flush()
     return invitation
@@ -452,15 +489,26 @@ def _open_invitation_of(user, membership: Membership) -> Membership:
     return membership
 
 
+def _answer_invitation(user, membership: Membership, status: str) -> None:
+    """Answer an open membership invitation in one conditional write that only a membership still ``invited``
+    passes: of two answers at the same moment (accept and decline, or accepting twice), one is recorded and the other
+    raises membership_not_invited."""
+    answered = db.session.execute(
+        db.update(Membership).where(Membership.id == membership.id, Membership.status == "invited")
+        .values(status=status, decided_at=utcnow(), decided_by_id=user.id)
+        .execution_options(synchronize_session=False))
+    if answered.rowcount != 1:
+        raise OrganizationError("membership_not_invited")
+    db.session.refresh(membership)
+
+
 def accept_membership_invitation(user, membership: Membership) -> Membership:
     """The invited volunteer accepts: they become an active member. Only they can (NotFound for anyone else).
     Raises NotFound, membership_not_invited, organization_not_active."""
     _open_invitation_of(user, membership)
     if membership.organization.status != "approved":
         raise OrganizationError("organization_not_active")
-    membership.status = "active"
-    membership.decided_at = utcnow()
-    membership.decided_by_id = user.id
+    _answer_invitation(user, membership, "active")
     record_event("membership.invitation_accepted", actor=user, organization=membership.organization,
                  target=membership, volunteer=membership.volunteer.volunteer_number)
     db.session.flush()
@@ -472,9 +520,7 @@ def decline_membership_invitation(user, membership: Membership) -> Membership:
     invite them again by importing them. Only they can (NotFound for anyone else). Raises NotFound,
     membership_not_invited."""
     _open_invitation_of(user, membership)
-    membership.status = "refused"
-    membership.decided_at = utcnow()
-    membership.decided_by_id = user.id
+    _answer_invitation(user, membership, "refused")
     record_event("membership.invitation_declined", actor=user, organization=membership.organization,
                  target=membership, volunteer=membership.volunteer.volunteer_number)
     db.session.flush()
