@@ -7,6 +7,7 @@ from wtforms import SelectChoice, SelectMultipleField
 from wtforms.validators import ValidationError
 
 from .database import MAX_ID
+from .text import TextError, check_plain_text
 
 
 class ConfirmForm(FlaskForm):
@@ -32,3 +33,18 @@ class IdsField(SelectMultipleField):
     def pre_validate(self, form):
         if any(not 1 <= number <= MAX_ID for number in self.data or ()):
             raise ValidationError(_l("Choose from the list."))
+
+
+class PlainText:
+    """The rule of :func:`volunteer_registry.text.check_plain_text` on a name, title or reason field: a refusal is
+    shown next to the field, before any service is called. ``multiline`` for text areas (reasons, descriptions)."""
+
+    def __init__(self, *, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str):
+            try:
+                check_plain_text(field.data, multiline=self.multiline)
+            except TextError as error:
+                raise ValidationError(error.message) from None

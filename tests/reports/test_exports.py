@@ -364,8 +364,9 @@ def test_formulas_come_back_as_text(client, make, scene):
     apply_for_membership(make.account_of(hostile), org)
     titles = ["+SUM(A1)", "@cmd", "-1+1", "\tTAB", "=1+2"]
     for day, title in enumerate(titles, start=2):  # a day each: one person's service never overlaps itself
-        activity = make.activity(org, title=title, starts_at=now - dt.timedelta(days=20),
+        activity = make.activity(org, title=title.strip(), starts_at=now - dt.timedelta(days=20),
                                  ends_at=now + dt.timedelta(days=1))
+        activity.title = title  # "\tTAB": the services trim it now (text.check_plain_text); an older row holds it
         approved_service(make, activity, hostile, 60, days_ago=day, recorder=coordinator, approver=admin)
     db.session.commit()
     login(client, coordinator)

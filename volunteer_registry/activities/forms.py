@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import choices
+from ..forms import PlainText, choices
 from ..regions import region_choices
 from ..timeutil import local
 from .models import CATEGORIES, SIGNUP_MODES
@@ -38,16 +38,17 @@ class LocalDateTimeField(DateTimeLocalField):
 
 
 class ActivityForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120), PlainText()])
     category = SelectField(_l("Service category"), validators=[DataRequired()])
-    recipient = StringField(_l("Service recipient"), validators=[DataRequired(), Length(max=120)],
+    recipient = StringField(_l("Service recipient"), validators=[DataRequired(), Length(max=120), PlainText()],
                             description=_l("Who or what the service is for, e.g. a care home or a river bank."))
-    description = TextAreaField(_l("What volunteers will do"), validators=[Optional(), Length(max=4000)])
+    description = TextAreaField(_l("What volunteers will do"),
+                                validators=[Optional(), Length(max=4000), PlainText(multiline=True)])
     starts_at = LocalDateTimeField(_l("Starts"), validators=[DataRequired()],
                                    description=_l("Beijing time."))
     ends_at = LocalDateTimeField(_l("Ends"), validators=[DataRequired()], description=_l("Beijing time."))
     region_code = SelectField(_l("Region"), validators=[DataRequired()])
-    address = StringField(_l("Place"), validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Place"), validators=[DataRequired(), Length(max=200), PlainText()])
     latitude = FloatField(_l("Latitude (optional)"), validators=[Optional()],
                           render_kw={"step": "any", "inputmode": "decimal"})
     longitude = FloatField(_l("Longitude (optional)"), validators=[Optional()],
@@ -66,9 +67,9 @@ class ActivityForm(FlaskForm):
     grace_minutes = IntegerField(_l("Grace period in minutes"), default=30,
                                  description=_l("Scans are accepted this long before the start and after the end."),
                                  validators=[Optional()], render_kw={"inputmode": "numeric", "min": 0, "max": 720})
-    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60)])
+    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60), PlainText()])
     risk_disclosure = TextAreaField(_l("Risks volunteers should know about"),
-                                    validators=[Optional(), Length(max=4000)])
+                                    validators=[Optional(), Length(max=4000), PlainText(multiline=True)])
     requires_training = BooleanField(_l("Training is required"))
     requires_insurance = BooleanField(_l("Insurance is required"))
 

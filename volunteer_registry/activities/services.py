@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..notifications import events
 from ..regions import get_region
+from ..text import check_plain_text
 from ..timeutil import parse_datetime
 from .models import CATEGORIES, SIGNUP_MODES, Activity, Signup
 
@@ -50,6 +51,7 @@ class ActivityError(DomainError):
 MAX_LENGTHS = {"title": 120, "recipient": 120, "address": 200, "person_in_charge": 60, "description": 4000,
                "risk_disclosure": 4000}
 REQUIRED = ("title", "recipient", "address", "person_in_charge")
+MULTILINE = ("description", "risk_disclosure")
 
 
 @dataclass
@@ -125,7 +127,10 @@ class ActivityData:
 
 
 def clean_activity_data(data: ActivityData) -> dict:
-    """Check every rule on an activity's details; return the column values. Raises ActivityError with a field."""
+    """Check every rule on an activity's details; return the column values. Raises ActivityError with a field
+    (text.check_plain_text's text_* codes for the texts)."""
+    data = replace(data, **{key: check_plain_text(getattr(data, key), multiline=key in MULTILINE, field=key,
+                                                  error=ActivityError) for key in MAX_LENGTHS})
     for key in REQUIRED:
         if not getattr(data, key):
             raise ActivityError("field_required", field=key)

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
+from ..text import isolate
 from ..volunteers.queries import volunteer_for_user
 from . import bp
 from .forms import ActivityForm, FindForm, SignupDecisionForm
@@ -112,7 +113,7 @@ def withdraw_signup(code: str):
             return redirect(url_for("volunteers.profile", next=url_for("activities.show", code=activity.code)))
     else:
         db.session.commit()
-        flash(_("You have withdrawn from %(title)s.", title=activity.title), "info")
+        flash(_("You have withdrawn from %(title)s.", title=isolate(activity.title)), "info")
     return redirect(url_for("activities.show", code=activity.code))
 
 
@@ -210,5 +211,5 @@ def decide(code: str, signup_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("%(name)s: %(status)s.", name=entry.volunteer.name, status=entry.status_label), "success")
+            flash(_("%(name)s: %(status)s.", name=isolate(entry.volunteer.name), status=entry.status_label), "success")
     return redirect(url_for("activities.signups_page", code=activity.code))

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import IdsField
+from ..forms import IdsField, PlainText
 
 
 class PeriodForm(FlaskForm):
@@ -37,12 +37,12 @@ class RequestForm(FlaskForm):
     organization = SelectField(_l("Organization"), validators=[DataRequired()], validate_choice=False)
     period_start = DateField(_l("From"), validators=[DataRequired()])
     period_end = DateField(_l("To"), validators=[DataRequired()])
-    note = StringField(_l("What it is for (optional)"), validators=[Optional(), Length(max=200)],
+    note = StringField(_l("What it is for (optional)"), validators=[Optional(), Length(max=200), PlainText()],
                        description=_l("For example: a university application. The organization sees it."))
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500), PlainText(multiline=True)])
 
 
 class ActionForm(FlaskForm):

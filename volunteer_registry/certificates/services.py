@@ -39,6 +39,7 @@ from ..links import public_base_url
 from ..models import utcnow
 from ..notifications import events
 from ..organizations.models import Organization
+from ..text import check_plain_text
 from ..timeutil import local
 from ..volunteers.identity import ID_TYPES, mask_name
 from ..volunteers.models import Volunteer
@@ -356,7 +357,7 @@ def issue_batch(actor, org: Organization, volunteers, start: dt.date, end: dt.da
 
 
 def _reason(reason: str | None) -> str:
-    reason = " ".join((reason or "").split())
+    reason = " ".join(check_plain_text(reason, multiline=True, field="reason", error=CertificateError).split())
     if not reason:
         raise CertificateError("reason_required", field="reason")
     return reason[:500]
@@ -470,7 +471,8 @@ def request_certificate(volunteer: Volunteer, org: Organization, start: dt.date 
     if waiting is not None:
         raise CertificateError("request_pending")
     row = CertificateRequest(volunteer_id=volunteer.id, organization_id=org.id, period_start=start,
-                             period_end=end, note=" ".join((note or "").split())[:200])
+                             period_end=end,
+                             note=" ".join(check_plain_text(note, field="note", error=CertificateError).split())[:200])
     db.session.add(row)
     db.session.flush()
     return row

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..integrity.services import IntegrityRefusal
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
+from ..text import isolate
 from ..volunteers.access import volunteer_required
 from ..volunteers.identity import ID_TYPES
 from . import bp
@@ -93,7 +94,7 @@ def request_new(volunteer):
                     form.organization.errors = [error.message]
             else:
                 db.session.commit()
-                flash(_("Your request has been sent to %(org)s.", org=org.name), "success")
+                flash(_("Your request has been sent to %(org)s.", org=isolate(org.name)), "success")
                 return redirect(url_for("certificates.mine"))
     return _mine_page(volunteer, form, 422)
 

@@ -16,7 +16,7 @@ from ..activities.models import Activity, Signup
 from ..activities.queries import activity_by_code
 from ..errors import NotFound, apply_to_form
 from ..extensions import db
-from ..forms import choices
+from ..forms import PlainText, choices
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
 from ..timeutil import LOCAL_ZONE
@@ -30,20 +30,20 @@ class ErrorReportForm(FlaskForm):
     claimed_minutes = IntegerField(_l("The minutes that are right (optional)"),
                                    validators=[Optional(), NumberRange(0, 1440)],
                                    render_kw={"inputmode": "numeric", "min": 0, "max": 1440})
-    message = TextAreaField(_l("What is wrong"), validators=[Length(max=2000)])
+    message = TextAreaField(_l("What is wrong"), validators=[Length(max=2000), PlainText(multiline=True)])
 
 
 class OmissionReportForm(FlaskForm):
     activity = SelectField(_l("Activity"))
     started_at = LocalDateTimeField(_l("From"), validators=[Optional()], description=_l("Beijing time."))
     ended_at = LocalDateTimeField(_l("To"), validators=[Optional()], description=_l("Beijing time."))
-    message = TextAreaField(_l("What was missed"), validators=[Length(max=2000)])
+    message = TextAreaField(_l("What was missed"), validators=[Length(max=2000), PlainText(multiline=True)])
 
 
 class CorrectionDecisionForm(FlaskForm):
     decision = StringField()  # from the button pressed (hidden_tag() must not render it)
     minutes = IntegerField(_l("Minutes that count"), validators=[Optional(), NumberRange(0, 1440)])
-    response = TextAreaField(_l("Answer to the volunteer"), validators=[Length(max=2000)])
+    response = TextAreaField(_l("Answer to the volunteer"), validators=[Length(max=2000), PlainText(multiline=True)])
 
 
 def _served_activities(volunteer) -> list[Activity]:

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from ..forms import IdsField, choices
+from ..forms import IdsField, PlainText, choices
 
 STATUS_CHOICES = (("pending", _l("Waiting for approval")), ("approved", _l("Approved")),
                   ("rejected", _l("Rejected")), ("annulled", _l("Annulled")), ("all", _l("All")))
@@ -35,5 +35,5 @@ class DecisionForm(FlaskForm):
 
     entries = IdsField(_l("Entries"))
     decision = StringField()  # approve or reject: the service checks it
-    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)],
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500), PlainText(multiline=True)],
                          description=_l("Needed to reject. The volunteer sees it."))

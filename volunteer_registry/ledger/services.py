@@ -29,6 +29,7 @@ from ..keys.services import checkpoint_verifier_keys, current_key, private_key_o
 from ..models import utcnow
 from ..notifications import events
 from ..organizations.models import Organization
+from ..text import check_plain_text
 from ..timeutil import local
 from ..volunteers.models import Volunteer
 from ..volunteers.vault import volunteer_pseudonym
@@ -184,6 +185,7 @@ def _propose_correction(actor, service: LedgerEntry, minutes: int, reason: str, 
     org = db.session.get(Organization, service.organization_id)
     integrity.ensure_may_decide(actor, action="ledger.correct", organization=org, volunteer_id=service.volunteer_id,
                                 target=service)
+    reason = check_plain_text(reason, multiline=True, field="reason", error=LedgerError)
     state = db.session.get(LedgerState, service.id)
     if state.status not in ("pending", "approved"):
         raise LedgerError("entry_not_correctable")
@@ -365,7 +367,7 @@ def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: s
     as_platform = _authorize_decider(actor, org)
     if decision not in ("approve", "reject"):
         raise LedgerError("decision_invalid", field="decision")
-    reason = (reason or "").strip()
+    reason = check_plain_text(reason, multiline=True, field="reason", error=LedgerError)
     if decision == "reject" and not reason:
         raise LedgerError("reason_required", field="reason")
     ids = sorted({int(i) for i in entry_ids})
@@ -437,7 +439,7 @@ def annul_entry(actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
         require("ledger.decide", org, user=actor)
     integrity.ensure_may_decide(actor, action="ledger.annul", organization=org, volunteer_id=entry.volunteer_id,
                                 target=entry)
-    reason = (reason or "").strip()
+    reason = check_plain_text(reason, multiline=True, field="reason", error=LedgerError)
     if not reason:
         raise LedgerError("reason_required", field="reason")
     state = db.session.get(LedgerState, entry.id)
@@ -468,7 +470,7 @@ def _volunteer_of(user):
 
 
 def _message(text: str) -> str:
-    text = (text or "").strip()
+    text = check_plain_text(text, multiline=True, field="message", error=LedgerError)
     if not text:
         raise LedgerError("message_required", field="message")
     return text
@@ -542,7 +544,7 @@ def decide_correction(actor, request: CorrectionRequest, accept: bool, response:
                                 volunteer_id=request.volunteer_id, target=request)
     if request.status != "pending":
         raise LedgerError("request_not_pending")
-    response = (response or "").strip()
+    response = check_plain_text(response, multiline=True, field="response", error=LedgerError)
     if not accept:
         if not response:
             raise LedgerError("reason_required", field="response")

@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
 from ..links import path_for
+from ..text import isolate
 from .models import CHANNELS, Delivery, Notification, NotificationPreference
 
 
@@ -45,7 +46,7 @@ def _digest_body(params: dict) -> str:
                            ("corrections", _l("correction requests"))):
             if org.get(key):
                 parts.append(f"{label} {org[key]}")
-        lines.append(f"• {org['name']}: " + _(", ").join(parts))
+        lines.append(f"• {isolate(org['name'])}: " + _(", ").join(parts))
     return "\n".join(lines)
 
 
@@ -95,10 +96,11 @@ VALUE_LABELS = {"approved": _l("approved"), "rejected": _l("rejected"), "decline
 
 
 def text_of(notification) -> tuple[str, str]:
-    """Subject and body in the current language."""
+    """Subject and body in the current language. Names and reasons people typed are isolated (text.isolate): an
+    organization's name in Arabic script cannot turn the direction of the sentence around it."""
     kind = KINDS[notification.kind]
-    params = {key: (str(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else value)
-              for key, value in notification.params.items()}
+    params = {key: ((str(VALUE_LABELS[value]) if value in VALUE_LABELS else isolate(value)) if isinstance(value, str)
+                    else value) for key, value in notification.params.items()}
     subject = str(kind.subject) % params
     body = kind.compose(params) if kind.compose else str(kind.body) % params
     return subject, body.strip()

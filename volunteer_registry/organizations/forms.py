@@ -5,24 +5,25 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import choices
+from ..forms import PlainText, choices
 from ..regions import region_choices
 from .models import INVITATION_ROLES, JOIN_MODES, ORG_TYPES
 
 
 class OrganizationForm(FlaskForm):
-    name = StringField(_l("Organization name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Organization name"), validators=[DataRequired(), Length(max=120), PlainText()])
     org_type = SelectField(_l("Type"), validators=[DataRequired()])
     credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=24)],
                               description=_l("18 characters. Not needed for an unregistered community team."))
     region_code = SelectField(_l("Region"), validators=[DataRequired()])
-    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
-    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60)])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200), PlainText()])
+    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60), PlainText()])
     contact_phone = StringField(_l("Contact phone"), validators=[DataRequired(), Length(max=20)],
                                 render_kw={"inputmode": "tel", "autocomplete": "tel"})
     contact_email = StringField(_l("Contact email"), validators=[DataRequired(), Length(max=254)],
                                 render_kw={"inputmode": "email", "autocomplete": "email"})
-    description = TextAreaField(_l("What the organization does"), validators=[Optional(), Length(max=4000)])
+    description = TextAreaField(_l("What the organization does"),
+                                validators=[Optional(), Length(max=4000), PlainText(multiline=True)])
     join_mode = RadioField(_l("How volunteers join"), default="approval")
 
     def __init__(self, *args, **kwargs):
@@ -36,12 +37,14 @@ class DecisionForm(FlaskForm):
     decision = SelectField(_l("Decision"), choices=choices([
         ("approve", _l("Approve")), ("reject", _l("Reject")), ("suspend", _l("Suspend")),
         ("reinstate", _l("Reinstate"))]))
-    reason = TextAreaField(_l("Reason (shown to the applicant)"), validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason (shown to the applicant)"),
+                           validators=[Optional(), Length(max=2000), PlainText(multiline=True)])
 
 
 class InvitationForm(FlaskForm):
     role = SelectField(_l("Role"), choices=choices(INVITATION_ROLES), default="coordinator")
-    note = StringField(_l("Who is it for (a note for yourselves)"), validators=[Optional(), Length(max=120)])
+    note = StringField(_l("Who is it for (a note for yourselves)"),
+                       validators=[Optional(), Length(max=120), PlainText()])
 
 
 class MembershipDecisionForm(FlaskForm):

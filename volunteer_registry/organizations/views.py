@@ -10,7 +10,15 @@ from ..forms import ConfirmForm
 from ..ledger.queries import pending_counts
 from ..links import public_url
 from ..paging import parse_page
-from ..volunteers.importing import ImportFileError, import_volunteers, read_rows, template_csv, template_xlsx
+from ..text import isolate
+from ..volunteers.importing import (
+    ImportFileError,
+    import_deadline,
+    import_volunteers,
+    read_rows,
+    template_csv,
+    template_xlsx,
+)
 from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import reveal_id_number
 from . import bp
@@ -219,7 +227,7 @@ def invitation(token: str):
                 return redirect(url_for("volunteers.profile", next=request.path))
         else:
             db.session.commit()
-            flash(_("Welcome to %(org)s.", org=invite.organization.name), "success")
+            flash(_("Welcome to %(org)s.", org=isolate(invite.organization.name)), "success")
             if invite.role == "member":
                 return redirect(url_for("organizations.show", code=invite.organization.code))
             return redirect(url_for("organizations.manage", code=invite.organization.code))
@@ -247,7 +255,8 @@ def decide_member(code: str, membership_id: int):
     if form.validate_on_submit():
         decide_membership(current_user, membership, form.decision.data == "approve")
         db.session.commit()
-        flash(_("%(name)s: %(status)s.", name=membership.volunteer.name, status=membership.status_label), "success")
+        flash(_("%(name)s: %(status)s.", name=isolate(membership.volunteer.name), status=membership.status_label),
+              "success")
     return redirect(url_for("organizations.members_page", code=org.code, status=request.args.get("status", "")))
 
 
@@ -275,7 +284,7 @@ def join(code: str):
     else:
         db.session.commit()
         if membership.status == "active":
-            flash(_("You are now a member of %(org)s.", org=org.name), "success")
+            flash(_("You are now a member of %(org)s.", org=isolate(org.name)), "success")
         else:
             flash(_("Your request to join %(org)s is waiting for a coordinator's approval.", org=org.name), "info")
     return redirect(url_for("organizations.show", code=org.code))
@@ -302,7 +311,7 @@ def accept_membership(code: str):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("You are now a member of %(org)s.", org=org.name), "success")
+            flash(_("You are now a member of %(org)s.", org=isolate(org.name)), "success")
     return redirect(url_for("organizations.show", code=org.code))
 
 
@@ -346,10 +355,14 @@ def import_members(code: str):
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
+        deadline = import_deadline()  # reading, checking and writing together: the worker must not time out
+        with upload.stream:  # a large upload is spooled to a temporary file: close it
+            content = upload.read()
         try:
-            rows = read_rows(upload.filename or "", upload.read())
-            report = import_volunteers(current_user, org, rows)
+            rows = read_rows(upload.filename or "", content, deadline=deadline)
+            report = import_volunteers(current_user, org, rows, deadline=deadline)
         except ImportFileError as error:
+            db.session.rollback()  # stopped while writing (import_too_slow): nothing of the file stays
             form.file.errors.append(error.message)
             status = 422
         else:

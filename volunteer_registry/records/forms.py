@@ -7,24 +7,25 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..forms import choices
+from ..forms import PlainText, choices
 from .models import AWARD_LEVELS, RATINGS
 
 
 class TrainingForm(FlaskForm):
-    title = StringField(_l("Course"), validators=[DataRequired(), Length(max=200)])
-    provider = StringField(_l("Given by"), validators=[DataRequired(), Length(max=200)],
+    title = StringField(_l("Course"), validators=[DataRequired(), Length(max=200), PlainText()])
+    provider = StringField(_l("Given by"), validators=[DataRequired(), Length(max=200), PlainText()],
                            description=_l("The organization or person who gave the course."))
     date = DateField(_l("Date"), validators=[DataRequired()])
     hours = DecimalField(_l("Hours"), validators=[InputRequired()], places=None,
                          description=_l("The course's length, e.g. 1.5 for an hour and a half."),
                          render_kw={"inputmode": "decimal", "step": "any", "min": "0"})
-    notes = StringField(_l("Certificate number or notes (optional)"), validators=[Optional(), Length(max=500)])
+    notes = StringField(_l("Certificate number or notes (optional)"),
+                        validators=[Optional(), Length(max=500), PlainText()])
 
 
 class AwardForm(FlaskForm):
-    title = StringField(_l("Award or commendation"), validators=[DataRequired(), Length(max=200)])
-    provider = StringField(_l("Given by"), validators=[DataRequired(), Length(max=200)],
+    title = StringField(_l("Award or commendation"), validators=[DataRequired(), Length(max=200), PlainText()])
+    provider = StringField(_l("Given by"), validators=[DataRequired(), Length(max=200), PlainText()],
                            description=_l("The body that gave the award."))
     date = DateField(_l("Date"), validators=[DataRequired()])
     level = SelectField(_l("Level (optional)"), validators=[Optional()])
@@ -38,7 +39,7 @@ class EvaluationForm(FlaskForm):
     period_start = DateField(_l("Period from"), validators=[DataRequired()])
     period_end = DateField(_l("Period to"), validators=[DataRequired()])
     rating = SelectField(_l("Rating"), validators=[DataRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=2000)])
+    comment = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=2000), PlainText(multiline=True)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,6 +51,6 @@ RECORD_FORMS = {"training": TrainingForm, "award": AwardForm, "evaluation": Eval
 
 
 class WithdrawForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500), PlainText(multiline=True)],
                          description=_l("Why the record is wrong. Kept with the record; the volunteer no longer "
                                         "sees it."))

@@ -11,6 +11,7 @@ from ..errors import apply_to_form
 from ..extensions import db
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
+from ..text import isolate
 from ..volunteers.access import volunteer_required
 from . import bp
 from .forms import RECORD_FORMS, WithdrawForm
@@ -76,7 +77,7 @@ def member_records(code: str, number: str):
                 form.form_errors.append(error.message)
         else:
             db.session.commit()
-            flash(_("%(kind)s recorded for %(name)s.", kind=saved.kind_label, name=volunteer.name), "success")
+            flash(_("%(kind)s recorded for %(name)s.", kind=saved.kind_label, name=isolate(volunteer.name)), "success")
             return redirect(url_for("records.member_records", code=org.code, number=volunteer.volunteer_number))
     return _page(org, volunteer, forms, open_kind=kind, status=422)
 
@@ -99,7 +100,7 @@ def withdraw(code: str, number: str, record_id: int):
                 flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Withdrawn. %(name)s no longer sees this record.", name=volunteer.name), "success")
+            flash(_("Withdrawn. %(name)s no longer sees this record.", name=isolate(volunteer.name)), "success")
             return redirect(url_for("records.member_records", code=org.code, number=volunteer.volunteer_number))
     else:
         errors[record.id] = " ".join(form.reason.errors)

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import IdsField, choices
+from ..forms import IdsField, PlainText, choices
 from .models import (
     ACTION_REASON_MAX,
     COMPLAINT_CONTACT_MAX,
@@ -52,20 +52,22 @@ class StartCheckForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = RadioField(_l("Outcome"), choices=choices(OUTCOMES), validators=[InputRequired()])
-    description = TextAreaField(_l("What you found"), validators=[Optional(), Length(max=DESCRIPTION_MAX)],
+    description = TextAreaField(_l("What you found"), validators=[Optional(), Length(max=DESCRIPTION_MAX),
+                                                                  PlainText(multiline=True)],
                                 description=_l("Needed when there is a problem. Not published."))
     reason = StringField(_l("Reason for the annulments and revocations"),
-                         validators=[Optional(), Length(max=ACTION_REASON_MAX)],
+                         validators=[Optional(), Length(max=ACTION_REASON_MAX), PlainText(multiline=True)],
                          description=_l("Recorded in the ledger; whoever verifies a revoked certificate sees it."))
     annul = IdsField(_l("Annul"))
     revoke = IdsField(_l("Revoke"))
 
 
 class ComplaintForm(FlaskForm):
-    message = TextAreaField(_l("What is wrong"), validators=[DataRequired(), Length(max=COMPLAINT_MESSAGE_MAX)],
+    message = TextAreaField(_l("What is wrong"), validators=[DataRequired(), Length(max=COMPLAINT_MESSAGE_MAX),
+                                                             PlainText(multiline=True)],
                             description=_l("Say what you know: which service, which dates, what does not match."))
     contact = StringField(_l("How to reach you (optional)"),
-                          validators=[Optional(), Length(max=COMPLAINT_CONTACT_MAX)],
+                          validators=[Optional(), Length(max=COMPLAINT_CONTACT_MAX), PlainText()],
                           description=_l("A phone number or an email address, if civil affairs may contact you. "
                                          "Only civil affairs sees it."))
 
@@ -73,5 +75,5 @@ class ComplaintForm(FlaskForm):
 class ResponseForm(FlaskForm):
     status = SelectField(_l("Status"), choices=choices(COMPLAINT_STATUSES), validators=[InputRequired()])
     response = TextAreaField(_l("Response to the complainant"),
-                             validators=[Optional(), Length(max=COMPLAINT_RESPONSE_MAX)],
+                             validators=[Optional(), Length(max=COMPLAINT_RESPONSE_MAX), PlainText(multiline=True)],
                              description=_l("The person who filed the complaint sees it on their follow page."))

@@ -4,7 +4,8 @@ revoked through the ledger's own services) and complaints (filed by anyone, answ
 Error codes (SupervisionError): sample_size_invalid, sample_empty, nothing_to_sample, check_decided,
 outcome_invalid, description_required, description_too_long, actions_need_problem, reason_required,
 reason_too_long, not_in_sample, message_required, message_too_long, contact_too_long, status_invalid,
-complaint_closed, response_required, response_too_long, nothing_changed. Every service also raises Forbidden for
+complaint_closed, response_required, response_too_long, nothing_changed, and text.check_plain_text's text_*
+codes for what people type. Every service also raises Forbidden for
 anyone without supervision.manage (except filing a complaint, which anyone may), and recording an outcome raises
 what annul_entry and revoke_certificate raise (entry_not_approved, not_valid, conflict_of_interest, …).
 """
@@ -27,6 +28,7 @@ from ..ledger.models import LedgerEntry, LedgerState
 from ..ledger.services import annul_entry
 from ..models import utcnow
 from ..organizations.models import Organization
+from ..text import check_plain_text
 from .models import (
     ACTION_REASON_MAX,
     COMPLAINT_CONTACT_MAX,
@@ -127,8 +129,9 @@ def _ids(values: Iterable) -> list[int]:
     return sorted({int(value) for value in values or ()})
 
 
-def _text(value: str | None, limit: int, code: str, field: str) -> str:
-    text = (value or "").strip()
+def _text(value: str | None, limit: int, code: str, field: str, *, multiline: bool = True) -> str:
+    """What someone typed, as kept (text.check_plain_text, which raises the text_* codes), within ``limit``."""
+    text = check_plain_text(value, multiline=multiline, field=field, error=SupervisionError)
     if len(text) > limit:
         raise SupervisionError(code, field=field, max=limit)
     return text
@@ -193,7 +196,7 @@ def file_complaint(*, organization: Organization | None = None, certificate: Cer
     message = _text(message, COMPLAINT_MESSAGE_MAX, "message_too_long", "message")
     if not message:
         raise SupervisionError("message_required", field="message")
-    contact = _text(contact, COMPLAINT_CONTACT_MAX, "contact_too_long", "contact")
+    contact = _text(contact, COMPLAINT_CONTACT_MAX, "contact_too_long", "contact", multiline=False)
     if certificate is not None:
         organization = db.session.get(Organization, certificate.organization_id)
     if organization is None:

@@ -4,13 +4,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import choices
+from ..forms import PlainText, choices
 from ..regions import region_choices
 from .identity import GENDERS, ID_TYPES
 
 
 class VolunteerForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=60)],
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=60), PlainText()],
                        description=_l("As it appears on your ID document."), render_kw={"autocomplete": "name"})
     gender = RadioField(_l("Gender"), validators=[DataRequired()])
     birth_date = DateField(_l("Date of birth"), validators=[DataRequired()], render_kw={"autocomplete": "bday"})
@@ -23,9 +23,10 @@ class VolunteerForm(FlaskForm):
     email = StringField(_l("Email (optional)"), validators=[Optional(), Length(max=254)],
                         render_kw={"inputmode": "email", "autocomplete": "email"})
     region_code = SelectField(_l("Where you live"), validators=[DataRequired()])
-    skills = TextAreaField(_l("Skills (optional)"), validators=[Optional(), Length(max=500)],
+    skills = TextAreaField(_l("Skills (optional)"), validators=[Optional(), Length(max=500), PlainText(multiline=True)],
                            description=_l("For example: first aid, sign language, driving, Tibetan."))
-    guardian_name = StringField(_l("Guardian's name (under 14 only)"), validators=[Optional(), Length(max=60)])
+    guardian_name = StringField(_l("Guardian's name (under 14 only)"),
+                                validators=[Optional(), Length(max=60), PlainText()])
     guardian_consent = BooleanField(_l("The guardian agrees to this registration (under 14 only)"))
     consent = BooleanField(_l("I agree that my volunteer service record (personal information, service, training, "
                               "awards and evaluations) is kept by the organizations I serve with and the "

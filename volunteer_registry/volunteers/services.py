@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..organizations.services import normalize_phone
 from ..regions import get_region
+from ..text import check_plain_text
 from .identity import GENDERS, ID_TYPES, age_on, id_number_problem, mask_id_number, normalize_id_number
 from .models import Volunteer
 from .vault import decrypt_id_number, encrypt_id_number, id_number_hash
@@ -117,9 +118,10 @@ def names_match(given: str, recorded: str) -> bool:
 
 def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -> VolunteerData:
     """Check every rule on a volunteer's personal information; return it normalised. Raises VolunteerError with
-    the field it concerns (see ``VolunteerError.messages`` for the codes)."""
+    the field it concerns (see ``VolunteerError.messages`` for the codes, and text.check_plain_text for the
+    text_* codes of the name, the guardian's name and the skills)."""
     today = today or dt.date.today()
-    name = normalize_name(data.name)
+    name = normalize_name(check_plain_text(data.name, field="name", error=VolunteerError))
     if not name:
         raise VolunteerError("name_required", field="name")
     if len(name) > MAX_NAME_LENGTH:
@@ -147,15 +149,16 @@ def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -
             email = validate_email(data.email, check_deliverability=False).normalized
         except EmailNotValidError:
             raise VolunteerError("email_invalid", field="email") from None
-    for key, limit in (("skills", 500), ("guardian_name", MAX_NAME_LENGTH)):
-        if len(getattr(data, key) or "") > limit:
+    skills = check_plain_text(data.skills, multiline=True, field="skills", error=VolunteerError)
+    guardian = check_plain_text(data.guardian_name, field="guardian_name", error=VolunteerError) or None
+    for key, value, limit in (("skills", skills, 500), ("guardian_name", guardian, MAX_NAME_LENGTH)):
+        if len(value or "") > limit:
             raise VolunteerError("too_long", field=key, max=limit)
     if get_region(data.region_code) is None:
         raise VolunteerError("region_unknown", field="region_code")
     if not data.consent:
         raise VolunteerError("consent_required", field="consent")
     age = age_on(data.birth_date, today)
-    guardian = (data.guardian_name or "").strip() or None
     if age < GUARDIAN_AGE:
         if not guardian:
             raise VolunteerError("guardian_required", field="guardian_name")
@@ -165,7 +168,7 @@ def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -
         guardian = None
     return VolunteerData(name=name, gender=data.gender, birth_date=data.birth_date, id_type=data.id_type,
                          id_number=number, phone=phone, region_code=data.region_code, email=email,
-                         skills=data.skills, consent=True, guardian_name=guardian,
+                         skills=skills, consent=True, guardian_name=guardian,
                          guardian_consent=guardian is not None, age=age)
 
 
