@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from volunteer_registry.checkin.models import AttendanceSession, Scan
+from volunteer_registry.checkin.services import ScanRequest, record_scan
 from volunteer_registry.extensions import db
 from volunteer_registry.timeutil import parse_datetime
 
@@ -155,6 +156,45 @@ def test_offline_scans_are_sent_once_on_reconnect_and_replays_change_nothing(pag
         assert body["present"] == 2
     assert [s.event_id for s in committed(Scan)] == [s.event_id for s in scans]
     assert [s.id for s in committed(AttendanceSession)] == [s.id for s in sessions]
+
+
+def test_a_queued_scan_whose_event_id_another_account_sent_is_shown_refused_and_dropped(page, make, scene):
+    """The server answers event_id_taken (409, nothing of the first scan): the page drops the scan from its queue and
+    shows it refused — it neither retries it for ever nor shows the other account's volunteer."""
+    org = make.org()
+    other = make.coordinator(org)
+    theirs = make.activity(org, allows_walk_ins=True)
+    stranger = make.volunteer(name="Dolkar Tsomo")
+    db.session.commit()
+    other_id, taken = other.id, "taken-by-another-account-0001"
+    record_scan(other, ScanRequest(event_id=taken, activity_code=theirs.code,
+                                   volunteer_number=stranger.volunteer_number))
+    db.session.commit()
+
+    path = sign_in_to_scanner(page, scene)
+    # a queue holding that event id: left on a shared device by another account, or edited by hand
+    page.evaluate("([key, item]) => localStorage.setItem(key, JSON.stringify([item]))", [QUEUE_KEY, {
+        "event_id": taken, "url": f"/activities/{scene['code']}/scans", "activity": scene["code"],
+        "volunteer_number": stranger.volunteer_number, "direction": "auto",
+        "scanned_at": dt.datetime.now(dt.UTC).isoformat(), "offline": True}])
+    type_number(page, scene["numbers"][0])  # queued behind it; the flush sends both, in order
+
+    expect_queue(page, [])
+    recent = page.locator("#recent-list li")
+    expect(recent).to_have_count(2, timeout=TIMEOUT_MS)
+    refused = page.locator("#recent-list li.scan-list__item--refused")
+    expect(refused).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(refused).to_contain_text("Refused: Another account has already sent a scan with this event id.")
+    expect(recent.filter(has_text=f"{scene['names'][0]}: Checked in at")).to_have_count(1, timeout=TIMEOUT_MS)
+    assert "Dolkar Tsomo" not in page.locator("#scanner-result").inner_text()
+    assert "Dolkar Tsomo" not in page.locator("#recent-list").inner_text()
+    assert queue(page) == []
+    page.reload()  # and it is not sent again
+    expect_queue(page, [])
+    assert page.url.endswith(path)
+    scans = committed(Scan)
+    assert [(s.event_id, s.recorded_by_id) for s in scans if s.event_id == taken] == [(taken, other_id)]
+    assert len(scans) == 2
 
 
 def test_scanner_opens_again_without_network_from_its_service_worker(page, context, live_server, scene):

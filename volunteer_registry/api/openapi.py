@@ -30,7 +30,9 @@ SECURED = [{"bearer": []}]
 UNAUTHORIZED = _error("No token, or an unknown or revoked one (token_required, token_invalid).")
 FORBIDDEN = _error("The token's account lacks the permission (forbidden).")
 NOT_FOUND = _error("No such organization (not_found).")
-INVALID = _error("A rule was broken; `error.code` says which and `error.field` names the input.")
+INVALID = _error("A rule was broken; `error.code` says which and `error.field` names the input. A name, title or "
+                 "reason holding a direction control, a control character or nothing visible is refused with "
+                 "text_bidi_control, text_control_character or text_invisible_only.")
 ACTIVITY_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
                  "description": "The activity's public code."}
 NO_ACTIVITY = _error("No such activity, or a draft the caller may not see (not_found).")
@@ -39,7 +41,10 @@ REFUSED_SCAN = {"description": "Refused. A refused scan is kept and answered wit
                 "activity_not_started, activity_ended, not_signed_up, already_checked_in, not_checked_in, "
                 "check_out_before_check_in, kiosk_qr_stale, kiosk_qr_forged); a request that is not a scan at all "
                 "writes nothing and has no `scan` (event_id_invalid, direction_invalid, scan_subject_missing, "
-                "scanned_at_invalid, location_invalid, invalid_json, invalid_parameter, forbidden, not_found).",
+                "scanned_at_invalid, location_invalid, invalid_json, invalid_parameter, forbidden, not_found); "
+                "nor does a known event id that is not the caller's scan (409: event_id_taken when another "
+                "account sent it, event_id_reused when this account sent it for another activity, volunteer or "
+                "kind of scan), which tells nothing of the first scan.",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScanRefusal"}}}}
 
 
@@ -102,7 +107,9 @@ def _checkin_schemas() -> dict:
             "status": {"type": "string", "enum": list(SIGNUP_STATUSES)}}},
         "ScanRequest": {"type": "object", "required": ["event_id", "activity"], "properties": {
             "event_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
-                         "description": "Made by the device; a retry with the same id returns the first result."},
+                         "description": "Made by the device (a random UUID); a retry of the same scan with the "
+                         "same id returns the first result, to the account that sent it only (others: "
+                         "event_id_taken)."},
             "activity": {"type": "string", "description": "The activity's public code."},
             "volunteer_number": {"type": "string", "description": "A card scan or a typed number (coordinators and "
                                  "org admins of the activity's organization). Give this or kiosk_token."},
@@ -159,7 +166,8 @@ def _checkin_paths() -> dict:
             "responses": {"200": _json("Attendance"), "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": NO_ACTIVITY}}},
         "/scans": {"post": {
-            "summary": "Record a check-in or check-out scan; a retried event id returns the first result",
+            "summary": "Record a check-in or check-out scan; a retried event id returns the first result to "
+                       "its sender",
             "security": SECURED, "requestBody": _body("ScanRequest"),
             "responses": {"201": _json("ScanResult", "Recorded"),
                           "200": _json("ScanResult", "A retry of a recorded scan (replayed: true)"),

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from ..forms import choices
+from ..forms import PlainText, choices
 from ..timeutil import parse_datetime
 
 
@@ -27,7 +27,7 @@ class KioskTapForm(FlaskForm):
 
 class FixCheckoutForm(FlaskForm):
     checked_out_at = BeijingDateTimeField(_l("Left at"), validators=[DataRequired()], description=_l("Beijing time."))
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500), PlainText(multiline=True)])
 
 
 class ManualEntryForm(FlaskForm):
@@ -35,7 +35,8 @@ class ManualEntryForm(FlaskForm):
                                    render_kw={"autocomplete": "off", "autocapitalize": "characters"})
     started_at = BeijingDateTimeField(_l("Arrived"), validators=[DataRequired()], description=_l("Beijing time."))
     ended_at = BeijingDateTimeField(_l("Left"), validators=[DataRequired()], description=_l("Beijing time."))
-    reason = TextAreaField(_l("Why it is entered by hand"), validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(_l("Why it is entered by hand"),
+                           validators=[DataRequired(), Length(max=2000), PlainText(multiline=True)])
 
 
 class ManualDecisionForm(FlaskForm):

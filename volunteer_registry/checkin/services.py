@@ -1,8 +1,9 @@
 """Check-in: every scan goes through :func:`record_scan`, the one place where the rules live.
 
-A scan carries a client event id; a retry with the same id returns the first result and writes nothing. Refused
-scans are kept with their reason. Sessions are stretches of presence; the minutes a volunteer served in an
-activity are the union of their sessions, so overlapping or repeated scans never inflate them.
+A scan carries a client event id; a retry with the same id returns the first result and writes nothing — to the
+account that sent it, and only for the same scan: anyone else is refused (event_id_taken) and learns nothing of the
+first scan. Refused scans are kept with their reason. Sessions are stretches of presence; the minutes a volunteer
+served in an activity are the union of their sessions, so overlapping or repeated scans never inflate them.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..integrity import rules
 from ..integrity import services as integrity
 from ..ledger.services import correct_session, record_session, service_entry_of_session
 from ..models import utcnow
+from ..text import check_plain_text
 from ..timeutil import local
 from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
@@ -48,6 +50,9 @@ def session_cap() -> dt.timedelta:
 class CheckInError(DomainError):
     messages = {
         "event_id_invalid": _l("A scan needs an event id of 8 to 64 letters, digits, '-' or '_'."),
+        "event_id_taken": _l("Another account has already sent a scan with this event id. This one was not "
+                             "recorded."),
+        "event_id_reused": _l("This event id was already used for a different scan. This one was not recorded."),
         "direction_invalid": _l("The direction is in, out or auto."),
         "scan_subject_missing": _l("Give either a volunteer number or a kiosk token."),
         "scanned_at_invalid": _l("The scan time cannot be read."),
@@ -81,7 +86,8 @@ class CheckInError(DomainError):
                 "already_checked_in": 409, "not_checked_in": 409, "check_out_before_check_in": 409,
                 "session_not_open": 409, "entry_not_pending": 409, "offline_too_old": 409,
                 "too_many_sessions": 409, "checkout_in_future": 422, "daily_cap_exceeded": 422,
-                "volunteer_profile_required": 422, "event_id_invalid": 400, "direction_invalid": 400,
+                "volunteer_profile_required": 422, "event_id_invalid": 400, "event_id_taken": 409,
+                "event_id_reused": 409, "direction_invalid": 400,
                 "scan_subject_missing": 400, "scanned_at_invalid": 400, "location_invalid": 400}
 
 
@@ -123,12 +129,45 @@ class ScanResult:
 _EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
 
 
-def _existing(event_id: str) -> ScanResult | None:
-    scan = db.session.scalar(db.select(Scan).where(Scan.event_id == event_id))
+def _replay(sender_id: int, request: ScanRequest, now: dt.datetime) -> ScanResult | None:
+    """The stored result of the scan with this event id, None when there is none.
+
+    The stored result names a volunteer, their session and minutes, so it goes only to the account that sent the
+    scan (``recorded_by_id``), and only for the same scan. Anyone else gets event_id_taken, the sender's retry
+    for another activity, volunteer or kind of scan event_id_reused: both say nothing of the first scan, not even
+    whether it was accepted. (Scans do not record which API token sent them: two tokens of one account count as
+    the same sender.)"""
+    scan = db.session.scalar(db.select(Scan).where(Scan.event_id == request.event_id))
     if scan is None:
         return None
+    if scan.recorded_by_id != sender_id:
+        raise CheckInError("event_id_taken", field="event_id")
+    if not _same_scan(scan, request, now):
+        raise CheckInError("event_id_reused", field="event_id")
     session = db.session.get(AttendanceSession, scan.session_id) if scan.session_id else None
     return ScanResult(scan, session, replayed=True, error=_refusal_error(scan.refusal_code, scan.activity_id))
+
+
+def _same_scan(scan: Scan, request: ScanRequest, now: dt.datetime) -> bool:
+    """Whether ``request`` is a retry of ``scan``: the same activity, the same kind of scan and (for a card) the
+    same volunteer or typed number. Direction, time, location and the offline mark may differ: a queue resends a
+    scan as offline, and a retry keeps its first result whatever it asks now."""
+    if request.kiosk_token:
+        token_code, _problem = kiosk_problem(request.kiosk_token, request.activity_code, now)
+        code = request.activity_code or token_code
+        if scan.method != "kiosk":
+            return False
+    else:
+        code = request.activity_code
+        if scan.method not in ("card", "offline"):
+            return False
+        if scan.volunteer_id is not None:
+            number = normalize_volunteer_number(request.volunteer_number or "")
+            if number != db.session.get(Volunteer, scan.volunteer_id).volunteer_number:
+                return False
+        elif (request.volunteer_number or "")[:40] != scan.typed_number:
+            return False
+    return (code or "").upper() == db.session.get(Activity, scan.activity_id).code
 
 
 def _refusal_error(code: str | None, activity_id: int) -> CheckInError | None:
@@ -158,12 +197,15 @@ def open_session(activity: Activity, volunteer: Volunteer) -> AttendanceSession 
 
 def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
                 cap: dt.timedelta | None = None) -> ScanResult:
-    """Record one scan and its effect, or its refusal; a known event id returns the first result unchanged.
+    """Record one scan and its effect, or its refusal; a known event id returns the first result unchanged to the
+    account that sent it, for the same scan.
 
     Card scans (``volunteer_number``) need a coordinator or org admin of the activity's organization (Forbidden
     otherwise); kiosk scans (``kiosk_token``) are made by the volunteer themself. Malformed requests raise
-    CheckInError (event_id_invalid, direction_invalid, scan_subject_missing) and write nothing. Refusals that
-    concern the scan itself are kept and returned with ``result.error`` set: volunteer_unknown,
+    CheckInError (event_id_invalid, direction_invalid, scan_subject_missing) and write nothing; so does a known
+    event id sent by another account (event_id_taken) or by the sender for another scan (event_id_reused), and
+    neither tells anything of the first scan. Refusals that concern the scan itself are kept and returned with
+    ``result.error`` set: volunteer_unknown,
     volunteer_profile_required, organization_suspended, activity_not_open, activity_not_started, activity_ended,
     not_signed_up, already_checked_in, not_checked_in, check_out_before_check_in, kiosk_qr_stale, kiosk_qr_forged.
     Accepted scans outside the activity's radius, sent from an offline queue, or with a device clock more than two
@@ -172,13 +214,14 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     now = now or utcnow()
     if not _EVENT_ID.fullmatch(request.event_id or ""):
         raise CheckInError("event_id_invalid", field="event_id")
-    replay = _existing(request.event_id)
-    if replay is not None:
-        return replay
     if request.direction not in ("in", "out", "auto"):
         raise CheckInError("direction_invalid", field="direction")
     if bool(request.volunteer_number) == bool(request.kiosk_token):
         raise CheckInError("scan_subject_missing", field="volunteer_number")
+    sender_id = actor.id  # read now: the rollback below expires the actor
+    replay = _replay(sender_id, request, now)
+    if replay is not None:
+        return replay
 
     if request.kiosk_token:
         token_code, token_problem = kiosk_problem(request.kiosk_token, request.activity_code, now)
@@ -244,11 +287,12 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     try:
         db.session.flush()
     except IntegrityError:
-        # The same event id, sent concurrently, got there first: give its result. A savepoint would keep the
-        # caller's other changes, but on SQLite (pysqlite) a savepoint opening a transaction commits on release;
-        # so the whole transaction is rolled back — record_scan is the only write of the requests that call it.
+        # The same event id, sent concurrently, got there first: give its result, by the same rule as above (only
+        # to its sender, for the same scan). A savepoint would keep the caller's other changes, but on SQLite
+        # (pysqlite) a savepoint opening a transaction commits on release; so the whole transaction is rolled
+        # back — record_scan is the only write of the requests that call it.
         db.session.rollback()
-        replay = _existing(request.event_id)
+        replay = _replay(sender_id, request, now)
         if replay is None:
             raise
         return replay
@@ -322,15 +366,16 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
     waits for another person's approval: its approved minutes do not move until then. The check-out lies within
     the activity's window and grace, not after now, and the session within the daily cap.
 
-    Raises session_not_open, reason_required, datetime_invalid, check_out_before_check_in, outside_activity,
-    checkout_in_future, daily_cap_exceeded, and IntegrityRefusal (conflict_of_interest: one's own session)."""
+    Raises session_not_open, reason_required, text_* (text.check_plain_text), datetime_invalid,
+    check_out_before_check_in, outside_activity, checkout_in_future, daily_cap_exceeded, and IntegrityRefusal
+    (conflict_of_interest: one's own session)."""
     now = now or utcnow()
     activity = db.session.get(Activity, session.activity_id)
     integrity.ensure_may_decide(actor, action="checkin.fix_checkout", organization=activity.organization,
                                 volunteer_id=session.volunteer_id, target=session)
     if not session.is_open and "auto_closed" not in session.flags:
         raise CheckInError("session_not_open")
-    reason = (reason or "").strip()
+    reason = check_plain_text(reason, multiline=True, field="reason", error=CheckInError)
     if not reason:
         raise CheckInError("reason_required", field="reason")
     if checked_out_at is None:
@@ -392,9 +437,9 @@ def union_minutes(intervals) -> int:
 
 def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started_at, ended_at, reason: str
                         ) -> ManualEntry:
-    """A coordinator back-fills a session; it waits for someone else's approval. Raises reason_required,
+    """A coordinator back-fills a session; it waits for someone else's approval. Raises reason_required, text_*,
     datetime_invalid, ends_before_start, outside_activity."""
-    reason = (reason or "").strip()
+    reason = check_plain_text(reason, multiline=True, field="reason", error=CheckInError)
     if not reason:
         raise CheckInError("reason_required", field="reason")
     if started_at is None:

@@ -31,6 +31,7 @@ from ..extensions import db, limiter
 from ..integrity.services import IntegrityRefusal
 from ..ledger.services import LedgerError
 from ..models import utcnow
+from ..text import isolate
 from ..timeutil import local, parse_datetime
 from ..volunteers.access import volunteer_required
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
@@ -87,7 +88,7 @@ def outcome_message(result: ScanResult, name: str | None = None) -> str:
         text = _("Checked in at %(time)s", time=format_time(result.scan.scanned_at, "HH:mm"))
     else:
         text = _("Checked out — %(duration)s", duration=duration_text(session_minutes(result.session) or 0))
-    return f"{name}: {text}" if name else text
+    return f"{isolate(name)}: {text}" if name else text  # a name in Arabic script keeps its direction to itself
 
 
 def svg_data_url(svg: str) -> str:
@@ -181,7 +182,12 @@ def kiosk_scan(token: str):
         if not form.validate_on_submit():
             return _kiosk_page(activity, volunteer, token), 400
         effective = kiosk_token(code, now) if vouched else token
-        result = record_scan(current_user, ScanRequest(event_id=form.event_id.data, kiosk_token=effective), now=now)
+        try:
+            result = record_scan(current_user, ScanRequest(event_id=form.event_id.data, kiosk_token=effective),
+                                 now=now)
+        except CheckInError as error:  # event_id_taken, event_id_reused: nothing written, nothing of the first
+            db.session.rollback()
+            return _kiosk_refusal(error, activity)
         db.session.commit()
         status = result.error.http_status if result.error else 200
         return render_template("checkin/kiosk_result.html", activity=activity, result=result, error=result.error,
@@ -289,8 +295,9 @@ def scans(code: str):
     """A scan from the scanner page (camera, typed number, or its offline queue): JSON in, JSON out.
 
     201 for a new accepted scan, 200 for a known event id (``"replayed": true``) that was accepted, the refusal's
-    4xx status otherwise (a refused scan is kept). Session sign-in, CSRF token in the X-CSRFToken header (or the
-    csrf_token field of a form post)."""
+    4xx status otherwise (a refused scan is kept). A known event id sent by another account, or by this one for
+    another scan, is 409 event_id_taken / event_id_reused with the error alone: nothing of the first scan. Session
+    sign-in, CSRF token in the X-CSRFToken header (or the csrf_token field of a form post)."""
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "sign_in_required", "message": _("Please sign in to continue.")}}), 401
     activity = staff_activity(code, "checkin.scan", current_user)
@@ -303,10 +310,14 @@ def scans(code: str):
     if raw_time and scanned_at is None:
         raise CheckInError("scanned_at_invalid", field="scanned_at")
     number = body.get("volunteer_number")
-    result = record_scan(current_user, ScanRequest(
-        event_id=str(body.get("event_id") or ""), activity_code=activity.code,
-        volunteer_number=str(number) if number else None, direction=str(body.get("direction") or "auto"),
-        scanned_at=scanned_at, offline=body.get("offline") in (True, "true", "1", "on")))
+    try:
+        result = record_scan(current_user, ScanRequest(
+            event_id=str(body.get("event_id") or ""), activity_code=activity.code,
+            volunteer_number=str(number) if number else None, direction=str(body.get("direction") or "auto"),
+            scanned_at=scanned_at, offline=body.get("offline") in (True, "true", "1", "on")))
+    except CheckInError as error:  # not a scan, or a known event id that is not this caller's scan: written nothing
+        db.session.rollback()
+        return jsonify(error.to_json()), error.http_status
     db.session.commit()
     if result.error is not None:
         status = result.error.http_status
@@ -344,7 +355,7 @@ def fix_checkout(code: str, session_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Check-out of %(name)s corrected.", name=attendance.volunteer.name), "success")
+            flash(_("Check-out of %(name)s corrected.", name=isolate(attendance.volunteer.name)), "success")
     else:
         for field in form:
             for message in field.errors:
@@ -374,7 +385,7 @@ def manual(code: str):
                     flash(error.message, "error")
             else:
                 db.session.commit()
-                flash(_("Entered for %(name)s. It counts once someone else approves it.", name=volunteer.name),
+                flash(_("Entered for %(name)s. It counts once someone else approves it.", name=isolate(volunteer.name)),
                       "success")
                 return redirect(url_for("checkin.manual_entries_page", code=activity.code))
     return render_template("checkin/manual.html", activity=activity, form=form,
