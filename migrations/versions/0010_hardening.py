@@ -5,7 +5,7 @@ are not accepted any more: everyone signs in once again.
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-14 09:30:00.000000
+Create Date: 2026-12-07 13:30:00.000000
 
 """
 from alembic import op
