@@ -18,6 +18,7 @@ from ..certificates.services import (
 from ..certificates.views import pdf_download
 from ..codes import normalize_volunteer_number
 from ..extensions import db
+from ..hours import as_hours
 from ..organizations.queries import visible_organization
 from ..volunteers.queries import volunteer_by_number
 from . import bp
@@ -31,7 +32,7 @@ def certificate_json(certificate: Certificate) -> dict:
         "code": certificate.code, "number": certificate.number, "status": certificate.status,
         "organization": certificate.organization.code, "volunteer_number": certificate.volunteer.volunteer_number,
         "period_start": certificate.period_start.isoformat(), "period_end": certificate.period_end.isoformat(),
-        "minutes": certificate.minutes, "hours": round(certificate.minutes / 60, 1),
+        "minutes": certificate.minutes, "hours": as_hours(certificate.minutes),
         "issued_on": certificate.issued_on.isoformat(), "issued_at": certificate.issued_at.isoformat(),
         "content": certificate.content,
         "revocation": {"reason": certificate.revocation_reason, "revoked_at": certificate.revoked_at.isoformat()}

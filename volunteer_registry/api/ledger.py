@@ -8,6 +8,7 @@ from ..accounts.permissions import can, require
 from ..codes import normalize_volunteer_number
 from ..errors import NotFound
 from ..extensions import db
+from ..hours import as_hours
 from ..ledger.merkle import MAX_TREE_SIZE
 from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
 from ..ledger.services import decide_entries, hours_of, latest_checkpoint, stored_tree
@@ -20,10 +21,6 @@ from .views import ApiError, _body, _page
 
 #: leaf hashes per call of /ledger/leaves
 LEAVES_PER_CALL = 1000
-
-
-def _hours(minutes: int) -> float:
-    return round(minutes / 60, 1)
 
 
 def entry_json(entry: LedgerEntry, state: LedgerState) -> dict:
@@ -114,9 +111,9 @@ def volunteer_hours(number: str):
         "approved_hours": hours.hours, "pending_minutes": hours.pending_minutes if everything else None,
         "stars": hours.stars, "next_star_hours": hours.next_star_hours,
         "by_organization": [{"organization": orgs[org_id].code, "name": orgs[org_id].name, "minutes": minutes,
-                             "hours": _hours(minutes)}
+                             "hours": as_hours(minutes)}
                             for org_id, minutes in sorted(hours.by_organization.items()) if org_id in shown],
-        "by_year": ([{"year": year, "minutes": minutes, "hours": _hours(minutes)}
+        "by_year": ([{"year": year, "minutes": minutes, "hours": as_hours(minutes)}
                      for year, minutes in sorted(hours.by_year.items())] if everything else None),
     })
 

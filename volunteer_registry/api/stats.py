@@ -8,8 +8,9 @@ from dataclasses import asdict
 from flask import g, jsonify
 
 from ..accounts.permissions import require
+from ..hours import as_hours
 from ..organizations.queries import visible_organization
-from ..reports.queries import as_hours, organization_stats, platform_stats
+from ..reports.queries import organization_stats, platform_stats
 from . import bp
 from .auth import token_required
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask.cli import AppGroup
 
 from ..extensions import db
+from ..hours import hours_text
 from .tokens import TokenError, open_token, token_from_text
 
 certificates_cli = AppGroup("certificates", help="Service certificates: issue in bulk, verify offline.")
@@ -194,7 +195,7 @@ def verify_command(source, keys_source, root_source):
         raise SystemExit(1) from None
     click.echo(f"AUTHENTIC: signed by key {base64.urlsafe_b64encode(kid).rstrip(b'=').decode()}")
     for label, value in (("Certificate", claims.number), ("Code", claims.code), ("Issuer", claims.issuer),
-                         ("Volunteer", claims.masked_name), ("Hours", f"{claims.minutes / 60:.1f}"),
+                         ("Volunteer", claims.masked_name), ("Hours", hours_text(claims.minutes)),
                          ("Period", f"{claims.period_start} to {claims.period_end}"),
                          ("Issued", claims.issued_on.isoformat())):
         click.echo(f"  {label + ':':<12} {value}")

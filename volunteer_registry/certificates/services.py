@@ -30,6 +30,7 @@ from ..audit.services import record_event
 from ..codes import check_character, random_code
 from ..errors import DomainError, Forbidden
 from ..extensions import db
+from ..hours import hours_text
 from ..integrity.rules import DecisionFacts, decision_refusal
 from ..integrity.services import ensure_may_decide
 from ..keys.services import current_key, private_key_of
@@ -138,10 +139,6 @@ def certifiable_volunteers(org: Organization, start: dt.date, end: dt.date) -> l
 
 # --- issuing -------------------------------------------------------------------------------------------------------
 
-def _hours(minutes: int) -> str:
-    return f"{minutes / 60:.1f}"
-
-
 def _labels(mapping: dict, key: str | None) -> tuple[str, str]:
     if key is None or key not in mapping:
         return "", ""
@@ -164,13 +161,14 @@ def _content(volunteer: Volunteer, org: Organization, summary: ServiceSummary, s
     for item in summary.activities:
         category_zh, category_en = _labels(CATEGORIES, item.category)
         activities.append({"title": item.title, "category": item.category, "category_zh": category_zh,
-                           "category_en": category_en, "minutes": item.minutes, "hours": _hours(item.minutes),
+                           "category_en": category_en, "minutes": item.minutes, "hours": hours_text(item.minutes),
                            "first_date": item.first_date.isoformat() if item.first_date else "",
                            "last_date": item.last_date.isoformat() if item.last_date else ""})
     return {
         "number": number, "volunteer_name": volunteer.name, "volunteer_number": volunteer.volunteer_number,
         "id_type": volunteer.id_type, "id_type_zh": id_zh, "id_type_en": id_en,
-        "id_number_masked": volunteer.id_number_masked, "minutes": summary.minutes, "hours": _hours(summary.minutes),
+        "id_number_masked": volunteer.id_number_masked, "minutes": summary.minutes,
+        "hours": hours_text(summary.minutes),
         "activities": activities, "organization_name": org.name, "organization_code": org.code,
         "credit_code": org.credit_code, "person_in_charge": org.person_in_charge, "handler": handler,
         "contact_phone": org.contact_phone, "contact_email": org.contact_email,
@@ -419,7 +417,7 @@ def document_data(certificate: Certificate) -> dict:
     base = public_base_url()
     data.update(
         activities_shown=shown, activities_more=len(rest),
-        activities_more_hours=_hours(sum(a["minutes"] for a in rest)),
+        activities_more_hours=hours_text(sum(a["minutes"] for a in rest)),
         period_start_zh=_zh_date(certificate.period_start), period_end_zh=_zh_date(certificate.period_end),
         issued_on_zh=_zh_date(certificate.issued_on), verify_page=base + "/verify",
         keys_url=base + "/.well-known/volunteer-registry/jwks.json")

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
+from ..hours import as_hours
+
 COSE_SIGN1_TAG = 18
 ALG_ES256 = -7
 HEADER_ALG, HEADER_KID = 1, 4
@@ -83,7 +85,7 @@ class CertificateClaims:
 
     def to_json(self) -> dict:
         return {"code": self.code, "number": self.number, "issuer": self.issuer, "masked_name": self.masked_name,
-                "minutes": self.minutes, "hours": round(self.minutes / 60, 1),
+                "minutes": self.minutes, "hours": as_hours(self.minutes),
                 "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
                 "issued_on": self.issued_on.isoformat()}
 

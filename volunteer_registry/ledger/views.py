@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, ngettext
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.permissions import platform_admin_required, require
 from ..errors import NotFound
 from ..extensions import db
+from ..hours import hours_label
 from ..integrity.services import IntegrityRefusal
 from ..organizations.queries import visible_organization
 from ..paging import parse_page
@@ -34,7 +35,7 @@ FILTER_ARGS = ("status", "activity", "flagged", "date_from", "date_to", "page")
 @bp.app_template_filter("hours")
 def hours_filter(minutes: int | None) -> str:
     """Minutes as hours with one decimal, e.g. "1.5 h" (DESIGN.md: hours are shown with one decimal)."""
-    return _("%(hours)s h", hours=format_decimal(round((minutes or 0) / 60, 1), format="#,##0.0"))
+    return hours_label(minutes)
 
 
 def _page() -> int:

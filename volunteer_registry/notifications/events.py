@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from ..accounts.models import User
 from ..extensions import db
+from ..hours import hours_text
 from ..links import path_for
 from ..timeutil import local
 from .services import notify
@@ -73,7 +74,7 @@ def correction_decided(request) -> None:
 def certificate_issued(certificate) -> None:
     notify(_user_of_volunteer(certificate.volunteer_id), "certificate.issued",
            organization=certificate.organization.name, number=certificate.number,
-           hours=f"{certificate.minutes / 60:.1f}", link=path_for("certificates.show", code=certificate.code))
+           hours=hours_text(certificate.minutes), link=path_for("certificates.show", code=certificate.code))
 
 
 def certificate_revoked(certificate) -> None:

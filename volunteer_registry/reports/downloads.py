@@ -21,6 +21,7 @@ from ..accounts.permissions import require
 from ..activities.models import ACTIVITY_STATUSES, CATEGORIES, Activity, Signup
 from ..errors import DomainError, wants_json
 from ..extensions import db
+from ..hours import as_hours
 from ..ledger.models import SOURCES, STATES, LedgerEntry, LedgerState
 from ..ledger.queries import STATUS_FILTERS, activity_of
 from ..organizations.models import MEMBERSHIP_STATUSES, UNCONSENTED_STATUSES, Membership
@@ -31,7 +32,7 @@ from ..volunteers.identity import GENDERS, ID_TYPES
 from ..volunteers.models import Volunteer
 from . import bp
 from .exports import FORMATS, download
-from .queries import as_hours, platform_stats, today
+from .queries import platform_stats, today
 
 #: rows fetched from the database at a time while a list streams
 YIELD_PER = 1000

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
+from ..hours import as_hours
 from ..ledger.models import LedgerEntry, LedgerState
 from ..ledger.queries import entry_rows
 from ..models import utcnow
@@ -23,7 +24,6 @@ from ..volunteers.services import VolunteerError
 from . import bp
 from .exports import FORMATS, download
 from .personal_data import personal_data
-from .queries import as_hours
 
 #: service entries read at a time while the record is streamed
 BATCH = 500

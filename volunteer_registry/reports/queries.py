@@ -25,11 +25,6 @@ ACTIVE_DAYS = 365
 MONTHS_SHOWN = 12
 
 
-def as_hours(minutes: int | None) -> float | None:
-    """Minutes as hours with one decimal, the way every figure is given (DESIGN.md); None stays None."""
-    return None if minutes is None else round(int(minutes) / 60, 1)
-
-
 def today() -> dt.date:
     return local(utcnow()).date()
 

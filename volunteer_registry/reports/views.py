@@ -11,9 +11,9 @@ from flask_login import current_user, login_required
 
 from ..accounts.permissions import require
 from ..activities.models import CATEGORIES
+from ..hours import MINUTES_PER_HOUR, hours_label
 from ..ledger.forms import STATUS_CHOICES
 from ..ledger.queries import activity_choices
-from ..ledger.views import hours_filter
 from ..organizations.queries import visible_organization
 from ..regions import all_regions
 from . import bp
@@ -23,7 +23,7 @@ from .queries import organization_stats, platform_stats
 
 def hours_text(hours: float) -> str:
     """Hours as every page writes them (the ``hours`` filter: one decimal and the unit)."""
-    return hours_filter(round(hours * 60))
+    return hours_label(round(hours * MINUTES_PER_HOUR))
 
 
 def count_text(count: float) -> str:
@@ -46,7 +46,7 @@ def _column_label(day: dt.date) -> str:
 def months_chart(by_month, *, minutes: bool = True) -> Chart:
     """A column chart of 'YYYY-MM' keys: short month names under the columns, month and year in the table."""
     days = [dt.date(int(key[:4]), int(key[5:7]), 1) for key, _value in by_month]
-    series = [(_column_label(day), (value / 60 if minutes else value))
+    series = [(_column_label(day), (value / MINUTES_PER_HOUR if minutes else value))
               for day, (_key, value) in zip(days, by_month, strict=True)]
     return column_chart(series, hours_text if minutes else count_text,
                         long_labels=[format_skeleton("yMMMM", day, locale=get_locale()) for day in days],
@@ -55,7 +55,7 @@ def months_chart(by_month, *, minutes: bool = True) -> Chart:
 
 def hours_chart(by_name) -> Chart:
     """Hours by name (of an organization, a region), largest first."""
-    return bar_chart([(name, minutes / 60) for name, minutes in by_name], hours_text)
+    return bar_chart([(name, minutes / MINUTES_PER_HOUR) for name, minutes in by_name], hours_text)
 
 
 def categories_chart(by_category) -> Chart:

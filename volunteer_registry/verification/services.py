@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from ..certificates.models import Certificate
 from ..certificates.tokens import CertificateClaims, TokenError, open_token, token_url
 from ..extensions import db
+from ..hours import as_hours
 from ..keys.services import ensure_keys, keys_for, public_key_of, root_certificates_pem
 from ..ledger.models import LedgerCheckpoint, LedgerLeaf
 from ..models import utcnow
@@ -137,7 +138,7 @@ def verdict_json(verdict: Verdict, base_url: str) -> dict:
         "status": certificate.status, "number": certificate.number,
         "issuer": {"code": org.code, "name": org.name},
         "masked_name": certificate.masked_name, "minutes": certificate.minutes,
-        "hours": round(certificate.minutes / 60, 1),
+        "hours": as_hours(certificate.minutes),
         "period_start": certificate.period_start.isoformat(), "period_end": certificate.period_end.isoformat(),
         "issued_on": certificate.issued_on.isoformat(),
     }
