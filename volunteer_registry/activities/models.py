@@ -31,6 +31,11 @@ SIGNUP_STATUSES = {
     "withdrawn": _l("Withdrawn"),
     "declined": _l("Declined"),
 }
+#: the sign-up statuses that hold (or wait for) a place: the volunteer counts as signed up, may withdraw, and may
+#: not sign up again
+ACTIVE_SIGNUP_STATUSES = ("accepted", "pending", "waitlisted")
+#: the activity statuses anyone may see (in an approved organization): those who served keep a closed one's page
+PUBLIC_ACTIVITY_STATUSES = ("published", "closed")
 
 
 def _in(values) -> str:

@@ -16,11 +16,17 @@ from ..organizations.models import Organization
 from ..organizations.queries import _contains
 from ..regions import get_region
 from ..timeutil import LOCAL_ZONE
-from .models import CATEGORIES, Activity, Signup
+from .models import ACTIVE_SIGNUP_STATUSES, CATEGORIES, PUBLIC_ACTIVITY_STATUSES, Activity, Signup
+from .rules import (
+    ORGANIZATION_RUNNING,
+    close_refusal,
+    edit_refusal,
+    publish_refusal,
+    scan_refusal,
+    signup_refusal,
+    withdraw_refusal,
+)
 from .services import signup_of
-
-#: sign-up statuses that hold (or wait for) a place
-ACTIVE_SIGNUPS = ("accepted", "pending", "waitlisted")
 
 
 def activity_by_code(code: str | None) -> Activity:
@@ -40,7 +46,7 @@ def visible_activity(code: str, user) -> Activity:
     from ..accounts.permissions import can
 
     activity = activity_by_code(code)
-    public = activity.status in ("published", "closed") and activity.organization.status == "approved"
+    public = activity.status in PUBLIC_ACTIVITY_STATUSES and activity.organization.status == ORGANIZATION_RUNNING
     if not public and not can(user, "activities.manage", activity.organization):
         raise NotFound("not_found")
     return activity
@@ -134,24 +140,53 @@ def signup_counts(activity: Activity) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class SignupOptions:
-    """What a person may do about their place in an activity, for the buttons of its page."""
+    """What a person may do about their place in an activity, for the buttons of its page: the answers of
+    activities.rules, so that the page offers exactly what the services allow."""
 
     signup: Signup | None
     can_sign_up: bool
     can_withdraw: bool
-    started: bool
+    #: why neither button is offered, for the page to say: activity_closed, activity_draft, activity_started,
+    #: recruitment_closed; None when a button is offered or there is nothing to say (e.g. a suspended organization)
+    reason: str | None
 
 
 def signup_options(activity: Activity, volunteer, now: dt.datetime | None = None) -> SignupOptions:
-    """The person's sign-up and which button to offer (the services decide; this only avoids dead buttons)."""
+    """The person's sign-up, which button to offer and, when none, why: :func:`~.rules.signup_refusal` and
+    :func:`~.rules.withdraw_refusal`, the rules that :func:`~.services.sign_up` and :func:`~.services.withdraw`
+    enforce."""
     now = now or utcnow()
     signup = signup_of(activity, volunteer)
-    started = now >= activity.starts_at
-    holding = signup is not None and signup.status in ACTIVE_SIGNUPS
-    open_for_signup = (activity.status == "published" and activity.organization.status == "approved"
-                       and activity.is_recruiting and not started)
-    return SignupOptions(signup=signup, can_sign_up=open_for_signup and not holding,
-                         can_withdraw=holding and not started, started=started)
+    refused_signup = signup_refusal(activity, signup, now)
+    refused_withdraw = withdraw_refusal(activity, signup, now)
+    refusal = refused_withdraw if refused_signup == "already_signed_up" else refused_signup
+    if refusal == "activity_not_published":
+        # one service code, two things to tell a visitor; an unapproved organization's activity says nothing
+        refusal = {"closed": "activity_closed", "draft": "activity_draft"}.get(activity.status)
+    offered = refused_signup is None or refused_withdraw is None
+    return SignupOptions(signup=signup, can_sign_up=refused_signup is None, can_withdraw=refused_withdraw is None,
+                         reason=None if offered else refusal)
+
+
+@dataclass(frozen=True)
+class ActivityActions:
+    """What the activity's page and lists may offer its staff (each flag the answer of the rule in
+    activities.rules that the service enforces); the permission to act is checked separately."""
+
+    can_edit: bool
+    can_publish: bool
+    can_close: bool
+    #: check-in pages (the kiosk, the scanner, entering attendance by hand) take scans now
+    takes_scans: bool
+    #: the day's attendance and manual entries exist to look at (not for a draft)
+    has_attendance: bool
+
+
+def activity_actions(activity: Activity) -> ActivityActions:
+    """Which of the activity's staff actions its state allows now."""
+    return ActivityActions(can_edit=edit_refusal(activity) is None, can_publish=publish_refusal(activity) is None,
+                           can_close=close_refusal(activity) is None, takes_scans=scan_refusal(activity) is None,
+                           has_attendance=activity.status in PUBLIC_ACTIVITY_STATUSES)
 
 
 def upcoming_signups(volunteer, now: dt.datetime | None = None, limit: int = 10) -> list[Signup]:
@@ -159,7 +194,7 @@ def upcoming_signups(volunteer, now: dt.datetime | None = None, limit: int = 10)
     if volunteer is None:
         return []
     query = (db.select(Signup).join(Activity, Activity.id == Signup.activity_id)
-             .where(Signup.volunteer_id == volunteer.id, Signup.status.in_(ACTIVE_SIGNUPS),
+             .where(Signup.volunteer_id == volunteer.id, Signup.status.in_(ACTIVE_SIGNUP_STATUSES),
                     Activity.status == "published", Activity.ends_at > (now or utcnow()))
              .order_by(Activity.starts_at, Activity.id).limit(limit))
     return list(db.session.scalars(query))

@@ -17,6 +17,14 @@ from ..regions import get_region
 from ..text import check_plain_text
 from ..timeutil import parse_datetime
 from .models import CATEGORIES, SIGNUP_MODES, Activity, Signup
+from .rules import (
+    close_refusal,
+    decide_refusal,
+    edit_refusal,
+    publish_refusal,
+    signup_refusal,
+    withdraw_refusal,
+)
 
 
 class ActivityError(DomainError):
@@ -186,8 +194,7 @@ def update_activity(actor, activity: Activity, data: ActivityData, *, now: dt.da
     has passed, makes it retroactive, as if it had been created so. Raises activity_closed and the rules of
     clean_activity_data."""
     now = now or utcnow()
-    if activity.status == "closed":
-        raise ActivityError("activity_closed")
+    _enforce(edit_refusal(activity))
     values = clean_activity_data(data)
     changed = sorted(k for k, v in values.items() if getattr(activity, k) != v)
     moved_start_back = "starts_at" in changed and values["starts_at"] < min(now, activity.starts_at)
@@ -201,9 +208,15 @@ def update_activity(actor, activity: Activity, data: ActivityData, *, now: dt.da
     return activity
 
 
+def _enforce(refusal: str | None) -> None:
+    """Raise the refusal of one of the rules in activities.rules, if there is one."""
+    if refusal is not None:
+        raise ActivityError(refusal)
+
+
 def publish_activity(actor, activity: Activity) -> Activity:
-    if activity.status != "draft":
-        raise ActivityError("activity_not_draft")
+    """Publish a draft: volunteers can find it and sign up. Raises activity_not_draft."""
+    _enforce(publish_refusal(activity))
     activity.status = "published"
     record_event("activity.published", actor=actor, organization=activity.organization, target=activity)
     return activity
@@ -213,8 +226,7 @@ def close_activity(actor, activity: Activity, now: dt.datetime | None = None) ->
     """Close the activity: no more sign-ups or scans; sessions still open are closed at its end and flagged."""
     from ..checkin.services import close_open_sessions
 
-    if activity.status == "closed":
-        raise ActivityError("activity_closed")
+    _enforce(close_refusal(activity))
     activity.status = "closed"
     close_open_sessions(activity, now=now)
     record_event("activity.closed", actor=actor, organization=activity.organization, target=activity)
@@ -250,15 +262,8 @@ def sign_up(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
     """
     now = now or utcnow()
     volunteer = _volunteer_of(user)
-    if activity.status != "published" or activity.organization.status != "approved":
-        raise ActivityError("activity_not_published")
-    if not activity.is_recruiting:
-        raise ActivityError("recruitment_closed")
-    if now >= activity.starts_at:
-        raise ActivityError("activity_started")
     signup = signup_of(activity, volunteer)
-    if signup is not None and signup.status in ("accepted", "pending", "waitlisted"):
-        raise ActivityError("already_signed_up")
+    _enforce(signup_refusal(activity, signup, now))
     full = activity.capacity is not None and accepted_count(activity) >= activity.capacity
     status = "waitlisted" if full else ("accepted" if activity.signup_mode == "auto" else "pending")
     if signup is None:
@@ -280,10 +285,7 @@ def withdraw(user, activity: Activity, now: dt.datetime | None = None) -> Signup
     now = now or utcnow()
     volunteer = _volunteer_of(user)
     signup = signup_of(activity, volunteer)
-    if signup is None or signup.status not in ("accepted", "pending", "waitlisted"):
-        raise ActivityError("not_signed_up")
-    if now >= activity.starts_at:
-        raise ActivityError("activity_started")
+    _enforce(withdraw_refusal(activity, signup, now))
     freed = signup.status == "accepted"
     signup.status = "withdrawn"
     signup.decided_at = now
@@ -315,8 +317,7 @@ def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
 def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None = None) -> Signup:
     """A coordinator accepts or declines a pending sign-up (a full activity puts an accepted one on the list)."""
     now = now or utcnow()
-    if signup.status != "pending":
-        raise ActivityError("signup_not_pending")
+    _enforce(decide_refusal(signup))
     activity = signup.activity
     if approve:
         full = activity.capacity is not None and accepted_count(activity) >= activity.capacity

@@ -14,6 +14,7 @@ from . import bp
 from .forms import ActivityForm, FindForm, SignupDecisionForm
 from .queries import (
     activities_of_organization,
+    activity_actions,
     find_activities,
     places_left,
     signup_counts,
@@ -213,3 +214,7 @@ def decide(code: str, signup_id: int):
             db.session.commit()
             flash(_("%(name)s: %(status)s.", name=isolate(entry.volunteer.name), status=entry.status_label), "success")
     return redirect(url_for("activities.signups_page", code=activity.code))
+
+
+# Pages and lists ask activities.rules, through this, which staff actions an activity's state allows.
+bp.add_app_template_global(activity_actions)
