@@ -11,17 +11,17 @@ import datetime as dt
 import math
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..accounts.permissions import can
-from ..activities.models import Activity
+from ..activities.models import Activity, Signup
 from ..activities.queries import activity_by_code
-from ..activities.services import is_accepted
 from ..audit.services import record_event
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, Forbidden
@@ -31,11 +31,11 @@ from ..integrity import services as integrity
 from ..ledger.services import correct_session, record_session, service_entry_of_session
 from ..models import utcnow
 from ..text import check_plain_text
-from ..timeutil import local
 from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from .kiosk import kiosk_problem
 from .models import AttendanceSession, ManualEntry, Scan
+from .rules import DIRECTIONS, ScanFacts, early_refusal, scan_decision
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
@@ -214,7 +214,7 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     now = now or utcnow()
     if not _EVENT_ID.fullmatch(request.event_id or ""):
         raise CheckInError("event_id_invalid", field="event_id")
-    if request.direction not in ("in", "out", "auto"):
+    if request.direction not in DIRECTIONS:
         raise CheckInError("direction_invalid", field="direction")
     if bool(request.volunteer_number) == bool(request.kiosk_token):
         raise CheckInError("scan_subject_missing", field="volunteer_number")
@@ -252,24 +252,14 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
             > activity.radius_m):
         flags.append("outside_radius")
 
-    if request.offline and request.scanned_at is not None and now - request.scanned_at > rules.offline_max_age():
-        problem = problem or "offline_too_old"
-    problem = problem or _refusal(activity, volunteer, moment)
-    session, result = None, None
-    if problem is None:
-        current = open_session(activity, volunteer)
-        direction = request.direction if request.direction != "auto" else ("out" if current else "in")
-        if direction == "in" and current is not None:
-            problem = "already_checked_in"
-        elif direction == "in" and _sessions_on(activity, volunteer, moment) >= rules.sessions_per_day():
-            problem = "too_many_sessions"
-        elif direction == "out" and current is None:
-            problem = "not_checked_in"
-        elif direction == "out" and moment < current.checked_in_at:
-            problem = "check_out_before_check_in"
-        else:
-            result = direction
-            session = current
+    offline_age = now - request.scanned_at if request.offline and request.scanned_at is not None else None
+    facts = ScanFacts(activity=activity, moment=moment, direction=request.direction,
+                      offline_max_age=rules.offline_max_age(), sessions_per_day=rules.sessions_per_day(),
+                      problem=problem, offline_age=offline_age)
+    if early_refusal(facts) is None:
+        facts = _with_person_facts(facts, volunteer)
+    decision = scan_decision(facts)
+    problem, result, session = decision.refusal, decision.direction, decision.session
     scan = Scan(event_id=request.event_id, activity_id=activity.id, organization_id=activity.organization_id,
                 volunteer_id=volunteer.id if volunteer else None,
                 typed_number=(request.volunteer_number or "")[:40] if volunteer is None and method != "kiosk" else None,
@@ -300,29 +290,23 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     return ScanResult(scan, session, error=_refusal_error(problem, activity.id), recorded=recorded)
 
 
-def _sessions_on(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> int:
-    """The volunteer's sessions at the activity that began on the (Beijing) day of ``moment``."""
-    day = local(moment).date()
-    starts = db.session.scalars(db.select(AttendanceSession.checked_in_at).where(
-        AttendanceSession.activity_id == activity.id, AttendanceSession.volunteer_id == volunteer.id,
-        AttendanceSession.checked_in_at > moment - dt.timedelta(days=1),
-        AttendanceSession.checked_in_at < moment + dt.timedelta(days=1)))
-    return sum(1 for start in starts if local(start).date() == day)
-
-
-def _refusal(activity: Activity, volunteer: Volunteer, moment: dt.datetime) -> str | None:
-    if activity.organization.status != "approved":
-        return "organization_suspended"
-    if activity.status != "published":
-        return "activity_not_open"
-    grace = dt.timedelta(minutes=activity.grace_minutes)
-    if moment < activity.starts_at - grace:
-        return "activity_not_started"
-    if moment > activity.ends_at + grace:
-        return "activity_ended"
-    if not activity.allows_walk_ins and not is_accepted(activity, volunteer):
-        return "not_signed_up"
-    return None
+def _with_person_facts(facts: ScanFacts, volunteer: Volunteer) -> ScanFacts:
+    """The facts with what concerns the volunteer: their open session at the activity, then in one query whether
+    they hold an accepted place and when their sessions there within a day of the scan began."""
+    activity, moment = facts.activity, facts.moment
+    current = open_session(activity, volunteer)
+    signed_up = exists().where(Signup.activity_id == activity.id, Signup.volunteer_id == volunteer.id,
+                               Signup.status == "accepted")
+    # one row per session in the window, or a single row without one: the sign-up is known either way
+    rows = db.session.execute(
+        db.select(signed_up.label("signed_up"), AttendanceSession.checked_in_at).select_from(Volunteer)
+        .outerjoin(AttendanceSession, and_(
+            AttendanceSession.volunteer_id == Volunteer.id, AttendanceSession.activity_id == activity.id,
+            AttendanceSession.checked_in_at > moment - dt.timedelta(days=1),
+            AttendanceSession.checked_in_at < moment + dt.timedelta(days=1)))
+        .where(Volunteer.id == volunteer.id)).all()
+    return replace(facts, open_session=current, signed_up=bool(rows and rows[0].signed_up),
+                   session_starts=tuple(row.checked_in_at for row in rows if row.checked_in_at is not None))
 
 
 def _close(session: AttendanceSession, moment: dt.datetime, flags: list[str], cap: dt.timedelta) -> None:
