@@ -20,6 +20,7 @@ from .models import ACTIVE_SIGNUP_STATUSES, CATEGORIES, PUBLIC_ACTIVITY_STATUSES
 from .rules import (
     ORGANIZATION_RUNNING,
     close_refusal,
+    decide_refusal,
     edit_refusal,
     publish_refusal,
     scan_refusal,
@@ -187,6 +188,12 @@ def activity_actions(activity: Activity) -> ActivityActions:
     return ActivityActions(can_edit=edit_refusal(activity) is None, can_publish=publish_refusal(activity) is None,
                            can_close=close_refusal(activity) is None, takes_scans=scan_refusal(activity) is None,
                            has_attendance=activity.status in PUBLIC_ACTIVITY_STATUSES)
+
+
+def signup_decidable(signup: Signup) -> bool:
+    """Whether a coordinator may accept or decline the sign-up now (:func:`~.rules.decide_refusal`), for the
+    buttons of the sign-ups page."""
+    return decide_refusal(signup) is None
 
 
 def upcoming_signups(volunteer, now: dt.datetime | None = None, limit: int = 10) -> list[Signup]:

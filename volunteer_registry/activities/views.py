@@ -18,6 +18,7 @@ from .queries import (
     find_activities,
     places_left,
     signup_counts,
+    signup_decidable,
     signup_in,
     signup_options,
     signups,
@@ -216,5 +217,6 @@ def decide(code: str, signup_id: int):
     return redirect(url_for("activities.signups_page", code=activity.code))
 
 
-# Pages and lists ask activities.rules, through this, which staff actions an activity's state allows.
+# Pages and lists ask activities.rules, through these, which staff actions an activity's or a sign-up's state allows.
 bp.add_app_template_global(activity_actions)
+bp.add_app_template_global(signup_decidable)
