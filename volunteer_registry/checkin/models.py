@@ -11,6 +11,8 @@ from ..models import UTCDateTime, make_append_only, utcnow
 
 SCAN_METHODS = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
                 "correction": _l("Correction")}
+#: what a device may ask of a scan; "auto" checks in, or out when a session is open
+SCAN_DIRECTIONS = ("in", "out", "auto")
 FLAGS = {
     "offline": _l("Scanned offline"),
     "outside_radius": _l("Outside the activity's area"),
@@ -35,7 +37,7 @@ class Scan(db.Model):
     __tablename__ = "scans"
     __table_args__ = (
         CheckConstraint(f"method IN ({_in(SCAN_METHODS)})", name="method"),
-        CheckConstraint("direction IN ('in', 'out', 'auto')", name="direction"),
+        CheckConstraint(f"direction IN ({_in(SCAN_DIRECTIONS)})", name="direction"),
         CheckConstraint("accepted = (refusal_code IS NULL)", name="accepted_xor_refused"),
         Index("ix_scans_activity_id_id", "activity_id", "id"),
     )

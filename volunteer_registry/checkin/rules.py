@@ -12,9 +12,6 @@ from ..activities.rules import scan_refusal
 from ..timeutil import local
 from .models import AttendanceSession
 
-#: what a device may ask; "auto" checks in, or out when a session is open
-DIRECTIONS = ("in", "out", "auto")
-
 
 @dataclass(frozen=True)
 class ScanFacts:

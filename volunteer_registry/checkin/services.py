@@ -34,8 +34,8 @@ from ..text import check_plain_text
 from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from .kiosk import kiosk_problem
-from .models import AttendanceSession, ManualEntry, Scan
-from .rules import DIRECTIONS, ScanFacts, early_refusal, scan_decision
+from .models import SCAN_DIRECTIONS, AttendanceSession, ManualEntry, Scan
+from .rules import ScanFacts, early_refusal, scan_decision
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
@@ -214,7 +214,7 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     now = now or utcnow()
     if not _EVENT_ID.fullmatch(request.event_id or ""):
         raise CheckInError("event_id_invalid", field="event_id")
-    if request.direction not in DIRECTIONS:
+    if request.direction not in SCAN_DIRECTIONS:
         raise CheckInError("direction_invalid", field="direction")
     if bool(request.volunteer_number) == bool(request.kiosk_token):
         raise CheckInError("scan_subject_missing", field="volunteer_number")

@@ -33,6 +33,8 @@ SOURCES = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l(
            "manual": _l("Entered by hand")}
 STATES = {"pending": _l("Waiting for approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
           "annulled": _l("Annulled")}
+#: the states whose minutes count, or may yet count: approved, and waiting for approval
+LIVE_STATES = ("pending", "approved")
 
 
 def _in(values) -> str:

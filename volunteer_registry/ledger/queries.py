@@ -9,7 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case, func, or_
 from sqlalchemy.orm import contains_eager
 
-from ..activities.models import Activity
+from ..activities.models import PUBLIC_ACTIVITY_STATUSES, Activity
 from ..checkin.models import FLAGS
 from ..extensions import db
 from ..organizations.models import Organization
@@ -152,7 +152,7 @@ def activity_choices(org: Organization, limit: int = ACTIVITY_CHOICES) -> list[t
     approval page's activity filter offers."""
     rows = db.session.execute(
         db.select(Activity.code, Activity.title, Activity.starts_at)
-        .where(Activity.organization_id == org.id, Activity.status.in_(("published", "closed")))
+        .where(Activity.organization_id == org.id, Activity.status.in_(PUBLIC_ACTIVITY_STATUSES))
         .order_by(Activity.starts_at.desc(), Activity.id.desc()).limit(limit))
     return [tuple(row) for row in rows]
 

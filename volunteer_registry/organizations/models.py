@@ -46,6 +46,8 @@ MEMBERSHIP_STATUSES = {
 #: an organization named an already-registered person (an import row) who has not agreed to join: it sees the name
 #: it gave and the status, nothing of their record, and they count as members nowhere
 UNCONSENTED_STATUSES = ("invited", "refused")
+#: a membership the volunteer holds or has asked for: the one they may leave
+CURRENT_MEMBERSHIP_STATUSES = ("active", "pending")
 
 
 def _in(values) -> str:

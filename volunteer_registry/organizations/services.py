@@ -25,6 +25,7 @@ from ..regions import get_region
 from ..text import check_plain_text, fold
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import (
+    CURRENT_MEMBERSHIP_STATUSES,
     INVITATION_ROLES,
     JOIN_MODES,
     ORG_TYPES,
@@ -429,7 +430,7 @@ def leave_organization(user, org: Organization) -> Membership:
     """The volunteer leaves (or withdraws a pending request). Raises not_a_member."""
     volunteer = _volunteer_of(user)
     membership = _membership(org, volunteer)
-    if membership is None or membership.status not in ("active", "pending"):
+    if membership is None or membership.status not in CURRENT_MEMBERSHIP_STATUSES:
         raise OrganizationError("not_a_member")
     membership.status = "left"
     membership.decided_at = utcnow()

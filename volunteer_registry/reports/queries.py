@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, distinct, exists, extract, func
 
 from ..activities.models import Activity, Signup
+from ..certificates.models import STATUSES as CERTIFICATE_STATUSES
 from ..certificates.models import Certificate, CertificateRequest
 from ..checkin.models import AttendanceSession
 from ..extensions import db
@@ -133,7 +134,7 @@ def organization_stats(org: Organization, *, on: dt.date | None = None) -> Organ
                         for code, title, minutes, volunteers in top_rows],
         pending_entries=pending_entries, pending_corrections=pending_corrections,
         pending_certificate_requests=pending_requests, attendance=attendance(org, on=on),
-        certificates={status: certificates.get(status, 0) for status in ("valid", "revoked", "superseded")})
+        certificates={status: certificates.get(status, 0) for status in CERTIFICATE_STATUSES})
 
 
 def attendance(org: Organization, *, on: dt.date | None = None) -> dict:

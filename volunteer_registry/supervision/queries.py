@@ -14,7 +14,7 @@ from ..audit.models import AuditEvent
 from ..certificates.models import Certificate
 from ..errors import NotFound
 from ..extensions import db
-from ..ledger.models import STATES, LedgerEntry, LedgerState
+from ..ledger.models import LIVE_STATES, STATES, LedgerEntry, LedgerState
 from ..ledger.queries import EntryRow, entry_rows
 from ..timeutil import LOCAL_ZONE
 from .models import (
@@ -72,7 +72,7 @@ def signal_entries(signal: RiskSignal) -> tuple[list[EntryRow], int]:
             states = [s for s in states if "overlap" in (s.entry.flags or ())]
     elif signal.kind == "long_day":
         states = _states(LedgerState.volunteer_id == signal.volunteer_id,
-                         LedgerState.status.in_(("pending", "approved")),
+                         LedgerState.status.in_(LIVE_STATES),
                          LedgerState.service_date == signal.occurred_on)
     elif signal.kind == "retroactive":
         states = _states(LedgerEntry.organization_id == signal.organization_id,

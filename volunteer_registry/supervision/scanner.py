@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ..activities.models import Activity
 from ..audit.models import AuditEvent
 from ..extensions import db
-from ..ledger.models import LedgerEntry, LedgerLeaf, LedgerState
+from ..ledger.models import LIVE_STATES, LedgerEntry, LedgerLeaf, LedgerState
 from ..models import utcnow
 from ..timeutil import local
 from .models import (
@@ -215,7 +215,7 @@ def _long_days(days: set[tuple[int, dt.date]], now: dt.datetime) -> None:
             db.select(LedgerState.volunteer_id, LedgerState.service_date, LedgerState.organization_id,
                       func.sum(LedgerState.minutes), func.count())
             .where(LedgerState.volunteer_id.in_(chunk), LedgerState.service_date.in_(dates),
-                   LedgerState.status.in_(("pending", "approved")))
+                   LedgerState.status.in_(LIVE_STATES))
             .group_by(LedgerState.volunteer_id, LedgerState.service_date, LedgerState.organization_id))
         for volunteer_id, day, org_id, minutes, count in rows:
             if (volunteer_id, day) in days:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import insert
 
+from ..certificates.models import STATUSES as CERTIFICATE_STATUSES
 from ..certificates.models import Certificate
 from ..certificates.tokens import CertificateClaims, TokenError, open_token, token_url
 from ..extensions import db
@@ -26,7 +27,8 @@ from ..organizations.models import Organization
 from .models import Verification
 from .pdfcheck import PdfCheckError, SignedPdf, check_signed_pdf, load_roots
 
-AUTHENTIC = ("valid", "revoked", "superseded")
+#: a certificate is authentic whatever its status; the verdict says which
+AUTHENTIC = tuple(CERTIFICATE_STATUSES)
 #: every outcome a verdict can have: the certificate's status, or a refusal code
 OUTCOMES = AUTHENTIC + TokenError.CODES + ("unknown_certificate", "mismatch") + PdfCheckError.CODES
 
