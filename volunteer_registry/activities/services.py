@@ -331,7 +331,3 @@ def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None 
     db.session.flush()
     return signup
 
-
-def is_accepted(activity: Activity, volunteer) -> bool:
-    signup = signup_of(activity, volunteer)
-    return signup is not None and signup.status == "accepted"

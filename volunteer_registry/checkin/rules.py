@@ -1,6 +1,7 @@
 """The rule of a scan as a pure function of its facts (pretix's check-in): :func:`scan_decision` answers whether a
 scan is accepted, as which direction, or with which refusal code (CheckInError's codes). Nothing here reads the
-database: :func:`~.services.record_scan` gathers the facts in one query, asks here, then writes.
+database: :func:`~.services.record_scan` gathers the facts (the volunteer's open session, then one query for the
+rest, and only when no earlier refusal applies), asks here, then writes.
 """
 from __future__ import annotations
 
