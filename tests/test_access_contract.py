@@ -105,6 +105,25 @@ def test_organization_pages_and_endpoints(make, client, api):
     _status(api.get(f"/organizations/{approved.code}/members", token=token_for(coordinator)), 200)
 
 
+def test_a_platform_permission_is_checked_before_the_code_is_looked_up(make, client, api):
+    """Civil affairs' pages name a platform permission: without it the code tells nothing (403 whether or not it
+    exists); with it every organization is found, approved or not."""
+    pending, stranger, platform = make.org(status="pending"), make.user(), make.admin()
+    db.session.commit()
+    login(client, stranger)
+    for code in (pending.code, "NOPE0000"):
+        _status(client.get(f"/admin/supervision/organizations/{code}"), 403)
+        _json_error(api.post(f"/organizations/{code}/decision", token=token_for(stranger), json={}), 403,
+                    "forbidden")
+    login(client, platform)
+    _status(client.get(f"/admin/supervision/organizations/{pending.code}"), 200)
+    _status(client.get("/admin/supervision/organizations/NOPE0000"), 404)
+    decided = api.post(f"/organizations/{pending.code}/decision", token=token_for(platform),
+                       json={"decision": "approve"})
+    _status(decided, 200)
+    assert decided.get_json()["status"] == "approved"
+
+
 def test_activity_pages_and_endpoints(make, client, api):
     published = make.activity()
     draft = make.activity(published.organization, status="draft")

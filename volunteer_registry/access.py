@@ -29,7 +29,7 @@ from functools import wraps
 from flask import current_app, g
 from flask_login import current_user
 
-from .accounts.permissions import require
+from .accounts.permissions import PLATFORM_PERMISSIONS, require
 from .activities.models import Activity
 from .activities.queries import visible_activity
 from .certificates.models import Certificate
@@ -49,8 +49,13 @@ def request_user():
 def load_organization(code: str, permission: str | None = None, user=None) -> Organization:
     """The organization with public code ``code`` as ``user`` (default: :func:`request_user`) may know it, and
     over which they hold ``permission`` when one is named. Raises NotFound where it does not exist for them,
-    Forbidden where they may see it but lack the permission."""
+    Forbidden where they may see it but lack the permission. A platform permission (``orgs.decide``,
+    ``supervision.manage``) does not depend on the organization, so it is checked first: without it the caller
+    learns nothing of the code (Forbidden), and with it they see every organization."""
     user = request_user() if user is None else user
+    if permission in PLATFORM_PERMISSIONS:
+        require(permission, user=user)
+        return visible_organization(code, user)
     org = visible_organization(code, user)
     if permission is not None:
         require(permission, org, user=user)

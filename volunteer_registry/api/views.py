@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from ..access import load_organization, loads_activity, loads_organization
-from ..accounts.permissions import can, require
+from ..accounts.permissions import can
 from ..activities.models import Activity
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..checkin.limits import scan_rate_limit, scanner_key
@@ -20,7 +20,6 @@ from ..organizations.queries import (
     directory,
     members,
     membership_of,
-    organization_by_code,
 )
 from ..organizations.services import (
     OrganizationData,
@@ -139,9 +138,8 @@ def get_organization(org):
 
 @bp.route("/organizations/<code>/decision", methods=["POST"])
 @token_required
-def decide(code: str):
-    require("orgs.decide", user=g.api_user)
-    org = organization_by_code(code)
+@loads_organization("orgs.decide")
+def decide(org):
     body = _body()
     decide_organization(g.api_user, org, str(body.get("decision", "")), body.get("reason") and str(body["reason"]))
     db.session.commit()

@@ -40,7 +40,6 @@ from .queries import (
     membership_in,
     membership_of,
     open_invitations,
-    organization_by_code,
     organizations_for_review,
     organizations_of_user,
 )
@@ -392,8 +391,8 @@ def review():
 
 @bp.route("/admin/organizations/<code>/decision", methods=["POST"])
 @platform_admin_required
-def decide(code: str):
-    org = organization_by_code(code)
+@loads_organization("orgs.decide")
+def decide(org):
     form = DecisionForm()
     if form.validate_on_submit():
         try:

@@ -20,7 +20,6 @@ from ..errors import DomainError, apply_to_form
 from ..extensions import db, limiter
 from ..forms import ConfirmForm
 from ..links import public_url
-from ..organizations.queries import organization_by_code
 from ..paging import requested_page
 from . import bp
 from .forms import ComplaintFilterForm, ComplaintForm, OutcomeForm, QueueFilterForm, ResponseForm, StartCheckForm
@@ -132,14 +131,15 @@ def _organization_page(org, form: StartCheckForm, status: int = 200):
 
 @bp.route("/admin/supervision/organizations/<code>")
 @supervision_required
-def organization(code: str):
-    return _organization_page(organization_by_code(code), StartCheckForm(formdata=None))
+@loads_organization("supervision.manage")
+def organization(org):
+    return _organization_page(org, StartCheckForm(formdata=None))
 
 
 @bp.route("/admin/supervision/organizations/<code>/spot-checks", methods=["POST"])
 @supervision_required
-def start(code: str):
-    org = organization_by_code(code)
+@loads_organization("supervision.manage")
+def start(org):
     form = StartCheckForm()
     if form.validate_on_submit():
         try:
