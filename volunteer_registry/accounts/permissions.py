@@ -1,8 +1,26 @@
 """Who may do what: the one place where roles become permissions.
 
 Roles are per organization (DESIGN.md): a person is an org admin or a coordinator of particular organizations,
-a volunteer through their own profile, and a platform admin platform-wide. Views and API endpoints ask
-:func:`require`; nothing else looks at roles.
+a volunteer through their own profile, and a platform admin platform-wide. Nothing but this module looks at roles.
+
+The contract, in three layers:
+
+- **Views and API endpoints** load and authorize through the decorators of ``volunteer_registry/access.py``
+  (``@loads_organization("ledger.decide")`` and its kin for activities and certificates): the object named in the
+  URL is loaded, not found where the caller may not know it exists, and refused (403) without the permission,
+  before the view runs. Platform-wide pages use :func:`platform_admin_required` or :func:`require` alone.
+- **Services** authorize the actor they are given: every service that acts for a person takes that person as
+  ``actor`` (or ``user``) and calls ``require(permission, organization, user=actor)`` itself, before it writes
+  anything, so a page, an API endpoint and a CLI command meet the same check; the view's check only answers
+  earlier. A service never falls back to the signed-in person: it is passed its actor explicitly. Services where
+  people act on their own behalf (signing up, their own profile) check that they are that person instead.
+- **Queries** (``*/queries.py``) never authorize: they answer for whoever calls them, and are only called after
+  one of the above has.
+
+The platform itself acts without an actor only in the jobs the CLI runs (``flask ledger run``: closing the
+sessions left open at ended activities, recorded with ``actor=None``, then extending the log); such a job is not a
+service that acts for a person, and no page or endpoint reaches it. A CLI command that acts for a person (``flask
+certificates issue-batch --as``) names that person and goes through the same services and checks.
 """
 from __future__ import annotations
 
@@ -67,7 +85,8 @@ def can(user, permission: str, organization=None) -> bool:
 
 
 def require(permission: str, organization=None, user=None) -> None:
-    """Raise Forbidden unless the user (default: the signed-in one) holds ``permission``."""
+    """Raise Forbidden unless ``user`` holds ``permission`` (over ``organization`` for organization permissions).
+    Without ``user`` the signed-in person is asked: for pages only; services always pass their actor."""
     if not can(user if user is not None else current_user, permission, organization):
         raise Forbidden("forbidden")
 

@@ -53,17 +53,6 @@ def visible_activity(code: str, user) -> Activity:
     return activity
 
 
-def staff_activity(code: str, permission: str, user) -> Activity:
-    """The activity behind a staff page (editing it, its sign-ups, its check-in pages), when ``user`` holds
-    ``permission`` over its organization. NotFound where :func:`visible_activity` says it does not exist for them
-    (a draft, an unapproved organization's: its code is not confirmed), Forbidden where they may see it but not act."""
-    from ..accounts.permissions import require
-
-    activity = visible_activity(code, user)
-    require(permission, activity.organization, user)
-    return activity
-
-
 def _local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_ZONE).astimezone(dt.UTC)
 

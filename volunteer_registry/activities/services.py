@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
+from ..accounts.permissions import require
 from ..audit.services import record_event
 from ..codes import new_public_code
 from ..errors import DomainError
@@ -177,7 +178,9 @@ def clean_activity_data(data: ActivityData) -> dict:
 
 def create_activity(actor, org, data: ActivityData, *, now: dt.datetime | None = None) -> Activity:
     """A new draft activity of ``org``, created at ``now``. One that starts before it is created is retroactive
-    (补录): every entry of it will need a second person. Raises ActivityError (see clean_activity_data)."""
+    (补录): every entry of it will need a second person. Raises Forbidden unless ``actor`` may run ``org``'s
+    activities, then ActivityError (see clean_activity_data)."""
+    require("activities.manage", org, user=actor)
     now = now or utcnow()
     values = clean_activity_data(data)
     activity = Activity(code=new_public_code(), organization_id=org.id, status="draft", created_by_id=actor.id,
@@ -191,8 +194,9 @@ def create_activity(actor, org, data: ActivityData, *, now: dt.datetime | None =
 
 def update_activity(actor, activity: Activity, data: ActivityData, *, now: dt.datetime | None = None) -> Activity:
     """Change a draft or published activity. Moving its start back to before ``now``, or its end later once it
-    has passed, makes it retroactive, as if it had been created so. Raises activity_closed and the rules of
-    clean_activity_data."""
+    has passed, makes it retroactive, as if it had been created so. Raises Forbidden unless ``actor`` may run the
+    organization's activities, then activity_closed and the rules of clean_activity_data."""
+    require("activities.manage", activity.organization, user=actor)
     now = now or utcnow()
     _enforce(edit_refusal(activity))
     values = clean_activity_data(data)
@@ -215,7 +219,9 @@ def _enforce(refusal: str | None) -> None:
 
 
 def publish_activity(actor, activity: Activity) -> Activity:
-    """Publish a draft: volunteers can find it and sign up. Raises activity_not_draft."""
+    """Publish a draft: volunteers can find it and sign up. Raises Forbidden unless ``actor`` may run the
+    organization's activities, then activity_not_draft."""
+    require("activities.manage", activity.organization, user=actor)
     _enforce(publish_refusal(activity))
     activity.status = "published"
     record_event("activity.published", actor=actor, organization=activity.organization, target=activity)
@@ -223,9 +229,11 @@ def publish_activity(actor, activity: Activity) -> Activity:
 
 
 def close_activity(actor, activity: Activity, now: dt.datetime | None = None) -> Activity:
-    """Close the activity: no more sign-ups or scans; sessions still open are closed at its end and flagged."""
+    """Close the activity: no more sign-ups or scans; sessions still open are closed at its end and flagged.
+    Raises Forbidden unless ``actor`` may run the organization's activities, then activity_closed."""
     from ..checkin.services import close_open_sessions
 
+    require("activities.manage", activity.organization, user=actor)
     _enforce(close_refusal(activity))
     activity.status = "closed"
     close_open_sessions(activity, now=now)
@@ -315,7 +323,9 @@ def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
 
 
 def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None = None) -> Signup:
-    """A coordinator accepts or declines a pending sign-up (a full activity puts an accepted one on the list)."""
+    """A coordinator accepts or declines a pending sign-up (a full activity puts an accepted one on the list).
+    Raises Forbidden unless ``actor`` may run the organization's activities, then signup_not_pending."""
+    require("activities.manage", signup.activity.organization, user=actor)
     now = now or utcnow()
     _enforce(decide_refusal(signup))
     activity = signup.activity

@@ -2,12 +2,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.permissions import can, require
+from ..access import loads_activity, loads_organization
+from ..accounts.permissions import can
 from ..errors import apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..organizations.queries import visible_organization
-from ..paging import parse_page
+from ..paging import requested_page
 from ..text import isolate
 from ..volunteers.queries import volunteer_for_user
 from . import bp
@@ -22,8 +22,6 @@ from .queries import (
     signup_in,
     signup_options,
     signups,
-    staff_activity,
-    visible_activity,
 )
 from .services import (
     ActivityData,
@@ -38,22 +36,6 @@ from .services import (
 )
 
 
-def _page() -> int:
-    return parse_page(request.args.get("page")) or 1
-
-
-def _organization_for(code: str):
-    """The organization behind a staff page, when the signed-in person may run its activities."""
-    org = visible_organization(code, current_user)
-    require("activities.manage", org)
-    return org
-
-
-def _activity_for(code: str):
-    """The activity behind a staff page, when the signed-in person may run its organization's activities."""
-    return staff_activity(code, "activities.manage", current_user)
-
-
 def _save_error(error: ActivityError, form) -> None:
     db.session.rollback()
     if not apply_to_form(error, form):
@@ -66,13 +48,13 @@ def find():
     form.validate()
     results = find_activities(text=form.q.data or "", region_code=form.region.data or "",
                               category=form.category.data or "", date_from=form.date_from.data,
-                              date_to=form.date_to.data, page=_page())
+                              date_to=form.date_to.data, page=requested_page())
     return render_template("activities/find.html", form=form, results=results, left=places_left(results.items))
 
 
 @bp.route("/activities/<code>")
-def show(code: str):
-    activity = visible_activity(code, current_user)
+@loads_activity()
+def show(activity):
     volunteer = volunteer_for_user(current_user)
     return render_template("activities/show.html", activity=activity, options=signup_options(activity, volunteer),
                            left=places_left([activity])[activity.id], confirm=ConfirmForm(),
@@ -83,8 +65,8 @@ def show(code: str):
 
 @bp.route("/activities/<code>/signup", methods=["POST"])
 @login_required
-def signup(code: str):
-    activity = visible_activity(code, current_user)
+@loads_activity()
+def signup(activity):
     try:
         entry = sign_up(current_user, activity)
     except ActivityError as error:
@@ -105,8 +87,8 @@ def signup(code: str):
 
 @bp.route("/activities/<code>/withdraw", methods=["POST"])
 @login_required
-def withdraw_signup(code: str):
-    activity = visible_activity(code, current_user)
+@loads_activity()
+def withdraw_signup(activity):
     try:
         withdraw(current_user, activity)
     except ActivityError as error:
@@ -121,16 +103,16 @@ def withdraw_signup(code: str):
 
 @bp.route("/organizations/<code>/activities")
 @login_required
-def manage(code: str):
-    org = _organization_for(code)
-    page = activities_of_organization(org, _page())
+@loads_organization("activities.manage")
+def manage(org):
+    page = activities_of_organization(org, requested_page())
     return render_template("activities/manage.html", org=org, page=page, left=places_left(page.items))
 
 
 @bp.route("/organizations/<code>/activities/new", methods=["GET", "POST"])
 @login_required
-def new(code: str):
-    org = _organization_for(code)
+@loads_organization("activities.manage")
+def new(org):
     form = ActivityForm()
     if request.method == "GET":
         form.region_code.data = org.region_code
@@ -149,8 +131,8 @@ def new(code: str):
 
 @bp.route("/activities/<code>/edit", methods=["GET", "POST"])
 @login_required
-def edit(code: str):
-    activity = _activity_for(code)
+@loads_activity("activities.manage")
+def edit(activity):
     form = ActivityForm(obj=activity)
     if form.validate_on_submit():
         try:
@@ -164,9 +146,8 @@ def edit(code: str):
     return render_template("activities/edit.html", form=form, org=activity.organization, activity=activity)
 
 
-def _change_status(code: str, change, message, category: str):
+def _change_status(activity, change, message, category: str):
     """Publish or close: ``change(actor, activity)``, then ``message(activity)`` flashed, back to the activity."""
-    activity = _activity_for(code)
     try:
         change(current_user, activity)
     except ActivityError as error:
@@ -179,31 +160,33 @@ def _change_status(code: str, change, message, category: str):
 
 @bp.route("/activities/<code>/publish", methods=["POST"])
 @login_required
-def publish(code: str):
-    return _change_status(code, publish_activity, lambda activity: _(
+@loads_activity("activities.manage")
+def publish(activity):
+    return _change_status(activity, publish_activity, lambda activity: _(
         "Published: volunteers can now find %(title)s and sign up.", title=activity.title), "success")
 
 
 @bp.route("/activities/<code>/close", methods=["POST"])
 @login_required
-def close(code: str):
-    return _change_status(code, close_activity, lambda activity: _(
+@loads_activity("activities.manage")
+def close(activity):
+    return _change_status(activity, close_activity, lambda activity: _(
         "Closed: no more sign-ups or check-ins for %(title)s.", title=activity.title), "info")
 
 
 @bp.route("/activities/<code>/signups")
 @login_required
-def signups_page(code: str):
-    activity = _activity_for(code)
-    return render_template("activities/signups.html", activity=activity, page=signups(activity, _page()),
+@loads_activity("activities.manage")
+def signups_page(activity):
+    return render_template("activities/signups.html", activity=activity, page=signups(activity, requested_page()),
                            counts=signup_counts(activity), left=places_left([activity])[activity.id],
                            decision_form=SignupDecisionForm())
 
 
 @bp.route("/activities/<code>/signups/<int:signup_id>/decision", methods=["POST"])
 @login_required
-def decide(code: str, signup_id: int):
-    activity = _activity_for(code)
+@loads_activity("activities.manage")
+def decide(activity, signup_id: int):
     entry = signup_in(activity, signup_id)
     form = SignupDecisionForm()
     if form.validate_on_submit():

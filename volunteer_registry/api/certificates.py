@@ -6,9 +6,8 @@ import datetime as dt
 
 from flask import g, jsonify
 
-from ..accounts.permissions import require
+from ..access import load_certificate, load_organization, loads_certificate
 from ..certificates.models import Certificate
-from ..certificates.queries import readable_certificate
 from ..certificates.services import (
     CertificateError,
     issue_certificate,
@@ -19,7 +18,6 @@ from ..certificates.views import pdf_download
 from ..codes import normalize_volunteer_number
 from ..extensions import db
 from ..hours import as_hours
-from ..organizations.queries import visible_organization
 from ..volunteers.queries import volunteer_by_number
 from . import bp
 from .auth import token_required
@@ -63,8 +61,7 @@ def issue_certificate_endpoint():
     org_code = body.get("organization")
     if not isinstance(org_code, str) or not org_code:
         raise ApiError("invalid_parameter", "organization must be an organization code", field="organization")
-    org = visible_organization(org_code, g.api_user)
-    require("certificates.issue", org, g.api_user)
+    org = load_organization(org_code, "certificates.issue")
     raw_number = body.get("volunteer_number")
     number = normalize_volunteer_number(raw_number) if isinstance(raw_number, str) else None
     if number is None:
@@ -80,14 +77,16 @@ def issue_certificate_endpoint():
 
 @bp.route("/certificates/<code>", methods=["GET"])
 @token_required
-def get_certificate(code: str):
-    return jsonify(certificate_json(readable_certificate(code, g.api_user)))
+@loads_certificate()
+def get_certificate(certificate):
+    return jsonify(certificate_json(certificate))
 
 
 @bp.route("/certificates/<code>/pdf", methods=["GET"])
 @token_required
-def get_certificate_pdf(code: str):
-    return pdf_download(readable_certificate(code, g.api_user))
+@loads_certificate()
+def get_certificate_pdf(certificate):
+    return pdf_download(certificate)
 
 
 @bp.route("/certificates/<code>/revocation", methods=["POST"])
@@ -95,7 +94,7 @@ def get_certificate_pdf(code: str):
 def revoke_certificate_endpoint(code: str):
     """Revoke (org admins, never their own certificate): ``{"reason"}``."""
     body = _body()
-    certificate = readable_certificate(code, g.api_user)
+    certificate = load_certificate(code)  # after the body is read: a malformed one is 400 for any certificate
     reason = body.get("reason")
     if not isinstance(reason, str):
         raise CertificateError("reason_required", field="reason")

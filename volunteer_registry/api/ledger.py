@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from ..accounts.permissions import can, require
+from ..access import loads_organization
+from ..accounts.permissions import can
 from ..codes import normalize_volunteer_number
 from ..errors import NotFound
 from ..extensions import db
@@ -13,11 +14,11 @@ from ..ledger.merkle import MAX_TREE_SIZE
 from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
 from ..ledger.services import decide_entries, hours_of, latest_checkpoint, stored_tree
 from ..organizations.models import Organization
-from ..organizations.queries import visible_organization
+from ..paging import requested_page
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from . import bp
 from .auth import token_required
-from .views import ApiError, _body, _page
+from .views import ApiError, _body
 
 #: leaf hashes per call of /ledger/leaves
 LEAVES_PER_CALL = 1000
@@ -40,16 +41,15 @@ def entry_json(entry: LedgerEntry, state: LedgerState) -> dict:
 
 @bp.route("/organizations/<code>/entries", methods=["GET"])
 @token_required
-def list_entries(code: str):
-    org = visible_organization(code, g.api_user)
-    require("ledger.decide", org, user=g.api_user)
+@loads_organization("ledger.decide")
+def list_entries(org):
     status = request.args.get("status", "pending")
     if status not in STATES:
         raise ApiError("invalid_parameter", f"status must be one of {', '.join(STATES)}", field="status")
     query = (db.select(LedgerEntry, LedgerState).join(LedgerState, LedgerState.entry_id == LedgerEntry.id)
              .where(LedgerState.organization_id == org.id, LedgerState.status == status)
              .order_by(LedgerState.flagged.desc(), LedgerEntry.id))
-    page = _page()
+    page = requested_page(strict=True)
     rows = db.session.execute(query.limit(100).offset((page - 1) * 100)).all()
     total = db.session.scalar(db.select(db.func.count()).select_from(LedgerState).where(
         LedgerState.organization_id == org.id, LedgerState.status == status))

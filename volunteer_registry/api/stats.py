@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from flask import g, jsonify
 
+from ..access import loads_organization
 from ..accounts.permissions import require
 from ..hours import as_hours
-from ..organizations.queries import visible_organization
 from ..reports.queries import organization_stats, platform_stats
 from . import bp
 from .auth import token_required
@@ -30,9 +30,8 @@ def _with_hours(value):
 
 @bp.route("/organizations/<code>/stats", methods=["GET"])
 @token_required
-def organization_stats_endpoint(code: str):
-    org = visible_organization(code, g.api_user)
-    require("reports.view", org, g.api_user)
+@loads_organization("reports.view")
+def organization_stats_endpoint(org):
     stats = asdict(organization_stats(org))
     stats["by_month"] = [{"month": month, "minutes": minutes} for month, minutes in stats["by_month"]]
     stats["by_category"] = [{"category": category, "minutes": minutes} for category, minutes in stats["by_category"]]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from ..accounts.permissions import can, require
+from ..access import load_organization, loads_activity, loads_organization
+from ..accounts.permissions import can
 from ..activities.models import Activity
-from ..activities.queries import visible_activity
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..checkin.limits import scan_rate_limit, scanner_key
 from ..checkin.models import AttendanceSession
@@ -20,8 +20,6 @@ from ..organizations.queries import (
     directory,
     members,
     membership_of,
-    organization_by_code,
-    visible_organization,
 )
 from ..organizations.services import (
     OrganizationData,
@@ -30,7 +28,7 @@ from ..organizations.services import (
     decide_membership,
     decide_organization,
 )
-from ..paging import MAX_PAGE, parse_page
+from ..paging import requested_page
 from ..regions import get_region
 from ..text import all_storable
 from ..timeutil import parse_datetime
@@ -101,13 +99,6 @@ def membership_json(membership) -> dict:
             "status": membership.status, "applied_at": membership.applied_at.isoformat()}
 
 
-def _page() -> int:
-    page = parse_page(request.args.get("page"))
-    if page is None:
-        raise ApiError("invalid_parameter", f"page must be a whole number from 1 to {MAX_PAGE}", field="page")
-    return page
-
-
 @bp.route("/openapi.json")
 def openapi():
     return jsonify(openapi_document())
@@ -124,7 +115,8 @@ def me():
 
 @bp.route("/organizations", methods=["GET"])
 def list_organizations():
-    result = directory(text=request.args.get("q", ""), region_code=request.args.get("region", ""), page=_page())
+    result = directory(text=request.args.get("q", ""), region_code=request.args.get("region", ""),
+                       page=requested_page(strict=True))
     return jsonify({"items": [organization_json(o) for o in result.items], "page": result.page,
                     "pages": result.pages, "total": result.total})
 
@@ -139,16 +131,15 @@ def create_organization():
 
 @bp.route("/organizations/<code>", methods=["GET"])
 @token_optional
-def get_organization(code: str):
-    org = visible_organization(code, g.api_user)
+@loads_organization()
+def get_organization(org):
     return jsonify(organization_json(org, private=can(g.api_user, "org.view_private", org)))
 
 
 @bp.route("/organizations/<code>/decision", methods=["POST"])
 @token_required
-def decide(code: str):
-    require("orgs.decide", user=g.api_user)
-    org = organization_by_code(code)
+@loads_organization("orgs.decide")
+def decide(org):
     body = _body()
     decide_organization(g.api_user, org, str(body.get("decision", "")), body.get("reason") and str(body["reason"]))
     db.session.commit()
@@ -175,31 +166,30 @@ def put_own_volunteer():
 
 @bp.route("/organizations/<code>/members", methods=["POST"])
 @token_required
-def join(code: str):
-    membership = apply_for_membership(g.api_user, visible_organization(code, g.api_user))
+@loads_organization()
+def join(org):
+    membership = apply_for_membership(g.api_user, org)
     db.session.commit()
     return jsonify(membership_json(membership)), 201
 
 
 @bp.route("/organizations/<code>/members", methods=["GET"])
 @token_required
-def list_members(code: str):
-    org = visible_organization(code, g.api_user)
-    require("members.view", org, user=g.api_user)
+@loads_organization("members.view")
+def list_members(org):
     status = request.args.get("status", "")
     if status and status not in MEMBERSHIP_STATUSES:
         raise ApiError("invalid_parameter", f"status must be one of {', '.join(MEMBERSHIP_STATUSES)}",
                        field="status")
-    result = members(org, status, _page())
+    result = members(org, status, requested_page(strict=True))
     return jsonify({"items": [membership_json(m) for m in result.items], "page": result.page,
                     "pages": result.pages, "total": result.total})
 
 
 @bp.route("/organizations/<code>/members/<volunteer_number>/decision", methods=["POST"])
 @token_required
-def decide_member(code: str, volunteer_number: str):
-    org = visible_organization(code, g.api_user)
-    require("members.decide", org, user=g.api_user)
+@loads_organization("members.decide")
+def decide_member(org, volunteer_number: str):
     volunteer = volunteer_by_number(normalize_volunteer_number(volunteer_number) or "")
     membership = membership_of(org, volunteer)
     if membership is None or not membership.discloses_record:
@@ -294,8 +284,7 @@ def _location(body: dict) -> tuple[float | None, float | None]:
 @token_required
 def create_activity_endpoint():
     body = _body()
-    org = visible_organization(_string(body, "organization") or "", g.api_user)
-    require("activities.manage", org, user=g.api_user)
+    org = load_organization(_string(body, "organization") or "", "activities.manage")
     publish = _flag(body, "publish")
     activity = create_activity(g.api_user, org, ActivityData.from_mapping(body))
     if publish:
@@ -306,14 +295,15 @@ def create_activity_endpoint():
 
 @bp.route("/activities/<code>", methods=["GET"])
 @token_optional
-def get_activity(code: str):
-    return jsonify(activity_json(visible_activity(code, g.api_user)))
+@loads_activity()
+def get_activity(activity):
+    return jsonify(activity_json(activity))
 
 
 @bp.route("/activities/<code>/signups", methods=["POST"])
 @token_required
-def sign_up_endpoint(code: str):
-    activity = visible_activity(code, g.api_user)
+@loads_activity()
+def sign_up_endpoint(activity):
     signup = sign_up(g.api_user, activity)
     db.session.commit()
     return jsonify({"activity": activity.code, "volunteer_number": signup.volunteer.volunteer_number,
@@ -350,9 +340,8 @@ def scan():
 
 @bp.route("/activities/<code>/attendance", methods=["GET"])
 @token_required
-def attendance(code: str):
-    activity = visible_activity(code, g.api_user)
-    require("checkin.review", activity.organization, user=g.api_user)
+@loads_activity("checkin.review")
+def attendance(activity):
     sessions = db.session.scalars(db.select(AttendanceSession).where(AttendanceSession.activity_id == activity.id)
                                   .order_by(AttendanceSession.checked_in_at, AttendanceSession.id)).all()
     present = [{**session_json(s), "volunteer": person_json(s.volunteer)} for s in sessions if s.is_open]

@@ -5,7 +5,7 @@ from ..accounts.permissions import platform_admin_required
 from ..accounts.services import find_user
 from ..extensions import db
 from ..organizations.models import Organization
-from ..paging import parse_page
+from ..paging import requested_page
 from . import bp
 from .queries import action_names, audit_events
 
@@ -21,7 +21,7 @@ def log():
     no_match = bool(actor_text and actor is None) or bool(org_text and org is None)
     page = None if no_match else audit_events(
         actor_id=actor.id if actor else None, organization_id=org.id if org else None, action=action,
-        page=parse_page(request.args.get("page")) or 1)
+        page=requested_page())
     user_ids = {e.actor_id for e in page.items if e.actor_id} if page else set()
     org_ids = {e.organization_id for e in page.items if e.organization_id} if page else set()
     users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(user_ids)))} if user_ids else {}

@@ -12,12 +12,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from ..accounts.permissions import can, platform_admin_required, require
+from ..access import loads_certificate, loads_organization
+from ..accounts.permissions import can, platform_admin_required
 from ..errors import NotFound, apply_to_form
 from ..extensions import db
 from ..integrity.services import IntegrityRefusal
-from ..organizations.queries import visible_organization
-from ..paging import parse_page
+from ..paging import requested_page
 from ..text import isolate
 from ..volunteers.access import volunteer_required
 from ..volunteers.identity import ID_TYPES
@@ -29,7 +29,6 @@ from .queries import (
     organization_certificates,
     organizations_with_service,
     pending_requests,
-    readable_certificate,
     request_of,
     requests_for_civil_affairs,
     requests_of_volunteer,
@@ -103,8 +102,8 @@ def request_new(volunteer):
 
 @bp.route("/certificates/<code>")
 @login_required
-def show(code: str):
-    certificate = readable_certificate(code, current_user)
+@loads_certificate()
+def show(certificate):
     manage = can(current_user, "certificates.issue", certificate.organization)
     own = manage and own_service_refusal(current_user, certificate.volunteer) is not None
     id_type = ID_TYPES.get(certificate.content["id_type"], certificate.content["id_type"])
@@ -115,8 +114,9 @@ def show(code: str):
 
 @bp.route("/certificates/<code>/pdf")
 @login_required
-def pdf(code: str):
-    return pdf_download(readable_certificate(code, current_user))
+@loads_certificate()
+def pdf(certificate):
+    return pdf_download(certificate)
 
 
 def pdf_download(certificate) -> Response:
@@ -132,8 +132,8 @@ def pdf_download(certificate) -> Response:
 
 @bp.route("/certificates/<code>/revoke", methods=["POST"])
 @login_required
-def revoke(code: str):
-    certificate = readable_certificate(code, current_user)
+@loads_certificate()
+def revoke(certificate):
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Give a reason."), "error")
@@ -150,8 +150,8 @@ def revoke(code: str):
 
 @bp.route("/certificates/<code>/reissue", methods=["POST"])
 @login_required
-def reissue(code: str):
-    certificate = readable_certificate(code, current_user)
+@loads_certificate()
+def reissue(certificate):
     form = ReasonForm(prefix="reissue")
     if not form.validate_on_submit():
         flash(_("Give a reason."), "error")
@@ -170,12 +170,11 @@ def reissue(code: str):
 
 @bp.route("/organizations/<code>/certificates")
 @login_required
-def organization_page(code: str):
-    org = visible_organization(code, current_user)
-    require("certificates.view", org)
+@loads_organization("certificates.view")
+def organization_page(org):
     status = request.args.get("status", "")
     page = organization_certificates(org, status if status in STATUSES else "",
-                                     parse_page(request.args.get("page")) or 1)
+                                     requested_page())
     requests = pending_requests(org)
     may_issue = can(current_user, "certificates.issue", org)
     # the signed-in org admin's own requests: someone else issues them (another org admin, else civil affairs)
@@ -194,11 +193,10 @@ def _shown_digest(start, end, chosen) -> str:
 
 @bp.route("/organizations/<code>/certificates/issue", methods=["GET", "POST"])
 @login_required
-def issue(code: str):
+@loads_organization("certificates.issue")
+def issue(org):
     """Choose a period and see every volunteer with approved service in it (nobody ticked); tick some; check who,
     which period and how many hours each on the confirmation page; confirm, and only then are they issued."""
-    org = visible_organization(code, current_user)
-    require("certificates.issue", org)
     form = IssueForm() if request.method == "POST" else IssueForm(formdata=None)
     chooser = PeriodForm(request.args)
     start = end = None
@@ -287,9 +285,8 @@ def _issue_confirmed(org, volunteers, start, end):
 
 @bp.route("/organizations/<code>/certificates/requests/<int:request_id>/issue", methods=["POST"])
 @login_required
-def issue_request(code: str, request_id: int):
-    org = visible_organization(code, current_user)
-    require("certificates.issue", org)
+@loads_organization("certificates.issue")
+def issue_request(org, request_id: int):
     row = request_of(org, request_id)
     if not ActionForm().validate_on_submit():
         return redirect(url_for("certificates.organization_page", code=org.code))
@@ -305,9 +302,8 @@ def issue_request(code: str, request_id: int):
 
 @bp.route("/organizations/<code>/certificates/requests/<int:request_id>/decline", methods=["POST"])
 @login_required
-def decline(code: str, request_id: int):
-    org = visible_organization(code, current_user)
-    require("certificates.issue", org)
+@loads_organization("certificates.issue")
+def decline(org, request_id: int):
     row = request_of(org, request_id)
     form = ReasonForm(prefix="decline")
     if not form.validate_on_submit():

@@ -19,7 +19,7 @@ from sqlalchemy import and_, exists
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
-from ..accounts.permissions import can
+from ..accounts.permissions import can, require
 from ..activities.models import Activity, Signup
 from ..activities.queries import activity_by_code
 from ..audit.services import record_event
@@ -352,9 +352,11 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
 
     Raises session_not_open, reason_required, text_* (text.check_plain_text), datetime_invalid,
     check_out_before_check_in, outside_activity, checkout_in_future, daily_cap_exceeded, and IntegrityRefusal
-    (conflict_of_interest: one's own session)."""
+    (conflict_of_interest: one's own session); first of all Forbidden unless ``actor`` may review the
+    organization's check-ins."""
     now = now or utcnow()
     activity = db.session.get(Activity, session.activity_id)
+    require("checkin.review", activity.organization, user=actor)
     integrity.ensure_may_decide(actor, action="checkin.fix_checkout", organization=activity.organization,
                                 volunteer_id=session.volunteer_id, target=session)
     if not session.is_open and "auto_closed" not in session.flags:
@@ -421,8 +423,10 @@ def union_minutes(intervals) -> int:
 
 def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started_at, ended_at, reason: str
                         ) -> ManualEntry:
-    """A coordinator back-fills a session; it waits for someone else's approval. Raises reason_required, text_*,
-    datetime_invalid, ends_before_start, outside_activity."""
+    """A coordinator back-fills a session; it waits for someone else's approval. Raises Forbidden unless
+    ``actor`` may scan for the activity's organization, then reason_required, text_*, datetime_invalid,
+    ends_before_start, outside_activity."""
+    require("checkin.scan", activity.organization, user=actor)
     reason = check_plain_text(reason, multiline=True, field="reason", error=CheckInError)
     if not reason:
         raise CheckInError("reason_required", field="reason")
@@ -448,10 +452,11 @@ def decide_manual_entry(actor, entry: ManualEntry, approve: bool, *, now: dt.dat
                         ) -> ManualEntry:
     """Approve (the session is created, flagged manual) or reject a manual entry. Neither the person who entered
     it nor the volunteer may decide it (IntegrityRefusal: own_recording, conflict_of_interest). Raises
-    entry_not_pending."""
+    entry_not_pending; first of all Forbidden unless ``actor`` may review the organization's check-ins."""
+    activity = db.session.get(Activity, entry.activity_id)
+    require("checkin.review", activity.organization, user=actor)
     if entry.status != "pending":
         raise CheckInError("entry_not_pending")
-    activity = db.session.get(Activity, entry.activity_id)
     integrity.ensure_may_decide(actor, action="checkin.decide_manual_entry", organization=activity.organization,
                                 volunteer_id=entry.volunteer_id, recorded_by=[entry.entered_by_id],
                                 needs_review=True, target=entry)

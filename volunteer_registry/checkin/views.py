@@ -23,8 +23,9 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..access import load_activity, loads_activity
 from ..accounts.permissions import can
-from ..activities.queries import activity_by_code, staff_activity
+from ..activities.queries import activity_by_code
 from ..codes import normalize_volunteer_number
 from ..errors import apply_to_form
 from ..extensions import db, limiter
@@ -109,8 +110,8 @@ def _kiosk_state(activity) -> dict:
 
 @bp.route("/activities/<code>/kiosk")
 @login_required
-def kiosk(code: str):
-    activity = staff_activity(code, "checkin.scan", current_user)
+@loads_activity("checkin.scan")
+def kiosk(activity):
     state = _kiosk_state(activity)
     return render_template("checkin/kiosk.html", activity=activity, state=state, qr=svg_data_url(state["svg"]),
                            can_review=can(current_user, "checkin.review", activity.organization))
@@ -118,8 +119,8 @@ def kiosk(code: str):
 
 @bp.route("/activities/<code>/kiosk/state")
 @login_required
-def kiosk_state(code: str):
-    activity = staff_activity(code, "checkin.scan", current_user)
+@loads_activity("checkin.scan")
+def kiosk_state(activity):
     response = jsonify(_kiosk_state(activity))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -225,8 +226,8 @@ def card_png(volunteer):
 
 @bp.route("/activities/<code>/scanner")
 @login_required
-def scanner(code: str):
-    activity = staff_activity(code, "checkin.scan", current_user)
+@loads_activity("checkin.scan")
+def scanner(activity):
     return render_template("checkin/scanner.html", activity=activity, present=present_count(activity),
                            can_review=can(current_user, "checkin.review", activity.organization))
 
@@ -300,7 +301,7 @@ def scans(code: str):
     sign-in, CSRF token in the X-CSRFToken header (or the csrf_token field of a form post)."""
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "sign_in_required", "message": _("Please sign in to continue.")}}), 401
-    activity = staff_activity(code, "checkin.scan", current_user)
+    activity = load_activity(code, "checkin.scan")  # not the decorator: a signed-out scanner gets JSON, not a page
     # JSON from scanner.js; a plain form post (an integration, a test) carries the same fields
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if not isinstance(body, dict):
@@ -330,8 +331,8 @@ def scans(code: str):
 
 @bp.route("/activities/<code>/day")
 @login_required
-def day(code: str):
-    activity = staff_activity(code, "checkin.review", current_user)
+@loads_activity("checkin.review")
+def day(activity):
     now = utcnow()
     if close_ended_activities(now):
         db.session.commit()
@@ -343,8 +344,8 @@ def day(code: str):
 
 @bp.route("/activities/<code>/sessions/<int:session_id>/checkout", methods=["POST"])
 @login_required
-def fix_checkout(code: str, session_id: int):
-    activity = staff_activity(code, "checkin.review", current_user)
+@loads_activity("checkin.review")
+def fix_checkout(activity, session_id: int):
     attendance = session_in(activity, session_id)
     form = FixCheckoutForm()
     if form.validate_on_submit():
@@ -367,8 +368,8 @@ def fix_checkout(code: str, session_id: int):
 
 @bp.route("/activities/<code>/manual", methods=["GET", "POST"])
 @login_required
-def manual(code: str):
-    activity = staff_activity(code, "checkin.scan", current_user)
+@loads_activity("checkin.scan")
+def manual(activity):
     form = ManualEntryForm()
     if form.validate_on_submit():
         number = normalize_volunteer_number(form.volunteer_number.data)
@@ -394,8 +395,8 @@ def manual(code: str):
 
 @bp.route("/activities/<code>/manual-entries")
 @login_required
-def manual_entries_page(code: str):
-    activity = staff_activity(code, "checkin.review", current_user)
+@loads_activity("checkin.review")
+def manual_entries_page(activity):
     return render_template("checkin/manual_entries.html", activity=activity,
                            rows=manual_entries(activity, current_user), form=ManualDecisionForm(),
                            can_scan=can(current_user, "checkin.scan", activity.organization))
@@ -403,8 +404,8 @@ def manual_entries_page(code: str):
 
 @bp.route("/activities/<code>/manual-entries/<int:entry_id>/decision", methods=["POST"])
 @login_required
-def decide_entry(code: str, entry_id: int):
-    activity = staff_activity(code, "checkin.review", current_user)
+@loads_activity("checkin.review")
+def decide_entry(activity, entry_id: int):
     entry = manual_entry_in(activity, entry_id)
     form = ManualDecisionForm()
     if form.validate_on_submit():

@@ -10,15 +10,14 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
-from ..accounts.permissions import require
+from ..access import loads_organization
 from ..activities.forms import LocalDateTimeField
 from ..activities.models import Activity, Signup
 from ..activities.queries import activity_by_code
 from ..errors import NotFound, apply_to_form
 from ..extensions import db
 from ..forms import PlainText, choices
-from ..organizations.queries import visible_organization
-from ..paging import parse_page
+from ..paging import requested_page
 from ..timeutil import LOCAL_ZONE
 from ..volunteers.access import volunteer_required
 from . import bp
@@ -105,14 +104,13 @@ def new_correction(volunteer):
 
 @bp.route("/organizations/<code>/corrections")
 @login_required
-def review_corrections(code: str):
-    org = visible_organization(code, current_user)
-    require("ledger.decide", org)
+@loads_organization("ledger.decide")
+def review_corrections(org):
     status = request.args.get("status", "pending")
     query = db.select(CorrectionRequest).where(CorrectionRequest.organization_id == org.id)
     if status in ("pending", "accepted", "declined"):
         query = query.where(CorrectionRequest.status == status)
-    page = db.paginate(query.order_by(CorrectionRequest.id), page=parse_page(request.args.get("page")) or 1,
+    page = db.paginate(query.order_by(CorrectionRequest.id), page=requested_page(),
                        per_page=50, error_out=False)
     return render_template("ledger/correction_review.html", org=org, page=page, status=status,
                            form=CorrectionDecisionForm())
@@ -120,9 +118,8 @@ def review_corrections(code: str):
 
 @bp.route("/organizations/<code>/corrections/<int:request_id>/decision", methods=["POST"])
 @login_required
-def decide_correction_page(code: str, request_id: int):
-    org = visible_organization(code, current_user)
-    require("ledger.decide", org)
+@loads_organization("ledger.decide")
+def decide_correction_page(org, request_id: int):
     correction = db.session.get(CorrectionRequest, request_id)
     if correction is None or correction.organization_id != org.id:
         raise NotFound("not_found")

@@ -6,13 +6,13 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.permissions import platform_admin_required, require
+from ..access import loads_organization
+from ..accounts.permissions import platform_admin_required
 from ..errors import NotFound
 from ..extensions import db
 from ..hours import hours_label
 from ..integrity.services import IntegrityRefusal
-from ..organizations.queries import visible_organization
-from ..paging import parse_page
+from ..paging import requested_page
 from ..volunteers.access import volunteer_required
 from . import bp
 from .forms import STATUS_CHOICES, DecisionForm, EntryFilterForm
@@ -38,17 +38,6 @@ def hours_filter(minutes: int | None) -> str:
     return hours_label(minutes)
 
 
-def _page() -> int:
-    return parse_page(request.args.get("page")) or 1
-
-
-def _organization_for(code: str):
-    """The organization behind the approval page, when the signed-in person may decide its entries."""
-    org = visible_organization(code, current_user)
-    require("ledger.decide", org)
-    return org
-
-
 def _filters() -> dict[str, str]:
     """The approval page's filters from the query string, to keep across a decision."""
     return {key: request.args[key] for key in FILTER_ARGS if request.args.get(key)}
@@ -63,7 +52,7 @@ def _entries_page(org, form: DecisionForm, *, problem_ids=frozenset(), status: i
     activity = activity_of(org, chosen["activity"])
     query = dict(status=chosen["status"] or "pending", activity_id=activity.id if activity else None,
                  flagged_only=bool(chosen["flagged"]), date_from=chosen["date_from"], date_to=chosen["date_to"])
-    page = organization_entries(org, page=_page(), **query)
+    page = organization_entries(org, page=requested_page(), **query)
     if not page.items and page.page > 1 and page.pages:  # decisions emptied the last page: show the one before
         page = organization_entries(org, page=page.pages, **query)
     summary = [dict(STATUS_CHOICES)[query["status"]]] if query["status"] in dict(STATUS_CHOICES) else []
@@ -84,15 +73,15 @@ def _entries_page(org, form: DecisionForm, *, problem_ids=frozenset(), status: i
 
 @bp.route("/organizations/<code>/entries")
 @login_required
-def organization_entries_page(code: str):
-    org = _organization_for(code)
+@loads_organization("ledger.decide")
+def organization_entries_page(org):
     return _entries_page(org, DecisionForm(formdata=None))
 
 
 @bp.route("/organizations/<code>/entries/decision", methods=["POST"])
 @login_required
-def decide(code: str):
-    org = _organization_for(code)
+@loads_organization("ledger.decide")
+def decide(org):
     form = DecisionForm()
     if not form.validate_on_submit():
         return _entries_page(org, form, status=422)
@@ -168,7 +157,7 @@ def hours(volunteer):
     names = organization_names(totals.by_organization)
     by_organization = sorted(((names.get(org_id, "?"), minutes) for org_id, minutes in totals.by_organization.items()),
                              key=lambda item: (-item[1], item[0]))
-    page = volunteer_history(volunteer.id, _page())
+    page = volunteer_history(volunteer.id, requested_page())
     to_go = (totals.next_star_hours * 60 - totals.minutes) if totals.next_star_hours is not None else 0
     return render_template("ledger/hours.html", volunteer=volunteer, totals=totals, to_go=to_go,
                            by_organization=by_organization, by_year=sorted(totals.by_year.items(), reverse=True),

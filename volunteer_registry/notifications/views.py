@@ -1,7 +1,7 @@
 """The notifications page (newest first, marked read together) and the choice of channels."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,7 +9,7 @@ from ..accounts.models import User
 from ..extensions import csrf, db
 from ..forms import ConfirmForm
 from ..models import utcnow
-from ..paging import parse_page
+from ..paging import requested_page
 from . import bp
 from .models import CHANNELS, Notification
 from .services import KINDS, mark_all_read, read_unsubscribe_token, set_preference, stop_emails, text_of, wants
@@ -20,9 +20,7 @@ PER_PAGE = 30
 @bp.route("/notifications")
 @login_required
 def inbox():
-    page = parse_page(request.args.get("page"))
-    if page is None:
-        abort(400)
+    page = requested_page(strict=True)
     listing = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
                           .order_by(Notification.id.desc()), page=page, per_page=PER_PAGE, error_out=False)
     items = [(notification, *text_of(notification)) for notification in listing.items]

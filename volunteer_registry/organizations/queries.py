@@ -21,7 +21,9 @@ def organization_by_code(code: str) -> Organization:
 
 def visible_organization(code: str, user) -> Organization:
     """The organization as ``user`` may know it: approved ones for everyone, any other only for its staff and
-    platform admins — to everyone else it does not exist. Raises NotFound."""
+    platform admins — to everyone else it does not exist. Raises NotFound. The visibility rule, not an
+    authorization: pages and endpoints reach it through volunteer_registry/access.py, which also checks the
+    permission they need."""
     from ..accounts.permissions import can
 
     org = organization_by_code(code)

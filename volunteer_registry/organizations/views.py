@@ -2,6 +2,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..access import loads_organization
 from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_required, require
 from ..certificates.queries import pending_request_count
 from ..errors import DomainError, NotFound, apply_to_form
@@ -9,7 +10,7 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..ledger.queries import pending_counts
 from ..links import public_url
-from ..paging import parse_page
+from ..paging import requested_page
 from ..text import isolate
 from ..volunteers.importing import (
     ImportFileError,
@@ -39,10 +40,8 @@ from .queries import (
     membership_in,
     membership_of,
     open_invitations,
-    organization_by_code,
     organizations_for_review,
     organizations_of_user,
-    visible_organization,
 )
 from .services import (
     SEAL_MAX_BYTES,
@@ -64,28 +63,17 @@ from .services import (
 )
 
 
-def _organization_for(code: str, permission: str):
-    """The organization behind a staff page, when the signed-in person holds ``permission`` over it."""
-    org = visible_organization(code, current_user)
-    require(permission, org)
-    return org
-
-
-def _page() -> int:
-    return parse_page(request.args.get("page")) or 1
-
-
 @bp.route("/organizations")
 def directory_page():
     form = DirectoryForm(request.args)
     form.validate()
-    results = directory(text=form.q.data or "", region_code=form.region.data or "", page=_page())
+    results = directory(text=form.q.data or "", region_code=form.region.data or "", page=requested_page())
     return render_template("organizations/directory.html", form=form, results=results)
 
 
 @bp.route("/organizations/<code>")
-def show(code: str):
-    org = visible_organization(code, current_user)
+@loads_organization()
+def show(org):
     volunteer = volunteer_for_user(current_user)
     return render_template(
         "organizations/show.html", org=org, membership=membership_of(org, volunteer), volunteer=volunteer,
@@ -120,8 +108,8 @@ def mine():
 
 @bp.route("/organizations/<code>/manage")
 @login_required
-def manage(code: str):
-    org = _organization_for(code, "org.view_private")
+@loads_organization("org.view_private")
+def manage(org):
     invitations = open_invitations(org) if can(current_user, "members.decide", org) else []
     return render_template("organizations/manage.html", org=org, counts=member_counts(org),
                            invitations=invitations, pending_entries=pending_counts([org.id]), permissions={
@@ -140,9 +128,9 @@ def _edit_page(org, form, seal_form, status: int = 200):
 
 @bp.route("/organizations/<code>/seal", methods=["POST"])
 @login_required
-def seal(code: str):
+@loads_organization("org.edit")
+def seal(org):
     """Upload the seal printed on certificates (or remove it)."""
-    org = _organization_for(code, "org.edit")
     if request.form.get("remove"):
         if ConfirmForm().validate_on_submit():
             remove_seal(current_user, org)
@@ -167,8 +155,8 @@ def seal(code: str):
 
 @bp.route("/organizations/<code>/seal.png")
 @login_required
-def seal_image(code: str):
-    org = _organization_for(code, "org.edit")
+@loads_organization("org.edit")
+def seal_image(org):
     if org.seal_png is None:
         raise NotFound("not_found")
     response = Response(org.seal_png, mimetype="image/png")
@@ -178,8 +166,8 @@ def seal_image(code: str):
 
 @bp.route("/organizations/<code>/edit", methods=["GET", "POST"])
 @login_required
-def edit(code: str):
-    org = _organization_for(code, "org.edit")
+@loads_organization("org.edit")
+def edit(org):
     form = OrganizationForm(obj=org)
     if form.validate_on_submit():
         try:
@@ -196,8 +184,8 @@ def edit(code: str):
 
 @bp.route("/organizations/<code>/invitations", methods=["GET", "POST"])
 @login_required
-def invitations(code: str):
-    org = _organization_for(code, "members.decide")
+@loads_organization("members.decide")
+def invitations(org):
     form = InvitationForm()
     form.role.choices = [choice for choice in form.role.choices
                          if can(current_user, INVITATION_PERMISSIONS[choice.value], org)]
@@ -236,10 +224,10 @@ def invitation(token: str):
 
 @bp.route("/organizations/<code>/members")
 @login_required
-def members_page(code: str):
-    org = _organization_for(code, "members.view")
+@loads_organization("members.view")
+def members_page(org):
     status = request.args.get("status", "")
-    page = members(org, status if status in MEMBERSHIP_STATUSES else "", _page())
+    page = members(org, status if status in MEMBERSHIP_STATUSES else "", requested_page())
     return render_template("organizations/members.html", org=org, page=page, status=status,
                            decision_form=MembershipDecisionForm(), confirm=ConfirmForm(),
                            can_decide=can(current_user, "members.decide", org),
@@ -248,8 +236,8 @@ def members_page(code: str):
 
 @bp.route("/organizations/<code>/members/<int:membership_id>/decision", methods=["POST"])
 @login_required
-def decide_member(code: str, membership_id: int):
-    org = _organization_for(code, "members.decide")
+@loads_organization("members.decide")
+def decide_member(org, membership_id: int):
     membership = membership_in(org, membership_id)
     form = MembershipDecisionForm()
     if form.validate_on_submit():
@@ -262,8 +250,8 @@ def decide_member(code: str, membership_id: int):
 
 @bp.route("/organizations/<code>/members/<int:membership_id>/id-number", methods=["POST"])
 @login_required
-def reveal_member_id(code: str, membership_id: int):
-    org = _organization_for(code, "members.reveal_id")
+@loads_organization("members.reveal_id")
+def reveal_member_id(org, membership_id: int):
     membership = membership_in(org, membership_id)
     number = reveal_id_number(current_user, membership.volunteer, organization=org, purpose="member list")
     db.session.commit()
@@ -273,8 +261,8 @@ def reveal_member_id(code: str, membership_id: int):
 
 @bp.route("/organizations/<code>/join", methods=["POST"])
 @login_required
-def join(code: str):
-    org = visible_organization(code, current_user)
+@loads_organization()
+def join(org):
     try:
         membership = apply_for_membership(current_user, org)
     except OrganizationError as error:
@@ -300,9 +288,9 @@ def _own_membership(org):
 
 @bp.route("/organizations/<code>/invitation/accept", methods=["POST"])
 @login_required
-def accept_membership(code: str):
+@loads_organization()
+def accept_membership(org):
     """The invited volunteer accepts the organization's invitation (sent when it imported a row naming them)."""
-    org = visible_organization(code, current_user)
     membership = _own_membership(org)
     if ConfirmForm().validate_on_submit():
         try:
@@ -317,9 +305,9 @@ def accept_membership(code: str):
 
 @bp.route("/organizations/<code>/invitation/decline", methods=["POST"])
 @login_required
-def decline_membership(code: str):
+@loads_organization()
+def decline_membership(org):
     """The invited volunteer declines: the organization sees that, nothing more."""
-    org = visible_organization(code, current_user)
     membership = _own_membership(org)
     if ConfirmForm().validate_on_submit():
         try:
@@ -334,8 +322,8 @@ def decline_membership(code: str):
 
 @bp.route("/organizations/<code>/leave", methods=["POST"])
 @login_required
-def leave(code: str):
-    org = visible_organization(code, current_user)
+@loads_organization()
+def leave(org):
     try:
         leave_organization(current_user, org)
     except OrganizationError as error:
@@ -348,8 +336,8 @@ def leave(code: str):
 
 @bp.route("/organizations/<code>/import", methods=["GET", "POST"])
 @login_required
-def import_members(code: str):
-    org = _organization_for(code, "members.import")
+@loads_organization("members.import")
+def import_members(org):
     form = ImportForm()
     report = None
     status = 200
@@ -379,8 +367,8 @@ def import_members(code: str):
 
 @bp.route("/organizations/<code>/import/template.<fmt>")
 @login_required
-def import_template(code: str, fmt: str):
-    _organization_for(code, "members.import")
+@loads_organization("members.import")
+def import_template(org, fmt: str):
     if fmt == "csv":
         return Response(template_csv(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=volunteers-template.csv"})
@@ -396,15 +384,15 @@ def import_template(code: str, fmt: str):
 def review():
     status = request.args.get("status", "pending")
     status = status if status in ORG_STATUSES or status == "" else "pending"
-    page = organizations_for_review(status, request.args.get("q", ""), _page())
+    page = organizations_for_review(status, request.args.get("q", ""), requested_page())
     return render_template("organizations/review.html", page=page, status=status, statuses=ORG_STATUSES,
                            q=request.args.get("q", ""))
 
 
 @bp.route("/admin/organizations/<code>/decision", methods=["POST"])
 @platform_admin_required
-def decide(code: str):
-    org = organization_by_code(code)
+@loads_organization("orgs.decide")
+def decide(org):
     form = DecisionForm()
     if form.validate_on_submit():
         try:

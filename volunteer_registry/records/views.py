@@ -6,11 +6,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.permissions import require
+from ..access import loads_organization
 from ..errors import apply_to_form
 from ..extensions import db
-from ..organizations.queries import visible_organization
-from ..paging import parse_page
+from ..paging import requested_page
 from ..text import isolate
 from ..volunteers.access import volunteer_required
 from . import bp
@@ -35,22 +34,14 @@ RECORDERS = {
 }
 
 
-def _member_for(code: str, number: str):
-    """The organization and the member behind a staff page: the permission is checked before the member is looked
-    up, so nobody outside the organization's staff learns who is a member."""
-    org = visible_organization(code, current_user)
-    require("records.write", org)
-    return org, active_member(org, number)
-
-
 def _forms(posted: str | None = None) -> dict:
     """The three record forms; only the ``posted`` one reads the request."""
     return {kind: form(prefix=kind, **({} if kind == posted else {"formdata": None}))
             for kind, form in RECORD_FORMS.items()}
 
 
-def _page(org, volunteer, forms, *, open_kind=None, withdraw_errors=None, status=200):
-    page = organization_records(org, volunteer, page=parse_page(request.args.get("page")) or 1)
+def _member_page(org, volunteer, forms, *, open_kind=None, withdraw_errors=None, status=200):
+    page = organization_records(org, volunteer, page=requested_page())
     return render_template("records/member.html", org=org, volunteer=volunteer, forms=forms, page=page,
                            withdrawn=withdrawals_of(page.items), open_kind=open_kind,
                            withdraw_errors=withdraw_errors or {}, withdraw_form=WithdrawForm(formdata=None)), status
@@ -58,10 +49,11 @@ def _page(org, volunteer, forms, *, open_kind=None, withdraw_errors=None, status
 
 @bp.route("/organizations/<code>/members/<number>/records", methods=["GET", "POST"])
 @login_required
-def member_records(code: str, number: str):
-    org, volunteer = _member_for(code, number)
+@loads_organization("records.write")  # before the member is looked up: nobody else learns who is a member
+def member_records(org, number: str):
+    volunteer = active_member(org, number)
     if request.method == "GET":
-        return _page(org, volunteer, _forms())
+        return _member_page(org, volunteer, _forms())
     kind = request.form.get("kind")
     if kind not in RECORDERS:
         abort(400)
@@ -79,13 +71,14 @@ def member_records(code: str, number: str):
             db.session.commit()
             flash(_("%(kind)s recorded for %(name)s.", kind=saved.kind_label, name=isolate(volunteer.name)), "success")
             return redirect(url_for("records.member_records", code=org.code, number=volunteer.volunteer_number))
-    return _page(org, volunteer, forms, open_kind=kind, status=422)
+    return _member_page(org, volunteer, forms, open_kind=kind, status=422)
 
 
 @bp.route("/organizations/<code>/members/<number>/records/<int:record_id>/withdraw", methods=["POST"])
 @login_required
-def withdraw(code: str, number: str, record_id: int):
-    org, volunteer = _member_for(code, number)
+@loads_organization("records.write")
+def withdraw(org, number: str, record_id: int):
+    volunteer = active_member(org, number)
     record = record_in(org, volunteer, record_id)
     form = WithdrawForm()
     errors = {}
@@ -104,7 +97,7 @@ def withdraw(code: str, number: str, record_id: int):
             return redirect(url_for("records.member_records", code=org.code, number=volunteer.volunteer_number))
     else:
         errors[record.id] = " ".join(form.reason.errors)
-    return _page(org, volunteer, _forms(), withdraw_errors=errors, status=422)
+    return _member_page(org, volunteer, _forms(), withdraw_errors=errors, status=422)
 
 
 @bp.route("/volunteer/records")

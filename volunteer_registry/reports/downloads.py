@@ -14,9 +14,10 @@ from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import and_, case, distinct, func
 
+from ..access import load_organization
 from ..accounts.permissions import require
 from ..activities.models import ACTIVITY_STATUSES, CATEGORIES, Activity, Signup
 from ..errors import DomainError, wants_json
@@ -25,7 +26,6 @@ from ..hours import as_hours
 from ..ledger.models import SOURCES, STATES, LedgerEntry, LedgerState
 from ..ledger.queries import STATUS_FILTERS, activity_of
 from ..organizations.models import MEMBERSHIP_STATUSES, UNCONSENTED_STATUSES, Membership
-from ..organizations.queries import visible_organization
 from ..regions import all_regions
 from ..timeutil import local
 from ..volunteers.identity import GENDERS, ID_TYPES
@@ -260,8 +260,7 @@ def organization_export(code: str, kind: str, fmt: str):
     bad one: 400)."""
     if kind not in LISTS or fmt not in FORMATS:
         abort(404)
-    org = visible_organization(code, current_user)
-    require("reports.view", org)
+    org = load_organization(code, "reports.view")  # after the checks above: an unknown list is 404 for anyone
     if kind == "members":
         status = (request.args.get("status") or "").strip()
         if status and status not in MEMBER_STATUSES:

@@ -7,14 +7,14 @@ import datetime as dt
 from babel.dates import format_skeleton
 from flask import render_template
 from flask_babel import format_date, format_decimal, get_locale
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from ..access import loads_organization
 from ..accounts.permissions import require
 from ..activities.models import CATEGORIES
 from ..hours import MINUTES_PER_HOUR, hours_label
 from ..ledger.forms import STATUS_CHOICES
 from ..ledger.queries import activity_choices
-from ..organizations.queries import visible_organization
 from ..regions import all_regions
 from . import bp
 from .charts import Chart, bar_chart, column_chart
@@ -65,9 +65,8 @@ def categories_chart(by_category) -> Chart:
 
 @bp.route("/organizations/<code>/dashboard")
 @login_required
-def organization_dashboard(code: str):
-    org = visible_organization(code, current_user)
-    require("reports.view", org)
+@loads_organization("reports.view")
+def organization_dashboard(org):
     stats = organization_stats(org)
     attendance = stats.attendance
     return render_template(

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..access import loads_organization
 from ..accounts.permissions import can, require
 from ..certificates.queries import certificate_by_code
 from ..certificates.services import verification_url
@@ -19,8 +20,7 @@ from ..errors import DomainError, apply_to_form
 from ..extensions import db, limiter
 from ..forms import ConfirmForm
 from ..links import public_url
-from ..organizations.queries import organization_by_code, visible_organization
-from ..paging import parse_page
+from ..paging import requested_page
 from . import bp
 from .forms import ComplaintFilterForm, ComplaintForm, OutcomeForm, QueueFilterForm, ResponseForm, StartCheckForm
 from .models import COMPLAINT_STATUSES
@@ -69,13 +69,6 @@ def supervision_required(view):
     return wrapped
 
 
-def _page() -> int:
-    page = parse_page(request.args.get("page"))
-    if page is None:
-        abort(400)
-    return page
-
-
 def _refuse(error: DomainError, form) -> None:
     """Show a refusal next to the field it names, or above the form."""
     db.session.rollback()
@@ -90,7 +83,7 @@ def _refuse(error: DomainError, form) -> None:
 def queue():
     filters = QueueFilterForm(request.args)
     kind = filters.kind.data if filters.validate() else ""
-    page = risk_queue(kind=kind or "", page=_page())
+    page = risk_queue(kind=kind or "", page=requested_page(strict=True))
     return render_template("supervision/queue.html", filters=filters, page=page, status=scan_status(),
                            scan_form=ConfirmForm(), complaint_counts=complaint_counts(), flag_labels=FLAGS)
 
@@ -138,14 +131,15 @@ def _organization_page(org, form: StartCheckForm, status: int = 200):
 
 @bp.route("/admin/supervision/organizations/<code>")
 @supervision_required
-def organization(code: str):
-    return _organization_page(organization_by_code(code), StartCheckForm(formdata=None))
+@loads_organization("supervision.manage")
+def organization(org):
+    return _organization_page(org, StartCheckForm(formdata=None))
 
 
 @bp.route("/admin/supervision/organizations/<code>/spot-checks", methods=["POST"])
 @supervision_required
-def start(code: str):
-    org = organization_by_code(code)
+@loads_organization("supervision.manage")
+def start(org):
     form = StartCheckForm()
     if form.validate_on_submit():
         try:
@@ -164,7 +158,7 @@ def start(code: str):
 @bp.route("/admin/supervision/spot-checks")
 @supervision_required
 def checks():
-    return render_template("supervision/checks.html", page=spot_checks(page=_page()))
+    return render_template("supervision/checks.html", page=spot_checks(page=requested_page(strict=True)))
 
 
 def _check_page(check, form: OutcomeForm, status: int = 200):
@@ -198,10 +192,10 @@ def outcome(code: str):
 
 
 @bp.route("/organizations/<code>/spot-checks")
-def public_checks(code: str):
-    org = visible_organization(code, current_user)
-    return render_template("supervision/public_checks.html", org=org,
-                           page=spot_checks(organization_id=org.id, decided_only=True, page=_page()))
+@loads_organization()
+def public_checks(org):
+    page = spot_checks(organization_id=org.id, decided_only=True, page=requested_page(strict=True))
+    return render_template("supervision/public_checks.html", org=org, page=page)
 
 
 # --- complaints -----------------------------------------------------------------------------------------------------
@@ -233,8 +227,9 @@ def complain_certificate(code: str):
 
 @bp.route("/complaints/organization/<code>", methods=["GET", "POST"])
 @limiter.limit(_complaint_limit, methods=["POST"])
-def complain_organization(code: str):
-    return _complaint_page(organization=visible_organization(code, current_user))
+@loads_organization()
+def complain_organization(org):
+    return _complaint_page(organization=org)
 
 
 @bp.route("/complaints/<code>")
@@ -256,7 +251,8 @@ def complaint_list():
     filters = ComplaintFilterForm(request.args)
     status = filters.status.data if filters.validate() else ""
     return render_template("supervision/complaints.html", filters=filters, counts=complaint_counts(),
-                           page=complaints(status=status or "", page=_page()), statuses=COMPLAINT_STATUSES)
+                           page=complaints(status=status or "", page=requested_page(strict=True)),
+                           statuses=COMPLAINT_STATUSES)
 
 
 @bp.route("/admin/supervision/complaints/<int:complaint_id>", methods=["GET", "POST"])
