@@ -3,7 +3,7 @@ limits and enumeration; the WTForms validators (:func:`validators_for`), the ser
 (:meth:`Schema.check`) and the OpenAPI document (:func:`json_schema`) are all read from that one declaration."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +31,11 @@ class Text:
     description: str | None = None
 
 
-def Email(max_length: int, *, required: bool = False, description: str | None = None) -> Text:  # noqa: N802
+def Email(max_length: int, *, required: bool = False, nullable: bool = False,  # noqa: N802
+          description: str | None = None) -> Text:
     """An e-mail address: its length is checked here, its syntax by the service (email_validator)."""
-    return Text(max_length=max_length, required=required, plain=False, format="email", description=description)
+    return Text(max_length=max_length, required=required, plain=False, format="email", nullable=nullable,
+                description=description)
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,9 @@ def _typed(kind: str, nullable: bool) -> dict:
     return {"type": [kind, "null"] if nullable else kind}
 
 
-def field_json_schema(spec: Field) -> dict:
-    """One field as JSON Schema (OpenAPI 3.1)."""
+def field_json_schema(spec: Field, ref: Callable[[Schema], dict] | None = None) -> dict:
+    """One field as JSON Schema (OpenAPI 3.1). ``ref``, when given, makes the reference to the schema of a list's
+    items (an OpenAPI component) instead of repeating it."""
     if isinstance(spec, Raw):
         return dict(spec.json)
     if isinstance(spec, Text):
@@ -213,11 +216,14 @@ def field_json_schema(spec: Field) -> dict:
     elif isinstance(spec, (DateTime, Date)):
         out = {**_typed("string", spec.nullable), "format": "date-time" if isinstance(spec, DateTime) else "date"}
     elif isinstance(spec, Nested):
-        out = json_schema(spec.schema)
+        out = json_schema(spec.schema, ref)
         if spec.nullable:
             out["type"] = ["object", "null"]
     else:
-        item = json_schema(spec.item) if isinstance(spec.item, Schema) else field_json_schema(spec.item)
+        if isinstance(spec.item, Schema):
+            item = ref(spec.item) if ref is not None else json_schema(spec.item)
+        else:
+            item = field_json_schema(spec.item, ref)
         out = {**_typed("array", spec.nullable), "items": item}
         if spec.min_items is not None:
             out["minItems"] = spec.min_items
@@ -228,23 +234,25 @@ def field_json_schema(spec: Field) -> dict:
     return out
 
 
-def json_schema(schema: Schema) -> dict:
-    """``schema`` as a JSON Schema object: its properties in order, its required fields listed."""
+def json_schema(schema: Schema, ref: Callable[[Schema], dict] | None = None) -> dict:
+    """``schema`` as a JSON Schema object: its properties in order, its required fields listed (``ref``: see
+    :func:`field_json_schema`)."""
     out: dict = {"type": "object"}
     required = [key for key, spec in schema.fields.items() if spec.required]
     if required:
         out["required"] = required
-    out["properties"] = {key: field_json_schema(spec) for key, spec in schema.fields.items()}
+    out["properties"] = {key: field_json_schema(spec, ref) for key, spec in schema.fields.items()}
     if schema.description:
         out["description"] = schema.description
     return out
 
 
-def dump(schema: Schema, values: Mapping[str, Any]) -> dict:
-    """An answer of ``schema``'s shape: exactly its fields, in its order, from ``values`` (dates and times as ISO
-    8601). Raises KeyError when ``values`` lacks one, so a serializer cannot drift from the documented shape."""
+def dump(schema: Schema, source: Any, **computed: Any) -> dict:
+    """An answer of ``schema``'s shape: exactly its fields, in its order, each from ``computed`` when given there,
+    else the attribute of ``source`` of that name; dates and times as ISO 8601. A field neither gives raises
+    AttributeError, so a serializer cannot drift from the documented shape."""
     out = {}
     for key in schema.fields:
-        value = values[key]
+        value = computed[key] if key in computed else getattr(source, key)
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
     return out

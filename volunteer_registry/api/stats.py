@@ -12,6 +12,7 @@ from ..organizations.queries import visible_organization
 from ..reports.queries import as_hours, organization_stats, platform_stats
 from . import bp
 from .auth import token_required
+from .openapi import FORBIDDEN, NOT_FOUND, ORGANIZATION_CODE, UNAUTHORIZED, documented, ok
 
 
 def _with_hours(value):
@@ -28,6 +29,8 @@ def _with_hours(value):
 
 
 @bp.route("/organizations/<code>/stats", methods=["GET"])
+@documented("The organization's dashboard figures (its staff, and platform admins)", path=ORGANIZATION_CODE,
+            responses={200: ok("OrganizationStats"), 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND})
 @token_required
 def organization_stats_endpoint(code: str):
     org = visible_organization(code, g.api_user)
@@ -39,6 +42,8 @@ def organization_stats_endpoint(code: str):
 
 
 @bp.route("/stats", methods=["GET"])
+@documented("The province's figures, by prefecture and county, and their growth (platform admins)",
+            responses={200: ok("PlatformStats"), 401: UNAUTHORIZED, 403: FORBIDDEN})
 @token_required
 def platform_stats_endpoint():
     require("stats.view", user=g.api_user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..schema import Choice, Email, Schema, Text
+from ..schema import Choice, DateTime, Email, ListOf, Raw, Schema, Text
 
 ORG_TYPES = {
     "social_group": _l("Social group"),
@@ -87,3 +87,26 @@ ORGANIZATION_DECISION = Schema("Decision", {
 
 #: POST /organizations/{code}/members/{volunteer_number}/decision
 MEMBERSHIP_DECISION = Schema("MembershipDecision", {"decision": Choice(MEMBERSHIP_DECISIONS, required=True)})
+
+#: an organization as the API answers it; the last two only to its staff and platform admins
+ORGANIZATION_OUT = Schema("Organization", {
+    "code": Text(plain=False, required=True), "name": ORGANIZATION["name"],
+    "type": Text(plain=False), "status": Choice(ORG_STATUSES, required=True),
+    **{key: spec for key, spec in ORGANIZATION.fields.items() if key not in ("name", "org_type")},
+    "region_name": Text(plain=False, nullable=True), "url": Text(plain=False),
+})
+PRIVATE_FIELDS = {"status_reason": Text(plain=False, nullable=True),
+                  "status_history": ListOf(Raw({"type": "object"}))}
+ORGANIZATION_PRIVATE_OUT = ORGANIZATION_OUT.extend("Organization", PRIVATE_FIELDS)
+
+#: a membership as its organization sees it
+MEMBERSHIP_OUT = Schema("Membership", {
+    "organization": Text(plain=False),
+    "volunteer_number": Text(plain=False, nullable=True,
+                             description="null while the person is invited (or declined it)"),
+    "name": Text(plain=False),
+    "id_number_masked": Text(plain=False, nullable=True,
+                             description="null while the person is invited (or declined it)"),
+    "status": Choice(MEMBERSHIP_STATUSES),
+    "applied_at": DateTime(),
+})
