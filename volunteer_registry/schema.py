@@ -167,6 +167,24 @@ class Schema:
         return values
 
 
+class DeclaredLength(Length):
+    """WTForms' Length, its maximum read from the field's declaration when the form is built and validated (not
+    copied when the form class is defined), so the form follows a changed declaration as the service does."""
+
+    def __init__(self, spec: Text):
+        self.spec = spec
+        self.min = -1
+        self.message = None
+
+    @property
+    def max(self) -> int:
+        return self.spec.max_length
+
+    @property
+    def field_flags(self) -> dict:
+        return {"maxlength": self.spec.max_length}
+
+
 def validators_for(schema: Schema, name: str, *, required: bool | None = None) -> list:
     """The WTForms validators of ``schema``'s field ``name``: DataRequired or Optional, Length for a maximum,
     NumberRange for a range, and PlainText for typed text, so a form refuses what the service would."""
@@ -175,7 +193,7 @@ def validators_for(schema: Schema, name: str, *, required: bool | None = None) -
     validators: list = [DataRequired() if needed else Optional()]
     if isinstance(spec, Text):
         if spec.max_length is not None:
-            validators.append(Length(max=spec.max_length))
+            validators.append(DeclaredLength(spec))
         if spec.plain:
             validators.append(PlainText(multiline=spec.multiline))
     elif isinstance(spec, (Integer, Number)) and (spec.minimum is not None or spec.maximum is not None):
