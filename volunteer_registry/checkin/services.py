@@ -36,6 +36,7 @@ from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from .kiosk import kiosk_problem
 from .models import AttendanceSession, ManualEntry, Scan
+from .schemas import DIRECTIONS, EVENT_ID_PATTERN
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
@@ -126,7 +127,7 @@ class ScanResult:
         return self.recorded if self.recorded is not None else service_entry_of_session(self.session.id)
 
 
-_EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
 
 
 def _replay(sender_id: int, request: ScanRequest, now: dt.datetime) -> ScanResult | None:
@@ -214,7 +215,7 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     now = now or utcnow()
     if not _EVENT_ID.fullmatch(request.event_id or ""):
         raise CheckInError("event_id_invalid", field="event_id")
-    if request.direction not in ("in", "out", "auto"):
+    if request.direction not in DIRECTIONS:
         raise CheckInError("direction_invalid", field="direction")
     if bool(request.volunteer_number) == bool(request.kiosk_token):
         raise CheckInError("scan_subject_missing", field="volunteer_number")

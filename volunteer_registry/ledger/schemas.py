@@ -7,7 +7,7 @@ from .models import SOURCES, STATES
 
 #: what an organization's staff decide on pending entries
 ENTRY_DECISIONS = ("approve", "reject")
-#: entries one call decides at most (ledger.services.DECISION_LIMIT refuses more with too_many_entries)
+#: entries one call decides at most (decide_entries refuses more with too_many_entries)
 DECISIONS_PER_CALL = 500
 #: ledger entry ids are positive 32-bit integers
 ENTRY_ID_MAX = 2**31 - 1
