@@ -17,10 +17,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import PlainText, choices
+from ..forms import choices
 from ..regions import region_choices
+from ..schema import validators_for
 from ..timeutil import local
-from .models import CATEGORIES, SIGNUP_MODES
+from .schemas import ACTIVITY, CATEGORIES, SIGNUP_MODES, TITLE_MAX
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -38,17 +39,17 @@ class LocalDateTimeField(DateTimeLocalField):
 
 
 class ActivityForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120), PlainText()])
+    title = StringField(_l("Title"), validators=validators_for(ACTIVITY, "title"))
     category = SelectField(_l("Service category"), validators=[DataRequired()])
-    recipient = StringField(_l("Service recipient"), validators=[DataRequired(), Length(max=120), PlainText()],
+    recipient = StringField(_l("Service recipient"), validators=validators_for(ACTIVITY, "recipient"),
                             description=_l("Who or what the service is for, e.g. a care home or a river bank."))
     description = TextAreaField(_l("What volunteers will do"),
-                                validators=[Optional(), Length(max=4000), PlainText(multiline=True)])
+                                validators=validators_for(ACTIVITY, "description"))
     starts_at = LocalDateTimeField(_l("Starts"), validators=[DataRequired()],
                                    description=_l("Beijing time."))
     ends_at = LocalDateTimeField(_l("Ends"), validators=[DataRequired()], description=_l("Beijing time."))
     region_code = SelectField(_l("Region"), validators=[DataRequired()])
-    address = StringField(_l("Place"), validators=[DataRequired(), Length(max=200), PlainText()])
+    address = StringField(_l("Place"), validators=validators_for(ACTIVITY, "address"))
     latitude = FloatField(_l("Latitude (optional)"), validators=[Optional()],
                           render_kw={"step": "any", "inputmode": "decimal"})
     longitude = FloatField(_l("Longitude (optional)"), validators=[Optional()],
@@ -56,20 +57,23 @@ class ActivityForm(FlaskForm):
     radius_m = IntegerField(_l("Check-in radius in metres (optional)"), validators=[Optional()],
                             description=_l("Scans farther than this from the place are flagged for review, "
                                            "not refused. Needs the coordinates."),
-                            render_kw={"inputmode": "numeric", "min": 10, "max": 50000})
+                            render_kw={"inputmode": "numeric", "min": ACTIVITY["radius_m"].minimum,
+                                       "max": ACTIVITY["radius_m"].maximum})
     capacity = IntegerField(_l("Places (optional)"), validators=[Optional()],
                             description=_l("Leave empty for no limit. When full, new sign-ups join a waiting "
                                            "list."),
-                            render_kw={"inputmode": "numeric", "min": 1})
+                            render_kw={"inputmode": "numeric", "min": ACTIVITY["capacity"].minimum})
     signup_mode = SelectField(_l("Sign-ups"), default="auto")
     is_recruiting = BooleanField(_l("Recruitment open"), default=True)
     allows_walk_ins = BooleanField(_l("Volunteers who did not sign up may check in on the day"))
     grace_minutes = IntegerField(_l("Grace period in minutes"), default=30,
                                  description=_l("Scans are accepted this long before the start and after the end."),
-                                 validators=[Optional()], render_kw={"inputmode": "numeric", "min": 0, "max": 720})
-    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60), PlainText()])
+                                 validators=[Optional()],
+                                 render_kw={"inputmode": "numeric", "min": ACTIVITY["grace_minutes"].minimum,
+                                            "max": ACTIVITY["grace_minutes"].maximum})
+    person_in_charge = StringField(_l("Person in charge"), validators=validators_for(ACTIVITY, "person_in_charge"))
     risk_disclosure = TextAreaField(_l("Risks volunteers should know about"),
-                                    validators=[Optional(), Length(max=4000), PlainText(multiline=True)])
+                                    validators=validators_for(ACTIVITY, "risk_disclosure"))
     requires_training = BooleanField(_l("Training is required"))
     requires_insurance = BooleanField(_l("Insurance is required"))
 
@@ -90,7 +94,7 @@ class FindForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Title"), validators=[Optional(), Length(max=120)])
+    q = StringField(_l("Title"), validators=[Optional(), Length(max=TITLE_MAX)])
     region = SelectField(_l("Region"), validators=[Optional()])
     category = SelectField(_l("Category"), validators=[Optional()])
     date_from = DateField(_l("From"), validators=[Optional()])

@@ -2,40 +2,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
 
-CATEGORIES = {
-    "community": _l("Community service"),
-    "elderly": _l("Elderly care"),
-    "disability": _l("Disability support"),
-    "poverty": _l("Poverty relief"),
-    "education": _l("Education"),
-    "health": _l("Health"),
-    "environment": _l("Environment"),
-    "culture": _l("Culture"),
-    "emergency": _l("Emergency response"),
-    "events": _l("Large events"),
-    "other": _l("Other"),
-}
-ACTIVITY_STATUSES = {"draft": _l("Draft"), "published": _l("Published"), "closed": _l("Closed")}
-SIGNUP_MODES = {"auto": _l("Accepted automatically"), "approval": _l("A coordinator accepts each sign-up")}
-SIGNUP_STATUSES = {
-    "accepted": _l("Accepted"),
-    "pending": _l("Waiting for a coordinator"),
-    "waitlisted": _l("On the waiting list"),
-    "withdrawn": _l("Withdrawn"),
-    "declined": _l("Declined"),
-}
-#: the sign-up statuses that hold (or wait for) a place: the volunteer counts as signed up, may withdraw, and may
-#: not sign up again
-ACTIVE_SIGNUP_STATUSES = ("accepted", "pending", "waitlisted")
-#: the activity statuses anyone may see (in an approved organization): those who served keep a closed one's page
-PUBLIC_ACTIVITY_STATUSES = ("published", "closed")
+# the enumerations and limits are declared in schemas.py; the columns and constraints below read them
+from .schemas import (
+    ACTIVITY_STATUSES,
+    ADDRESS_MAX,
+    CATEGORIES,
+    GRACE_MINUTES_MAX,
+    PERSON_IN_CHARGE_MAX,
+    RECIPIENT_MAX,
+    SIGNUP_MODES,
+    SIGNUP_STATUSES,
+    TITLE_MAX,
+)
 
 
 def _in(values) -> str:
@@ -52,7 +36,7 @@ class Activity(db.Model):
         CheckConstraint(f"signup_mode IN ({_in(SIGNUP_MODES)})", name="signup_mode"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
-        CheckConstraint("grace_minutes >= 0 AND grace_minutes <= 720", name="grace_minutes_range"),
+        CheckConstraint(f"grace_minutes >= 0 AND grace_minutes <= {GRACE_MINUTES_MAX}", name="grace_minutes_range"),
         Index("ix_activities_organization_id_starts_at", "organization_id", "starts_at"),
         Index("ix_activities_status_starts_at", "status", "starts_at"),
     )
@@ -60,12 +44,12 @@ class Activity(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)  #: public identifier, in URLs and QR codes
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(120))  #: the service recipient
+    recipient: Mapped[str] = mapped_column(String(RECIPIENT_MAX))  #: the service recipient
     region_code: Mapped[str] = mapped_column(String(6), index=True)
-    address: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(ADDRESS_MAX))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int | None]  #: scans farther than this from the place are flagged, not refused
@@ -76,7 +60,7 @@ class Activity(db.Model):
     allows_walk_ins: Mapped[bool] = mapped_column(default=False)
     grace_minutes: Mapped[int] = mapped_column(default=30)  #: scans accepted this long before start and after end
     signup_mode: Mapped[str] = mapped_column(String(12), default="auto")
-    person_in_charge: Mapped[str] = mapped_column(String(60))
+    person_in_charge: Mapped[str] = mapped_column(String(PERSON_IN_CHARGE_MAX))
     risk_disclosure: Mapped[str] = mapped_column(Text, default="")
     requires_training: Mapped[bool] = mapped_column(default=False)
     requires_insurance: Mapped[bool] = mapped_column(default=False)

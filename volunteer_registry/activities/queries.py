@@ -16,7 +16,7 @@ from ..organizations.models import Organization
 from ..organizations.queries import _contains
 from ..regions import get_region
 from ..timeutil import LOCAL_ZONE
-from .models import ACTIVE_SIGNUP_STATUSES, CATEGORIES, PUBLIC_ACTIVITY_STATUSES, Activity, Signup
+from .models import CATEGORIES, Activity, Signup
 from .rules import (
     ORGANIZATION_RUNNING,
     close_refusal,
@@ -27,6 +27,7 @@ from .rules import (
     signup_refusal,
     withdraw_refusal,
 )
+from .schemas import ACTIVE_SIGNUP_STATUSES, PUBLIC_ACTIVITY_STATUSES
 from .services import signup_of
 
 

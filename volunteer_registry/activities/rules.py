@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .models import ACTIVE_SIGNUP_STATUSES, Activity, Signup
+from .models import Activity, Signup
+from .schemas import ACTIVE_SIGNUP_STATUSES
 
 #: the organization status under which its activities run (organizations.models.ORG_STATUSES)
 ORGANIZATION_RUNNING = "approved"

@@ -15,9 +15,8 @@ from ..extensions import db
 from ..models import utcnow
 from ..notifications import events
 from ..regions import get_region
-from ..text import check_plain_text
 from ..timeutil import parse_datetime
-from .models import CATEGORIES, SIGNUP_MODES, Activity, Signup
+from .models import Activity, Signup
 from .rules import (
     close_refusal,
     decide_refusal,
@@ -26,6 +25,7 @@ from .rules import (
     signup_refusal,
     withdraw_refusal,
 )
+from .schemas import ACTIVITY, CATEGORIES, SIGNUP_MODES
 
 
 class ActivityError(DomainError):
@@ -55,12 +55,6 @@ class ActivityError(DomainError):
     statuses = {"already_signed_up": 409, "activity_closed": 409, "activity_not_draft": 409,
                 "activity_not_published": 409, "recruitment_closed": 409, "activity_started": 409,
                 "signup_not_pending": 409, "not_signed_up": 404}
-
-
-MAX_LENGTHS = {"title": 120, "recipient": 120, "address": 200, "person_in_charge": 60, "description": 4000,
-               "risk_disclosure": 4000}
-REQUIRED = ("title", "recipient", "address", "person_in_charge")
-MULTILINE = ("description", "risk_disclosure")
 
 
 @dataclass
@@ -138,14 +132,7 @@ class ActivityData:
 def clean_activity_data(data: ActivityData) -> dict:
     """Check every rule on an activity's details; return the column values. Raises ActivityError with a field
     (text.check_plain_text's text_* codes for the texts)."""
-    data = replace(data, **{key: check_plain_text(getattr(data, key), multiline=key in MULTILINE, field=key,
-                                                  error=ActivityError) for key in MAX_LENGTHS})
-    for key in REQUIRED:
-        if not getattr(data, key):
-            raise ActivityError("field_required", field=key)
-    for key, limit in MAX_LENGTHS.items():
-        if len(getattr(data, key) or "") > limit:
-            raise ActivityError("too_long", field=key, max=limit)
+    data = replace(data, **ACTIVITY.check(data, error=ActivityError))
     if data.category not in CATEGORIES:
         raise ActivityError("category_unknown", field="category")
     if get_region(data.region_code) is None:
@@ -157,16 +144,20 @@ def clean_activity_data(data: ActivityData) -> dict:
         raise ActivityError("ends_before_start", field="ends_at")
     if data.ends_at - data.starts_at > dt.timedelta(days=31):
         raise ActivityError("too_long_activity", field="ends_at")
-    if "capacity" in data._invalid or (data.capacity is not None and not 1 <= data.capacity <= 100_000):
+    capacity, grace = ACTIVITY["capacity"], ACTIVITY["grace_minutes"]
+    if "capacity" in data._invalid or (data.capacity is not None
+                                       and not capacity.minimum <= data.capacity <= capacity.maximum):
         raise ActivityError("capacity_invalid", field="capacity")
-    if "grace_minutes" in data._invalid or data.grace_minutes is None or not 0 <= data.grace_minutes <= 720:
+    if ("grace_minutes" in data._invalid or data.grace_minutes is None
+            or not grace.minimum <= data.grace_minutes <= grace.maximum):
         raise ActivityError("grace_invalid", field="grace_minutes")
     has_lat, has_lon = data.latitude is not None, data.longitude is not None
     if ("latitude" in data._invalid or "longitude" in data._invalid or has_lat != has_lon
             or (has_lat and not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180))):
         raise ActivityError("coordinates_invalid", field="latitude")
+    radius = ACTIVITY["radius_m"]
     if "radius_m" in data._invalid or (data.radius_m is not None
-                                       and (not has_lat or not 10 <= data.radius_m <= 50_000)):
+                                       and (not has_lat or not radius.minimum <= data.radius_m <= radius.maximum)):
         raise ActivityError("radius_invalid", field="radius_m")
     if data.signup_mode not in SIGNUP_MODES:
         raise ActivityError("signup_mode_unknown", field="signup_mode")

@@ -40,6 +40,7 @@ def token_required(view):
         g.api_user = user
         return view(*args, **kwargs)
 
+    wrapped.api_auth = "required"  # the OpenAPI document reads it (openapi.SECURITY)
     return wrapped
 
 
@@ -49,4 +50,5 @@ def token_optional(view):
         g.api_user = bearer_user()
         return view(*args, **kwargs)
 
+    wrapped.api_auth = "optional"
     return wrapped

@@ -8,6 +8,7 @@ from flask import g, jsonify
 
 from ..access import load_certificate, load_organization, loads_certificate
 from ..certificates.models import Certificate
+from ..certificates.schemas import CERTIFICATE_OUT, CERTIFICATE_REQUEST, REVOCATION
 from ..certificates.services import (
     CertificateError,
     issue_certificate,
@@ -18,27 +19,23 @@ from ..certificates.views import pdf_download
 from ..codes import normalize_volunteer_number
 from ..extensions import db
 from ..hours import as_hours
+from ..schema import dump
 from ..volunteers.queries import volunteer_by_number
 from . import bp
 from .auth import token_required
+from .openapi import CERTIFICATE_CODE, INVALID, NO_CERTIFICATE, UNAUTHORIZED, Answer, documented, error, ok
 from .views import ApiError, _body
 
 
 def certificate_json(certificate: Certificate) -> dict:
     """The certificate as its volunteer and its organization's staff see it (the full content)."""
-    return {
-        "code": certificate.code, "number": certificate.number, "status": certificate.status,
-        "organization": certificate.organization.code, "volunteer_number": certificate.volunteer.volunteer_number,
-        "period_start": certificate.period_start.isoformat(), "period_end": certificate.period_end.isoformat(),
-        "minutes": certificate.minutes, "hours": as_hours(certificate.minutes),
-        "issued_on": certificate.issued_on.isoformat(), "issued_at": certificate.issued_at.isoformat(),
-        "content": certificate.content,
-        "revocation": {"reason": certificate.revocation_reason, "revoked_at": certificate.revoked_at.isoformat()}
+    return dump(
+        CERTIFICATE_OUT, certificate, organization=certificate.organization.code,
+        volunteer_number=certificate.volunteer.volunteer_number, hours=as_hours(certificate.minutes),
+        revocation={"reason": certificate.revocation_reason, "revoked_at": certificate.revoked_at.isoformat()}
         if certificate.status == "revoked" else None,
-        "supersedes": certificate.supersedes.code if certificate.supersedes_id else None,
-        "verify_url": verification_url(certificate),
-        "pdf_url": f"/api/v1/certificates/{certificate.code}/pdf",
-    }
+        supersedes=certificate.supersedes.code if certificate.supersedes_id else None,
+        verify_url=verification_url(certificate), pdf_url=f"/api/v1/certificates/{certificate.code}/pdf")
 
 
 def _date(body: dict, key: str) -> dt.date:
@@ -52,6 +49,16 @@ def _date(body: dict, key: str) -> dt.date:
 
 
 @bp.route("/certificates", methods=["POST"])
+@documented("Issue a certificate of the approved service the organization recorded for the volunteer in the period "
+            "(org admins); the PDF is rendered and signed at once", request=CERTIFICATE_REQUEST,
+            responses={201: ok(CERTIFICATE_OUT, "Issued"), 400: INVALID, 401: UNAUTHORIZED,
+                       403: error("Not an org admin of the organization (forbidden), or the volunteer is the "
+                                  "caller (conflict_of_interest: nobody certifies their own service)."),
+                       404: error("No such organization or volunteer (not_found, volunteer_unknown)."),
+                       422: error("Nothing to certify in the period (no_approved_service), a valid certificate "
+                                  "of exactly this period exists (already_issued) or of a period that overlaps it "
+                                  "(certificate_overlaps, naming it), the caller has no real name to print as the "
+                                  "handler (handler_name_required), or a bad period (period_invalid).")})
 @token_required
 def issue_certificate_endpoint():
     """Issue a certificate (org admins, never of their own service):
@@ -76,6 +83,8 @@ def issue_certificate_endpoint():
 
 
 @bp.route("/certificates/<code>", methods=["GET"])
+@documented("A certificate, in full (its volunteer, and its organization's staff)", path=CERTIFICATE_CODE,
+            responses={200: ok(CERTIFICATE_OUT), 401: UNAUTHORIZED, 404: NO_CERTIFICATE})
 @token_required
 @loads_certificate()
 def get_certificate(certificate):
@@ -83,6 +92,10 @@ def get_certificate(certificate):
 
 
 @bp.route("/certificates/<code>/pdf", methods=["GET"])
+@documented("The signed PDF (its volunteer, and its organization's staff)", path=CERTIFICATE_CODE,
+            responses={200: Answer("The PDF", content={"application/pdf": {
+                "schema": {"type": "string", "contentMediaType": "application/pdf"}}}),
+                401: UNAUTHORIZED, 404: NO_CERTIFICATE})
 @token_required
 @loads_certificate()
 def get_certificate_pdf(certificate):
@@ -90,6 +103,12 @@ def get_certificate_pdf(certificate):
 
 
 @bp.route("/certificates/<code>/revocation", methods=["POST"])
+@documented("Revoke a valid certificate, with a reason (org admins)", path=CERTIFICATE_CODE, request=REVOCATION,
+            responses={200: ok(CERTIFICATE_OUT), 400: INVALID, 401: UNAUTHORIZED,
+                       403: error("Not an org admin of the issuing organization (forbidden), or the certificate "
+                                  "is the caller's own (conflict_of_interest)."),
+                       404: NO_CERTIFICATE,
+                       422: error("Not valid any more (not_valid), or no reason (reason_required).")})
 @token_required
 def revoke_certificate_endpoint(code: str):
     """Revoke (org admins, never their own certificate): ``{"reason"}``."""

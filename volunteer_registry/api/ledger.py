@@ -12,12 +12,28 @@ from ..extensions import db
 from ..hours import as_hours
 from ..ledger.merkle import MAX_TREE_SIZE
 from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
+from ..ledger.schemas import ENTRY_DECISION_REQUEST, ENTRY_OUT
 from ..ledger.services import decide_entries, hours_of, latest_checkpoint, stored_tree
 from ..organizations.models import Organization
 from ..paging import requested_page
+from ..schema import dump
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from . import bp
 from .auth import token_required
+from .openapi import (
+    FORBIDDEN,
+    INVALID,
+    NOT_FOUND,
+    ORGANIZATION_CODE,
+    PAGE,
+    PUBLIC_LOG,
+    UNAUTHORIZED,
+    documented,
+    error,
+    ok,
+    page_of,
+    query_parameter,
+)
 from .views import ApiError, _body
 
 #: leaf hashes per call of /ledger/leaves
@@ -26,20 +42,22 @@ LEAVES_PER_CALL = 1000
 
 def entry_json(entry: LedgerEntry, state: LedgerState) -> dict:
     volunteer = entry.volunteer
-    return {
-        "id": entry.id, "status": state.status, "minutes": state.minutes, "recorded_minutes": entry.minutes,
-        "flags": list(entry.flags or []), "flagged": state.flagged, "source": entry.source,
-        "volunteer": {"volunteer_number": volunteer.volunteer_number, "name": volunteer.name},
-        "activity": entry.activity.code if entry.activity else None, "activity_title": entry.activity_title,
-        "service_date": entry.service_date.isoformat() if entry.service_date else None,
-        "started_at": entry.started_at.isoformat() if entry.started_at else None,
-        "ended_at": entry.ended_at.isoformat() if entry.ended_at else None,
-        "place": entry.place, "recipient": entry.recipient, "content": entry.content,
-        "person_in_charge": entry.person_in_charge, "recorded_at": entry.created_at.isoformat(),
-    }
+    return dump(ENTRY_OUT, entry, status=state.status, minutes=state.minutes, recorded_minutes=entry.minutes,
+                flags=list(entry.flags or []), flagged=state.flagged,
+                volunteer={"volunteer_number": volunteer.volunteer_number, "name": volunteer.name},
+                activity=entry.activity.code if entry.activity else None, recorded_at=entry.created_at)
+
+
+def _int_query(name: str, description: str) -> dict:
+    return query_parameter(name, {"type": "integer", "minimum": 0}, description, required=True)
 
 
 @bp.route("/organizations/<code>/entries", methods=["GET"])
+@documented("The organization's service entries by status, flagged first (coordinators and org admins)",
+            path=ORGANIZATION_CODE,
+            query=(PAGE, query_parameter("status", {"type": "string", "enum": list(STATES), "default": "pending"})),
+            responses={200: ok(page_of("LedgerEntryPage", ENTRY_OUT)), 400: INVALID, 401: UNAUTHORIZED,
+                       403: FORBIDDEN, 404: NOT_FOUND})
 @token_required
 @loads_organization("ledger.decide")
 def list_entries(org):
@@ -58,6 +76,13 @@ def list_entries(org):
 
 
 @bp.route("/entries/decisions", methods=["POST"])
+@documented("Approve or reject pending service entries of one organization, all or none",
+            request=ENTRY_DECISION_REQUEST,
+            responses={200: ok("EntryDecisionResult"), 400: INVALID, 401: UNAUTHORIZED,
+                       403: error("A manual entry approved by the person who entered it (self_approval)."),
+                       404: error("An entry that is not among the caller's organizations' (not_found)."),
+                       409: error("An entry was already decided (entry_not_pending); nothing was written."),
+                       422: INVALID})
 @token_required
 def decide_entries_endpoint():
     body = _body()
@@ -88,6 +113,10 @@ def decide_entries_endpoint():
 
 
 @bp.route("/volunteers/<number>/hours", methods=["GET"])
+@documented("Approved hours and star level: all of it for the volunteer; the totals and their own part for the "
+            "organizations that recorded the service",
+            responses={200: ok("Hours"), 401: UNAUTHORIZED,
+                       404: error("No such volunteer, or none the caller may see (not_found).")})
 @token_required
 def volunteer_hours(number: str):
     """For the volunteer: everything. For the staff of an organization that recorded their service: the totals,
@@ -133,6 +162,10 @@ def _signed_size() -> int:
 
 
 @bp.route("/ledger/leaves", methods=["GET"])
+@documented("Leaf hashes of the signed tree, at most 1000 a call", description=PUBLIC_LOG,
+            query=(_int_query("start", "First leaf index."),
+                   _int_query("end", "One past the last leaf index (clamped to start + 1000 and the size).")),
+            responses={200: ok("LeafPage"), 400: INVALID})
 def ledger_leaves():
     size = _signed_size()
     if size == 0:
@@ -146,6 +179,10 @@ def ledger_leaves():
 
 
 @bp.route("/ledger/proof/inclusion", methods=["GET"])
+@documented("Audit path of leaf `index` in the tree of `tree_size` leaves (RFC 9162 §2.1.3)", description=PUBLIC_LOG,
+            query=(_int_query("index", "The leaf index."),
+                   _int_query("tree_size", "A tree size up to the latest signed checkpoint's.")),
+            responses={200: ok("InclusionProof"), 400: INVALID})
 def ledger_inclusion_proof():
     size = _signed_size()
     if size == 0:
@@ -158,6 +195,11 @@ def ledger_inclusion_proof():
 
 
 @bp.route("/ledger/proof/consistency", methods=["GET"])
+@documented("Consistency proof between trees of `first` and `second` leaves (RFC 9162 §2.1.4)",
+            description=PUBLIC_LOG,
+            query=(_int_query("first", "The older tree size (at least 1)."),
+                   _int_query("second", "The newer tree size, up to the latest signed checkpoint's.")),
+            responses={200: ok("ConsistencyProof"), 400: INVALID})
 def ledger_consistency_proof():
     size = _signed_size()
     if size == 0:

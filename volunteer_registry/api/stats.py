@@ -13,6 +13,7 @@ from ..hours import as_hours
 from ..reports.queries import organization_stats, platform_stats
 from . import bp
 from .auth import token_required
+from .openapi import FORBIDDEN, NOT_FOUND, ORGANIZATION_CODE, UNAUTHORIZED, documented, ok
 
 
 def _with_hours(value):
@@ -29,6 +30,8 @@ def _with_hours(value):
 
 
 @bp.route("/organizations/<code>/stats", methods=["GET"])
+@documented("The organization's dashboard figures (its staff, and platform admins)", path=ORGANIZATION_CODE,
+            responses={200: ok("OrganizationStats"), 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND})
 @token_required
 @loads_organization("reports.view")
 def organization_stats_endpoint(org):
@@ -39,6 +42,8 @@ def organization_stats_endpoint(org):
 
 
 @bp.route("/stats", methods=["GET"])
+@documented("The province's figures, by prefecture and county, and their growth (platform admins)",
+            responses={200: ok("PlatformStats"), 401: UNAUTHORIZED, 403: FORBIDDEN})
 @token_required
 def platform_stats_endpoint():
     require("stats.view", user=g.api_user)

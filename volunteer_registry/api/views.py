@@ -6,20 +6,31 @@ from flask import g, jsonify, request
 from ..access import load_organization, loads_activity, loads_organization
 from ..accounts.permissions import can
 from ..activities.models import Activity
+from ..activities.schemas import ACTIVITY_INPUT, ACTIVITY_OUT, SIGNUP_OUT
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..checkin.limits import scan_rate_limit, scanner_key
 from ..checkin.models import AttendanceSession
+from ..checkin.schemas import LOCATION, PERSON_OUT, SCAN_OUT, SCAN_REQUEST, SESSION_OUT
 from ..checkin.services import CheckInError, ScanRequest, record_scan, served_minutes, union_minutes
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..ledger.models import LedgerState
 from ..links import public_url
-from ..organizations.models import MEMBERSHIP_STATUSES
 from ..organizations.queries import (
     directory,
     members,
     membership_of,
+)
+from ..organizations.schemas import (
+    MEMBERSHIP_DECISION,
+    MEMBERSHIP_DECISIONS,
+    MEMBERSHIP_OUT,
+    MEMBERSHIP_STATUSES,
+    ORGANIZATION,
+    ORGANIZATION_DECISION,
+    ORGANIZATION_OUT,
+    ORGANIZATION_PRIVATE_OUT,
 )
 from ..organizations.services import (
     OrganizationData,
@@ -30,13 +41,31 @@ from ..organizations.services import (
 )
 from ..paging import requested_page
 from ..regions import get_region
+from ..schema import dump
 from ..text import all_storable
 from ..timeutil import parse_datetime
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
+from ..volunteers.schemas import VOLUNTEER_OUT, VOLUNTEER_PROFILE
 from ..volunteers.services import VolunteerData, save_own_profile
 from . import bp
 from .auth import token_optional, token_required
-from .openapi import openapi_document
+from .openapi import (
+    ACTIVITY_CODE,
+    FORBIDDEN,
+    INVALID,
+    NO_ACTIVITY,
+    NOT_FOUND,
+    ORGANIZATION_CODE,
+    PAGE,
+    REFUSED_SCAN,
+    UNAUTHORIZED,
+    Answer,
+    documented,
+    ok,
+    openapi_document,
+    page_of,
+    query_parameter,
+)
 
 
 class ApiError(DomainError):
@@ -61,31 +90,19 @@ def _body() -> dict:
 
 
 def organization_json(org, *, private: bool = False) -> dict:
+    """An organization as ORGANIZATION_OUT declares it; with ``private``, ORGANIZATION_PRIVATE_OUT (its status
+    reason and history, for its staff and platform admins)."""
     region = get_region(org.region_code)
-    body = {
-        "code": org.code, "name": org.name, "type": org.org_type, "status": org.status,
-        "credit_code": org.credit_code, "region_code": org.region_code,
-        "region_name": region.name_zh if region else None, "address": org.address,
-        "person_in_charge": org.person_in_charge, "contact_phone": org.contact_phone,
-        "contact_email": org.contact_email, "description": org.description, "join_mode": org.join_mode,
-        "url": public_url("organizations.show", code=org.code),
-    }
-    if private:
-        body["status_reason"] = org.status_reason
-        body["status_history"] = [
-            {"status": c.to_status, "reason": c.reason, "at": c.created_at.isoformat()} for c in org.status_changes
-        ]
-    return body
+    computed = {"type": org.org_type, "region_name": region.name_zh if region else None,
+                "url": public_url("organizations.show", code=org.code)}
+    if not private:
+        return dump(ORGANIZATION_OUT, org, **computed)
+    history = [{"status": c.to_status, "reason": c.reason, "at": c.created_at.isoformat()} for c in org.status_changes]
+    return dump(ORGANIZATION_PRIVATE_OUT, org, **computed, status_history=history)
 
 
 def volunteer_json(volunteer) -> dict:
-    return {
-        "volunteer_number": volunteer.volunteer_number, "name": volunteer.name, "gender": volunteer.gender,
-        "birth_date": volunteer.birth_date.isoformat(), "id_type": volunteer.id_type,
-        "id_number_masked": volunteer.id_number_masked, "phone": volunteer.phone, "email": volunteer.email,
-        "region_code": volunteer.region_code, "skills": volunteer.skills,
-        "consent_at": volunteer.consent_at.isoformat(), "guardian_name": volunteer.guardian_name,
-    }
+    return dump(VOLUNTEER_OUT, volunteer)
 
 
 def membership_json(membership) -> dict:
@@ -93,18 +110,19 @@ def membership_json(membership) -> dict:
     status only."""
     volunteer = membership.volunteer
     disclosed = membership.discloses_record
-    return {"organization": membership.organization.code,
-            "volunteer_number": volunteer.volunteer_number if disclosed else None,
-            "name": volunteer.name, "id_number_masked": volunteer.id_number_masked if disclosed else None,
-            "status": membership.status, "applied_at": membership.applied_at.isoformat()}
+    return dump(MEMBERSHIP_OUT, membership, organization=membership.organization.code,
+                volunteer_number=volunteer.volunteer_number if disclosed else None, name=volunteer.name,
+                id_number_masked=volunteer.id_number_masked if disclosed else None)
 
 
 @bp.route("/openapi.json")
+@documented("This document", responses={200: Answer("OK")})
 def openapi():
     return jsonify(openapi_document())
 
 
 @bp.route("/me")
+@documented("The token's account", responses={200: ok("Me"), 401: UNAUTHORIZED})
 @token_required
 def me():
     user = g.api_user
@@ -114,6 +132,9 @@ def me():
 
 
 @bp.route("/organizations", methods=["GET"])
+@documented("Directory of approved organizations",
+            query=(query_parameter("q", {"type": "string"}), query_parameter("region", {"type": "string"}), PAGE),
+            responses={200: ok(page_of("OrganizationPage", ORGANIZATION_PRIVATE_OUT)), 400: INVALID})
 def list_organizations():
     result = directory(text=request.args.get("q", ""), region_code=request.args.get("region", ""),
                        page=requested_page(strict=True))
@@ -122,6 +143,9 @@ def list_organizations():
 
 
 @bp.route("/organizations", methods=["POST"])
+@documented("Apply to register an organization (the caller becomes its org admin)", request=ORGANIZATION,
+            responses={201: ok(ORGANIZATION_PRIVATE_OUT, "Created, pending approval"), 400: INVALID,
+                       401: UNAUTHORIZED, 409: INVALID, 422: INVALID})
 @token_required
 def create_organization():
     org = apply_for_organization(g.api_user, OrganizationData.from_mapping(_body()))
@@ -130,6 +154,9 @@ def create_organization():
 
 
 @bp.route("/organizations/<code>", methods=["GET"])
+@documented("One organization (unapproved ones only for their staff and platform admins)",
+            path=ORGANIZATION_CODE,
+            responses={200: ok(ORGANIZATION_PRIVATE_OUT), 401: UNAUTHORIZED, 404: NOT_FOUND})
 @token_optional
 @loads_organization()
 def get_organization(org):
@@ -137,6 +164,10 @@ def get_organization(org):
 
 
 @bp.route("/organizations/<code>/decision", methods=["POST"])
+@documented("Approve, reject, suspend or reinstate (platform admins)", path=ORGANIZATION_CODE,
+            request=ORGANIZATION_DECISION,
+            responses={200: ok(ORGANIZATION_PRIVATE_OUT), 400: INVALID, 401: UNAUTHORIZED, 403: FORBIDDEN,
+                       404: NOT_FOUND, 409: INVALID, 422: INVALID})
 @token_required
 @loads_organization("orgs.decide")
 def decide(org):
@@ -147,6 +178,8 @@ def decide(org):
 
 
 @bp.route("/me/volunteer", methods=["GET"])
+@documented("The caller's volunteer profile",
+            responses={200: ok(VOLUNTEER_OUT), 401: UNAUTHORIZED, 404: NOT_FOUND})
 @token_required
 def get_own_volunteer():
     volunteer = volunteer_for_user(g.api_user)
@@ -156,6 +189,9 @@ def get_own_volunteer():
 
 
 @bp.route("/me/volunteer", methods=["PUT"])
+@documented("Create or update the caller's volunteer profile", request=VOLUNTEER_PROFILE,
+            responses={200: ok(VOLUNTEER_OUT), 201: ok(VOLUNTEER_OUT, "Created"), 400: INVALID,
+                       401: UNAUTHORIZED, 409: INVALID, 422: INVALID})
 @token_required
 def put_own_volunteer():
     existed = volunteer_for_user(g.api_user) is not None
@@ -165,6 +201,9 @@ def put_own_volunteer():
 
 
 @bp.route("/organizations/<code>/members", methods=["POST"])
+@documented("The caller applies to join", path=ORGANIZATION_CODE,
+            responses={201: ok(MEMBERSHIP_OUT, "Requested (pending) or joined (active)"), 401: UNAUTHORIZED,
+                       403: FORBIDDEN, 404: NOT_FOUND, 409: INVALID, 422: INVALID})
 @token_required
 @loads_organization()
 def join(org):
@@ -174,6 +213,10 @@ def join(org):
 
 
 @bp.route("/organizations/<code>/members", methods=["GET"])
+@documented("Members (coordinators and org admins)", path=ORGANIZATION_CODE,
+            query=(PAGE, query_parameter("status", {"type": "string", "enum": list(MEMBERSHIP_STATUSES)})),
+            responses={200: ok(page_of("MembershipPage", MEMBERSHIP_OUT)), 400: INVALID, 401: UNAUTHORIZED,
+                       403: FORBIDDEN, 404: NOT_FOUND})
 @token_required
 @loads_organization("members.view")
 def list_members(org):
@@ -187,6 +230,10 @@ def list_members(org):
 
 
 @bp.route("/organizations/<code>/members/<volunteer_number>/decision", methods=["POST"])
+@documented("Approve or decline a request to join (coordinators and org admins)", path=ORGANIZATION_CODE,
+            request=MEMBERSHIP_DECISION,
+            responses={200: ok(MEMBERSHIP_OUT), 400: INVALID, 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND,
+                       409: INVALID})
 @token_required
 @loads_organization("members.decide")
 def decide_member(org, volunteer_number: str):
@@ -195,7 +242,7 @@ def decide_member(org, volunteer_number: str):
     if membership is None or not membership.discloses_record:
         raise NotFound("not_found")
     decision = str(_body().get("decision", ""))
-    if decision not in ("approve", "decline"):
+    if decision not in MEMBERSHIP_DECISIONS:
         raise ApiError("invalid_parameter", "decision must be approve or decline", field="decision")
     decide_membership(g.api_user, membership, decision == "approve")
     db.session.commit()
@@ -205,40 +252,22 @@ def decide_member(org, volunteer_number: str):
 # --- activities and check-in ------------------------------------------------------------------------------------
 
 
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 def activity_json(activity: Activity) -> dict:
-    return {
-        "code": activity.code, "organization": activity.organization.code, "status": activity.status,
-        "title": activity.title, "description": activity.description, "category": activity.category,
-        "recipient": activity.recipient, "region_code": activity.region_code, "address": activity.address,
-        "latitude": activity.latitude, "longitude": activity.longitude, "radius_m": activity.radius_m,
-        "starts_at": _iso(activity.starts_at), "ends_at": _iso(activity.ends_at), "capacity": activity.capacity,
-        "is_recruiting": activity.is_recruiting, "allows_walk_ins": activity.allows_walk_ins,
-        "grace_minutes": activity.grace_minutes, "signup_mode": activity.signup_mode,
-        "person_in_charge": activity.person_in_charge, "risk_disclosure": activity.risk_disclosure,
-        "requires_training": activity.requires_training, "requires_insurance": activity.requires_insurance,
-        "created_at": _iso(activity.created_at),
-    }
+    return dump(ACTIVITY_OUT, activity, organization=activity.organization.code)
 
 
 def scan_json(scan) -> dict:
-    return {"event_id": scan.event_id, "accepted": scan.accepted, "result": scan.result,
-            "refusal_code": scan.refusal_code, "method": scan.method, "direction": scan.direction,
-            "flags": list(scan.flags or []), "scanned_at": _iso(scan.scanned_at)}
+    return dump(SCAN_OUT, scan, flags=list(scan.flags or []))
 
 
 def session_json(session: AttendanceSession) -> dict:
     closed = session.checked_out_at is not None
-    return {"id": session.id, "checked_in_at": _iso(session.checked_in_at),
-            "checked_out_at": _iso(session.checked_out_at), "flags": list(session.flags or []),
-            "minutes": union_minutes([(session.checked_in_at, session.checked_out_at)]) if closed else None}
+    return dump(SESSION_OUT, session, flags=list(session.flags or []),
+                minutes=union_minutes([(session.checked_in_at, session.checked_out_at)]) if closed else None)
 
 
 def person_json(volunteer) -> dict | None:
-    return {"volunteer_number": volunteer.volunteer_number, "name": volunteer.name} if volunteer else None
+    return dump(PERSON_OUT, volunteer) if volunteer else None
 
 
 def _string(body: dict, key: str) -> str | None:
@@ -270,17 +299,21 @@ def _location(body: dict) -> tuple[float | None, float | None]:
     if not isinstance(value, dict):
         raise CheckInError("location_invalid", field="location")
     coordinates = []
-    for key, limit in (("latitude", 90), ("longitude", 180)):
+    for key, spec in LOCATION.fields.items():
         number = value.get(key)
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise CheckInError("location_invalid", field="location")
-        if not -limit <= number <= limit:  # before float(): a huge JSON integer does not fit in one
+        if not spec.minimum <= number <= spec.maximum:  # before float(): a huge JSON integer does not fit in one
             raise CheckInError("location_invalid", field="location")
         coordinates.append(float(number))
     return coordinates[0], coordinates[1]
 
 
 @bp.route("/activities", methods=["POST"])
+@documented("Create an activity (coordinators and org admins of the organization); a draft unless `publish` is "
+            "true", request=ACTIVITY_INPUT,
+            responses={201: ok(ACTIVITY_OUT, "Created"), 400: INVALID, 401: UNAUTHORIZED, 403: FORBIDDEN,
+                       404: NOT_FOUND, 422: INVALID})
 @token_required
 def create_activity_endpoint():
     body = _body()
@@ -294,6 +327,8 @@ def create_activity_endpoint():
 
 
 @bp.route("/activities/<code>", methods=["GET"])
+@documented("One activity (drafts only for the organization's staff)", path=ACTIVITY_CODE,
+            responses={200: ok(ACTIVITY_OUT), 401: UNAUTHORIZED, 404: NO_ACTIVITY})
 @token_optional
 @loads_activity()
 def get_activity(activity):
@@ -301,16 +336,25 @@ def get_activity(activity):
 
 
 @bp.route("/activities/<code>/signups", methods=["POST"])
+@documented("The caller signs up (accepted, pending a coordinator, or waitlisted when full)", path=ACTIVITY_CODE,
+            responses={201: ok(SIGNUP_OUT, "Signed up"), 401: UNAUTHORIZED, 404: NO_ACTIVITY, 409: INVALID,
+                       422: INVALID})
 @token_required
 @loads_activity()
 def sign_up_endpoint(activity):
     signup = sign_up(g.api_user, activity)
     db.session.commit()
-    return jsonify({"activity": activity.code, "volunteer_number": signup.volunteer.volunteer_number,
-                    "status": signup.status}), 201
+    return jsonify(dump(SIGNUP_OUT, signup, activity=activity.code,
+                        volunteer_number=signup.volunteer.volunteer_number)), 201
 
 
 @bp.route("/scans", methods=["POST"])
+@documented("Record a check-in or check-out scan; a retried event id returns the first result to its sender",
+            request=SCAN_REQUEST,
+            responses={201: ok("ScanResult", "Recorded"),
+                       200: ok("ScanResult", "A retry of a recorded scan (replayed: true)"),
+                       400: REFUSED_SCAN, 401: UNAUTHORIZED, 403: REFUSED_SCAN, 404: REFUSED_SCAN,
+                       409: REFUSED_SCAN, 422: REFUSED_SCAN})
 @limiter.limit(scan_rate_limit, key_func=scanner_key)
 @token_required
 def scan():
@@ -339,6 +383,9 @@ def scan():
 
 
 @bp.route("/activities/<code>/attendance", methods=["GET"])
+@documented("Who is present now, and the closed sessions with minutes (coordinators and org admins)",
+            path=ACTIVITY_CODE, responses={200: ok("Attendance"), 401: UNAUTHORIZED, 403: FORBIDDEN,
+                                           404: NO_ACTIVITY})
 @token_required
 @loads_activity("checkin.review")
 def attendance(activity):

@@ -7,6 +7,8 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import IdsField, PlainText
+from ..schema import validators_for
+from .schemas import REVOCATION
 
 
 class PeriodForm(FlaskForm):
@@ -42,7 +44,7 @@ class RequestForm(FlaskForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500), PlainText(multiline=True)])
+    reason = StringField(_l("Reason"), validators=validators_for(REVOCATION, "reason"))
 
 
 class ActionForm(FlaskForm):

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from ..forms import PlainText, choices
 from ..timeutil import parse_datetime
+from .schemas import EVENT_ID_PATTERN
 
 
 class BeijingDateTimeField(DateTimeLocalField):
@@ -22,7 +23,7 @@ class KioskTapForm(FlaskForm):
     """The one button on the page a kiosk QR opens. The event id is made when the page is rendered, so a double
     tap (or a resent form) is the same scan."""
 
-    event_id = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_\-]{8,64}$")])
+    event_id = HiddenField(validators=[DataRequired(), Regexp(EVENT_ID_PATTERN)])
 
 
 class FixCheckoutForm(FlaskForm):

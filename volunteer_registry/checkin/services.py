@@ -36,6 +36,7 @@ from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from .kiosk import kiosk_problem
 from .models import SCAN_DIRECTIONS, AttendanceSession, ManualEntry, Scan
 from .rules import ScanFacts, early_refusal, scan_decision
+from .schemas import EVENT_ID_PATTERN
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
@@ -126,7 +127,7 @@ class ScanResult:
         return self.recorded if self.recorded is not None else service_entry_of_session(self.session.id)
 
 
-_EVENT_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
 
 
 def _replay(sender_id: int, request: ScanRequest, now: dt.datetime) -> ScanResult | None:

@@ -9,7 +9,8 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case, func, or_
 from sqlalchemy.orm import contains_eager
 
-from ..activities.models import PUBLIC_ACTIVITY_STATUSES, Activity
+from ..activities.models import Activity
+from ..activities.schemas import PUBLIC_ACTIVITY_STATUSES
 from ..checkin.models import FLAGS
 from ..extensions import db
 from ..organizations.models import Organization

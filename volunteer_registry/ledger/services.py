@@ -37,13 +37,14 @@ from . import aggregates  # its listeners keep the monthly totals in step with e
 from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
 from .merkle import CompactRange, StoredTree, leaf_hash
 from .models import CorrectionRequest, LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
+from .schemas import DECISIONS_PER_CALL
 
 #: star levels by approved hours (DESIGN.md)
 STAR_HOURS = (100, 300, 600, 1000, 1500)
 #: entries per batch of the Merkle log
 BATCH_LIMIT = 5000
-#: decisions per request
-DECISION_LIMIT = 500
+#: decisions per request, as the API documents it
+DECISION_LIMIT = DECISIONS_PER_CALL
 
 
 class LedgerError(DomainError):

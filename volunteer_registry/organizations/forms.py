@@ -7,23 +7,38 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import PlainText, choices
 from ..regions import region_choices
-from .models import INVITATION_ROLES, JOIN_MODES, ORG_TYPES
+from ..schema import validators_for
+from .schemas import (
+    CONTACT_PHONE_MAX,
+    CREDIT_CODE_TYPED_MAX,
+    DECISION_REASON_MAX,
+    INVITATION_NOTE_MAX,
+    INVITATION_ROLES,
+    JOIN_MODES,
+    MEMBERSHIP_DECISIONS,
+    NAME_MAX,
+    ORG_TYPES,
+    ORGANIZATION,
+    ORGANIZATION_DECISIONS,
+)
 
 
 class OrganizationForm(FlaskForm):
-    name = StringField(_l("Organization name"), validators=[DataRequired(), Length(max=120), PlainText()])
+    name = StringField(_l("Organization name"), validators=validators_for(ORGANIZATION, "name"))
     org_type = SelectField(_l("Type"), validators=[DataRequired()])
-    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=24)],
+    credit_code = StringField(_l("Unified social credit code"),
+                              validators=[Optional(), Length(max=CREDIT_CODE_TYPED_MAX)],
                               description=_l("18 characters. Not needed for an unregistered community team."))
     region_code = SelectField(_l("Region"), validators=[DataRequired()])
-    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200), PlainText()])
-    person_in_charge = StringField(_l("Person in charge"), validators=[DataRequired(), Length(max=60), PlainText()])
-    contact_phone = StringField(_l("Contact phone"), validators=[DataRequired(), Length(max=20)],
+    address = StringField(_l("Address"), validators=validators_for(ORGANIZATION, "address"))
+    person_in_charge = StringField(_l("Person in charge"),
+                                   validators=validators_for(ORGANIZATION, "person_in_charge"))
+    contact_phone = StringField(_l("Contact phone"), validators=[DataRequired(), Length(max=CONTACT_PHONE_MAX)],
                                 render_kw={"inputmode": "tel", "autocomplete": "tel"})
-    contact_email = StringField(_l("Contact email"), validators=[DataRequired(), Length(max=254)],
+    contact_email = StringField(_l("Contact email"), validators=validators_for(ORGANIZATION, "contact_email"),
                                 render_kw={"inputmode": "email", "autocomplete": "email"})
     description = TextAreaField(_l("What the organization does"),
-                                validators=[Optional(), Length(max=4000), PlainText(multiline=True)])
+                                validators=validators_for(ORGANIZATION, "description"))
     join_mode = RadioField(_l("How volunteers join"), default="approval")
 
     def __init__(self, *args, **kwargs):
@@ -34,21 +49,19 @@ class OrganizationForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=choices([
-        ("approve", _l("Approve")), ("reject", _l("Reject")), ("suspend", _l("Suspend")),
-        ("reinstate", _l("Reinstate"))]))
+    decision = SelectField(_l("Decision"), choices=choices(ORGANIZATION_DECISIONS))
     reason = TextAreaField(_l("Reason (shown to the applicant)"),
-                           validators=[Optional(), Length(max=2000), PlainText(multiline=True)])
+                           validators=[Optional(), Length(max=DECISION_REASON_MAX), PlainText(multiline=True)])
 
 
 class InvitationForm(FlaskForm):
     role = SelectField(_l("Role"), choices=choices(INVITATION_ROLES), default="coordinator")
     note = StringField(_l("Who is it for (a note for yourselves)"),
-                       validators=[Optional(), Length(max=120), PlainText()])
+                       validators=[Optional(), Length(max=INVITATION_NOTE_MAX), PlainText()])
 
 
 class MembershipDecisionForm(FlaskForm):
-    decision = SelectField(choices=choices([("approve", _l("Approve")), ("decline", _l("Decline"))]))
+    decision = SelectField(choices=choices(MEMBERSHIP_DECISIONS))
 
 
 class SealForm(FlaskForm):
@@ -65,7 +78,7 @@ class DirectoryForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    q = StringField(_l("Name"), validators=[Optional(), Length(max=NAME_MAX)])
     region = SelectField(_l("Region"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):

@@ -2,52 +2,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import UTCDateTime, make_append_only, utcnow
 
-ORG_TYPES = {
-    "social_group": _l("Social group"),
-    "social_service_institution": _l("Social service institution"),
-    "foundation": _l("Foundation"),
-    "community_committee": _l("Residents' or villagers' committee"),
-    "event_host": _l("Public-welfare event host"),
-    "public_institution": _l("Public service institution"),
-    "community_team": _l("Unregistered community team"),
-}
-#: the only type that may apply without a unified social credit code
-UNREGISTERED_TYPE = "community_team"
-
-ORG_STATUSES = {
-    "pending": _l("Pending approval"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-    "suspended": _l("Suspended"),
-}
-JOIN_MODES = {
-    "open": _l("Open: anyone may join"),
-    "approval": _l("Approval: a coordinator approves each request"),
-    "invitation": _l("Invitation only"),
-}
-STAFF_ROLES = {"admin": _l("Organization admin"), "coordinator": _l("Coordinator")}
-#: an invitation makes its holder staff, or (for "member") a member of an invitation-only organization
-INVITATION_ROLES = {**STAFF_ROLES, "member": _l("Member")}
-MEMBERSHIP_STATUSES = {
-    "pending": _l("Waiting for approval"),
-    "active": _l("Member"),
-    "declined": _l("Declined"),
-    "left": _l("Left"),
-    "invited": _l("Invited"),
-    "refused": _l("Declined the invitation"),
-}
-#: an organization named an already-registered person (an import row) who has not agreed to join: it sees the name
-#: it gave and the status, nothing of their record, and they count as members nowhere
-UNCONSENTED_STATUSES = ("invited", "refused")
-#: a membership the volunteer holds or has asked for: the one they may leave
-CURRENT_MEMBERSHIP_STATUSES = ("active", "pending")
+# the enumerations and limits are declared in schemas.py; the columns and constraints below read them
+from .schemas import (
+    ADDRESS_MAX,
+    CONTACT_EMAIL_MAX,
+    CONTACT_PHONE_MAX,
+    INVITATION_NOTE_MAX,
+    INVITATION_ROLES,
+    JOIN_MODES,
+    MEMBERSHIP_STATUSES,
+    NAME_MAX,
+    ORG_STATUSES,
+    ORG_TYPES,
+    PERSON_IN_CHARGE_MAX,
+    STAFF_ROLES,
+    UNCONSENTED_STATUSES,
+    UNREGISTERED_TYPE,
+)
 
 
 def _in(values) -> str:
@@ -66,14 +43,14 @@ class Organization(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)  #: public identifier, in URLs
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     org_type: Mapped[str] = mapped_column(String(40))
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  #: GB 32100, check character valid
     region_code: Mapped[str] = mapped_column(String(6))
-    address: Mapped[str] = mapped_column(String(200))
-    person_in_charge: Mapped[str] = mapped_column(String(60))
-    contact_phone: Mapped[str] = mapped_column(String(20))
-    contact_email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(ADDRESS_MAX))
+    person_in_charge: Mapped[str] = mapped_column(String(PERSON_IN_CHARGE_MAX))
+    contact_phone: Mapped[str] = mapped_column(String(CONTACT_PHONE_MAX))
+    contact_email: Mapped[str] = mapped_column(String(CONTACT_EMAIL_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
     seal_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  #: re-encoded PNG, for certificates
     status: Mapped[str] = mapped_column(String(12), default="pending")
@@ -146,7 +123,7 @@ class Invitation(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     role: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    note: Mapped[str] = mapped_column(String(120), default="")
+    note: Mapped[str] = mapped_column(String(INVITATION_NOTE_MAX), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

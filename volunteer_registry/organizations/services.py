@@ -24,17 +24,14 @@ from ..notifications import events
 from ..regions import get_region
 from ..text import check_plain_text, fold
 from .credit_code import credit_code_problem, normalize_credit_code
-from .models import (
+from .models import Invitation, Membership, Organization, OrganizationStatusChange, StaffRole
+from .schemas import (
     CURRENT_MEMBERSHIP_STATUSES,
     INVITATION_ROLES,
     JOIN_MODES,
     ORG_TYPES,
+    ORGANIZATION,
     UNREGISTERED_TYPE,
-    Invitation,
-    Membership,
-    Organization,
-    OrganizationStatusChange,
-    StaffRole,
 )
 
 
@@ -105,9 +102,6 @@ class OrganizationData:
                    join_mode=text("join_mode", "approval") or "approval")
 
 
-MAX_LENGTHS = {"name": 120, "address": 200, "person_in_charge": 60, "contact_email": 254, "description": 4000}
-
-
 def normalize_phone(text: str) -> str | None:
     """Digits of a mainland mobile or landline number (with optional +86 and area code), or None."""
     digits = re.sub(r"[\s\-()]", "", fold(text))
@@ -119,14 +113,9 @@ def normalize_phone(text: str) -> str | None:
 
 def _clean(data: OrganizationData, *, existing: Organization | None = None) -> OrganizationData:
     """Check every rule on an organization's details and return them normalised."""
-    data = replace(data, **{key: check_plain_text(getattr(data, key), multiline=key == "description", field=key,
-                                                  error=OrganizationError)
-                            for key in ("name", "address", "person_in_charge", "description")})
-    if not data.name:
-        raise OrganizationError("name_required", field="name")
-    for key, limit in MAX_LENGTHS.items():
-        if len(getattr(data, key) or "") > limit:
-            raise OrganizationError("too_long", field=key, max=limit)
+    # the address and the person in charge are required too, but refused only after the type, the credit code
+    # and the region: an applicant sees those problems first
+    data = replace(data, **ORGANIZATION.check(data, error=OrganizationError, required=("name",)))
     if data.org_type not in ORG_TYPES:
         raise OrganizationError("org_type_unknown", field="org_type")
     code = normalize_credit_code(data.credit_code) if data.credit_code else None

@@ -7,34 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import UTCDateTime, make_append_only, utcnow
 
-RECORD_KINDS = {
-    "training": _l("Training"),
-    "award": _l("Award"),
-    "evaluation": _l("Evaluation"),
-    "withdrawal": _l("Withdrawal"),
-}
-#: the kinds a coordinator records; a withdrawal only ever answers one of them
-RECORDED_KINDS = ("training", "award", "evaluation")
-AWARD_LEVELS = {
-    "national": _l("National"),
-    "provincial": _l("Provincial"),
-    "city": _l("City"),
-    "county": _l("County"),
-    "organization": _l("Within the organization"),
-}
-RATINGS = {
-    "excellent": _l("Excellent"),
-    "good": _l("Good"),
-    "satisfactory": _l("Satisfactory"),
-    "needs_improvement": _l("Needs improvement"),
-}
+# the enumerations and limits are declared in schemas.py; the columns and constraints below read them
+from .schemas import AWARD_LEVELS, PROVIDER_MAX, RATINGS, RECORD_KINDS, RECORDED_KINDS, TITLE_MAX  # noqa: F401
 
 
 def _in(values) -> str:
@@ -69,8 +49,8 @@ class VolunteerRecord(db.Model):
     kind: Mapped[str] = mapped_column(String(12))
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))  #: the recording organization
-    title: Mapped[str | None] = mapped_column(String(200))  #: the course, or the award or commendation
-    provider: Mapped[str | None] = mapped_column(String(200))  #: who gave the course, or the award
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX))  #: the course, or the award or commendation
+    provider: Mapped[str | None] = mapped_column(String(PROVIDER_MAX))  #: who gave the course, or the award
     #: the course's day, the award's day, the end of an evaluated period, the day of a withdrawal (Beijing time)
     date: Mapped[dt.date] = mapped_column(Date)
     period_start: Mapped[dt.date | None] = mapped_column(Date)

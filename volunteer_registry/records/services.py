@@ -17,13 +17,9 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
 from ..organizations.queries import membership_of
-from ..text import check_plain_text
 from ..timeutil import local
-from .models import AWARD_LEVELS, RATINGS, RECORDED_KINDS, VolunteerRecord
-
-MAX_MINUTES = 100_000
-MAX_LENGTHS = {"title": 200, "provider": 200, "notes": 500, "comment": 2000, "reason": 500}
-MULTILINE = ("comment", "reason")
+from .models import VolunteerRecord
+from .schemas import AWARD, AWARD_LEVELS, EVALUATION, MAX_MINUTES, RATINGS, RECORDED_KINDS, TRAINING, WITHDRAWAL
 
 
 class RecordError(DomainError):
@@ -143,20 +139,6 @@ def _today(now: dt.datetime | None) -> dt.date:
     return local(now or utcnow()).date()
 
 
-def _require_texts(values: dict[str, str], required: tuple[str, ...]) -> dict[str, str]:
-    """The texts as kept (text.check_plain_text, which raises the text_* codes), the ``required`` ones present,
-    each within its limit."""
-    values = {key: check_plain_text(value, multiline=key in MULTILINE, field=key, error=RecordError)
-              for key, value in values.items()}
-    for key in required:
-        if not values[key]:
-            raise RecordError("field_required", field=key)
-    for key, value in values.items():
-        if len(value) > MAX_LENGTHS[key]:
-            raise RecordError("too_long", field=key, max=MAX_LENGTHS[key])
-    return values
-
-
 def _check_date(data, key: str, volunteer, today: dt.date) -> dt.date:
     value = getattr(data, key)
     if key in data._invalid:
@@ -200,8 +182,7 @@ def record_training(actor, org, volunteer, data: TrainingData, *, now: dt.dateti
     of ``org``), and with a field: field_required, too_long, date_invalid, date_in_future, date_before_birth,
     minutes_invalid (1 to 100000 minutes)."""
     _check_recorder(actor, org, volunteer)
-    texts = _require_texts({"title": data.title, "provider": data.provider, "notes": data.notes},
-                           ("title", "provider"))
+    texts = TRAINING.check(data, error=RecordError)
     day = _check_date(data, "date", volunteer, _today(now))
     if "hours" in data._invalid:
         raise RecordError("minutes_invalid", field="hours")
@@ -219,7 +200,7 @@ def record_award(actor, org, volunteer, data: AwardData, *, now: dt.datetime | N
     Raises Forbidden, not_a_member, and with a field: field_required, too_long, date_invalid, date_in_future,
     date_before_birth, level_unknown."""
     _check_recorder(actor, org, volunteer)
-    texts = _require_texts({"title": data.title, "provider": data.provider}, ("title", "provider"))
+    texts = AWARD.check(data, error=RecordError)
     day = _check_date(data, "date", volunteer, _today(now))
     if data.level and data.level not in AWARD_LEVELS:
         raise RecordError("level_unknown", field="level")
@@ -241,7 +222,7 @@ def record_evaluation(actor, org, volunteer, data: EvaluationData, *,
         raise RecordError("period_order", field="period_end")
     if data.rating not in RATINGS:
         raise RecordError("rating_unknown", field="rating")
-    comment = _require_texts({"comment": data.comment}, ("comment",))["comment"]
+    comment = EVALUATION.check(data, error=RecordError)["comment"]
     return _add(actor, org, volunteer, kind="evaluation", date=end, period_start=start, period_end=end,
                 rating=data.rating, text=comment)
 
@@ -264,7 +245,7 @@ def withdraw_record(actor, record: VolunteerRecord, reason: str, *,
     require("records.write", org, user=actor)
     if record.kind not in RECORDED_KINDS:
         raise RecordError("not_withdrawable")
-    reason = _require_texts({"reason": reason}, ("reason",))["reason"]
+    reason = WITHDRAWAL.check({"reason": reason}, error=RecordError)["reason"]
     if withdrawal_of(record) is not None:
         raise RecordError("already_withdrawn")
     withdrawal = VolunteerRecord(kind="withdrawal", volunteer_id=record.volunteer_id, organization_id=org.id,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
 from .identity import GENDERS, ID_TYPES
+from .schemas import EMAIL_MAX, NAME_MAX, PHONE_MAX
 
 
 def _in(values) -> str:
@@ -30,7 +31,7 @@ class Volunteer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     volunteer_number: Mapped[str] = mapped_column(String(14), unique=True)  #: read aloud; see codes.py
-    name: Mapped[str] = mapped_column(String(60))  #: real name, NFC
+    name: Mapped[str] = mapped_column(String(NAME_MAX))  #: real name, NFC
     gender: Mapped[str] = mapped_column(String(8))
     birth_date: Mapped[dt.date]
     id_type: Mapped[str] = mapped_column(String(32))
@@ -39,13 +40,13 @@ class Volunteer(db.Model):
     #: HMAC of type and number: one document, one volunteer
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_masked: Mapped[str] = mapped_column(String(32))
-    phone: Mapped[str] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(PHONE_MAX))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     skills: Mapped[str] = mapped_column(Text, default="")
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  #: consent to the record-keeping
     consent_source: Mapped[str] = mapped_column(String(20))  #: "self" or "import:<org code>"
-    guardian_name: Mapped[str | None] = mapped_column(String(60))  #: required under 14
+    guardian_name: Mapped[str | None] = mapped_column(String(NAME_MAX))  #: required under 14
     guardian_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  #: growth by month
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -20,10 +20,11 @@ from ..regions import get_region
 from ..text import check_plain_text
 from .identity import GENDERS, ID_TYPES, age_on, id_number_problem, mask_id_number, normalize_id_number
 from .models import Volunteer
+from .schemas import NAME_MAX, SKILLS_MAX
 from .vault import decrypt_id_number, encrypt_id_number, id_number_hash
 
 GUARDIAN_AGE = 14
-MAX_NAME_LENGTH = 60
+MAX_NAME_LENGTH = NAME_MAX
 
 
 class VolunteerError(DomainError):
@@ -151,7 +152,7 @@ def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -
             raise VolunteerError("email_invalid", field="email") from None
     skills = check_plain_text(data.skills, multiline=True, field="skills", error=VolunteerError)
     guardian = check_plain_text(data.guardian_name, field="guardian_name", error=VolunteerError) or None
-    for key, value, limit in (("skills", skills, 500), ("guardian_name", guardian, MAX_NAME_LENGTH)):
+    for key, value, limit in (("skills", skills, SKILLS_MAX), ("guardian_name", guardian, MAX_NAME_LENGTH)):
         if len(value or "") > limit:
             raise VolunteerError("too_long", field=key, max=limit)
     if get_region(data.region_code) is None:

@@ -1,0 +1,94 @@
+"""An activity's shape, declared once: its limits and enumerations. The model's columns and constraints, the
+form, the service's checks and the API's JSON in and out (and so the OpenAPI document) read them from here."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..schema import Boolean, Choice, DateTime, Integer, Number, Schema, Text
+
+CATEGORIES = {
+    "community": _l("Community service"),
+    "elderly": _l("Elderly care"),
+    "disability": _l("Disability support"),
+    "poverty": _l("Poverty relief"),
+    "education": _l("Education"),
+    "health": _l("Health"),
+    "environment": _l("Environment"),
+    "culture": _l("Culture"),
+    "emergency": _l("Emergency response"),
+    "events": _l("Large events"),
+    "other": _l("Other"),
+}
+ACTIVITY_STATUSES = {"draft": _l("Draft"), "published": _l("Published"), "closed": _l("Closed")}
+SIGNUP_MODES = {"auto": _l("Accepted automatically"), "approval": _l("A coordinator accepts each sign-up")}
+SIGNUP_STATUSES = {
+    "accepted": _l("Accepted"),
+    "pending": _l("Waiting for a coordinator"),
+    "waitlisted": _l("On the waiting list"),
+    "withdrawn": _l("Withdrawn"),
+    "declined": _l("Declined"),
+}
+#: the sign-up statuses that hold (or wait for) a place: the volunteer counts as signed up, may withdraw, and may
+#: not sign up again
+ACTIVE_SIGNUP_STATUSES = ("accepted", "pending", "waitlisted")
+#: the activity statuses anyone may see (in an approved organization): those who served keep a closed one's page
+PUBLIC_ACTIVITY_STATUSES = ("published", "closed")
+
+TITLE_MAX = 120
+RECIPIENT_MAX = 120
+ADDRESS_MAX = 200
+PERSON_IN_CHARGE_MAX = 60
+#: the descriptions are Text columns: the limit is the service's, not the database's
+LONG_TEXT_MAX = 4000
+CAPACITY_MAX = 100_000
+GRACE_MINUTES_MAX = 720
+RADIUS_MIN, RADIUS_MAX = 10, 50_000
+
+#: what an organization's staff enter for an activity (the form, ActivityData, the API's body)
+ACTIVITY = Schema("ActivityFields", {
+    "title": Text(TITLE_MAX, required=True),
+    "category": Choice(CATEGORIES, required=True),
+    "recipient": Text(RECIPIENT_MAX, required=True, description="The service recipient."),
+    "region_code": Text(plain=False, required=True, description="GB/T 2260 division code (Qinghai)"),
+    "address": Text(ADDRESS_MAX, required=True),
+    "latitude": Number(-90, 90, nullable=True),
+    "longitude": Number(-180, 180, nullable=True),
+    "radius_m": Integer(RADIUS_MIN, RADIUS_MAX, nullable=True,
+                        description="Scans farther than this from the place are flagged (needs coordinates)."),
+    "starts_at": DateTime(required=True, description="ISO 8601; without an offset, Beijing time."),
+    "ends_at": DateTime(required=True, description="After starts_at, at most 31 days later."),
+    "capacity": Integer(1, CAPACITY_MAX, nullable=True),
+    "is_recruiting": Boolean(), "allows_walk_ins": Boolean(),
+    "grace_minutes": Integer(0, GRACE_MINUTES_MAX,
+                             description="Scans are accepted this long before the start and after the end."),
+    "signup_mode": Choice(SIGNUP_MODES),
+    "person_in_charge": Text(PERSON_IN_CHARGE_MAX, required=True),
+    "description": Text(LONG_TEXT_MAX, multiline=True),
+    "risk_disclosure": Text(LONG_TEXT_MAX, multiline=True),
+    "requires_training": Boolean(), "requires_insurance": Boolean(),
+})
+
+#: POST /activities
+ACTIVITY_INPUT = Schema("ActivityInput", {
+    "organization": Text(plain=False, required=True, description="The organization's public code."),
+    **ACTIVITY.fields,
+    "publish": Boolean(description="Publish at once (default: a draft)."),
+})
+
+#: an activity as the API answers it
+ACTIVITY_OUT = Schema("Activity", {
+    "code": Text(plain=False, required=True),
+    "organization": Text(plain=False, required=True),
+    "status": Choice(ACTIVITY_STATUSES, required=True),
+    **{key: spec for key, spec in ACTIVITY.fields.items() if key not in ("starts_at", "ends_at")},
+    "starts_at": DateTime(required=True, description=ACTIVITY["starts_at"].description),
+    "ends_at": DateTime(required=True, description=ACTIVITY["ends_at"].description),
+    "created_at": DateTime(),
+})
+
+#: a sign-up as the API answers it
+SIGNUP_OUT = Schema("Signup", {
+    "activity": Text(plain=False, required=True),
+    "volunteer_number": Text(plain=False, required=True),
+    "status": Choice(SIGNUP_STATUSES, required=True),
+})

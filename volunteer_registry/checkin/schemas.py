@@ -1,0 +1,47 @@
+"""The shapes of a check-in scan as a device sends it and of a scan and a session as the API answers them,
+declared once; the API's parsing and the OpenAPI document read them from here."""
+from __future__ import annotations
+
+from ..schema import Boolean, Choice, DateTime, Integer, ListOf, Nested, Number, Schema, Text
+from .models import FLAGS, SCAN_DIRECTIONS, SCAN_METHODS
+
+#: the device's id of a scan (a random UUID): a retry of the same scan sends the same one
+EVENT_ID_PATTERN = "^[A-Za-z0-9_-]{8,64}$"
+
+LOCATION = Schema("Location", {"latitude": Number(-90, 90, required=True),
+                               "longitude": Number(-180, 180, required=True)})
+
+#: POST /scans
+SCAN_REQUEST = Schema("ScanRequest", {
+    "event_id": Text(plain=False, required=True, pattern=EVENT_ID_PATTERN,
+                     description="Made by the device (a random UUID); a retry of the same scan with the same id "
+                     "returns the first result, to the account that sent it only (others: event_id_taken)."),
+    "activity": Text(plain=False, required=True, description="The activity's public code."),
+    "volunteer_number": Text(plain=False, description="A card scan or a typed number (coordinators and org admins "
+                             "of the activity's organization). Give this or kiosk_token."),
+    "kiosk_token": Text(plain=False, description="The token of the kiosk QR, scanned by the volunteer themself."),
+    "direction": Choice(SCAN_DIRECTIONS, default="auto"),
+    "scanned_at": DateTime(description="When the device scanned (ISO 8601)."),
+    "location": Nested(LOCATION),
+    "offline": Boolean(description="Sent from the device's offline queue: the original scanned_at is kept and the "
+                       "session flagged."),
+})
+
+#: a scan as the API answers it
+SCAN_OUT = Schema("Scan", {
+    "event_id": Text(plain=False, required=True), "accepted": Boolean(required=True),
+    "result": Choice(("in", "out"), required=True, nullable=True),
+    "refusal_code": Text(plain=False, nullable=True), "method": Choice(SCAN_METHODS),
+    "direction": Choice(SCAN_DIRECTIONS),
+    "flags": ListOf(Choice(FLAGS), required=True), "scanned_at": DateTime(required=True),
+})
+
+#: an attendance session as the API answers it
+SESSION_OUT = Schema("Session", {
+    "id": Integer(required=True), "checked_in_at": DateTime(required=True),
+    "checked_out_at": DateTime(required=True, nullable=True), "flags": ListOf(Choice(FLAGS), required=True),
+    "minutes": Integer(required=True, nullable=True, description="Whole minutes of this session once it is closed."),
+})
+
+#: who scanned or was scanned, as the API names them
+PERSON_OUT = Schema("Person", {"volunteer_number": Text(plain=False), "name": Text(plain=False)})
