@@ -82,4 +82,14 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
 
     register_error_handlers(app)
     cli.register(app)
+    connect_listeners()
     return app
+
+
+def connect_listeners() -> None:
+    """Every part that reacts to another's signals (volunteer_registry.signals) connects its receivers here, once
+    per process in effect (connecting again changes nothing), so no receiver depends on what was imported first."""
+    from .notifications import listeners as notifications
+
+    for part in (notifications,):
+        part.connect()

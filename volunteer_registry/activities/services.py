@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
+from .. import signals
 from ..audit.services import record_event
 from ..codes import new_public_code
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
-from ..notifications import events
 from ..regions import get_region
 from ..text import check_plain_text
 from ..timeutil import parse_datetime
@@ -271,7 +271,7 @@ def sign_up(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
     record_event("signup.created", actor=user, organization=activity.organization, target=signup, status=status,
                  activity=activity.code)
     if status != "pending":  # a pending one hears when a coordinator decides
-        events.signup_decided(signup)
+        signals.signup_decided.send(signup)
     return signup
 
 
@@ -307,7 +307,7 @@ def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
     first.decided_at = now
     record_event("signup.moved_up", organization=activity.organization, target=first, status=first.status,
                  activity=activity.code)
-    events.signup_decided(first, "moved_up" if first.status == "accepted" else "pending")
+    signals.signup_decided.send(first, decision="moved_up" if first.status == "accepted" else "pending")
     db.session.flush()
     return first
 
@@ -326,7 +326,7 @@ def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None 
     signup.decided_at = now
     record_event("signup.decided", actor=actor, organization=activity.organization, target=signup,
                  status=signup.status, activity=activity.code)
-    events.signup_decided(signup)
+    signals.signup_decided.send(signup)
     db.session.flush()
     return signup
 

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from .. import signals
 from ..accounts.permissions import can, require
 from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
@@ -27,7 +28,6 @@ from ..integrity import rules
 from ..integrity import services as integrity
 from ..keys.services import checkpoint_verifier_keys, current_key, private_key_of
 from ..models import utcnow
-from ..notifications import events
 from ..organizations.models import Organization
 from ..text import check_plain_text
 from ..timeutil import local
@@ -425,7 +425,8 @@ def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: s
         state.flagged = bool(entries[entry_id].flags) or bool(correction.flags)
     record_event(f"ledger.{kind}", actor=actor, organization=org, count=len(made), reason=reason or None,
                  on_behalf_of_platform=True if as_platform else None)
-    events.entries_decided([entries[i] for i in ids], states, status, reason)
+    signals.entries_decided.send(org, entries=[entries[i] for i in ids], states=states, decision=status,
+                                 reason=reason)
     db.session.flush()
     return made
 
@@ -567,7 +568,7 @@ def decide_correction(actor, request: CorrectionRequest, accept: bool, response:
     request.decided_at = now or utcnow()
     db.session.flush()
     record_event(f"ledger.correction_{request.status}", actor=actor, organization=org, target=request)
-    events.correction_decided(request)
+    signals.correction_decided.send(request)
     return request
 
 
