@@ -89,7 +89,11 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
 def connect_listeners() -> None:
     """Every part that reacts to another's signals (volunteer_registry.signals) connects its receivers here, once
     per process in effect (connecting again changes nothing), so no receiver depends on what was imported first."""
+    from .activities import listeners as activities
+    from .certificates import listeners as certificates
     from .notifications import listeners as notifications
+    from .organizations import listeners as organizations
+    from .volunteers import listeners as volunteers
 
-    for part in (notifications,):
+    for part in (activities, organizations, volunteers, certificates, notifications):
         part.connect()

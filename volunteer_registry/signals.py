@@ -57,12 +57,17 @@ certificate_revoked = domain.signal("certificate-revoked")
 #: returns how many attendance sessions it closed (check-in closes those of activities that have ended).
 batch_due = domain.signal("batch-due")
 
-#: accounts.deletion.delete_account, after the checks and before anything is anonymised; sender: the User;
-#: ``volunteer``: their Volunteer profile (or None); ``now``: the moment. Parts end the person's participation
-#: through their own services (upcoming sign-ups withdrawn, memberships left, invitations declined).
+#: accounts.deletion.delete_account, after the checks and before anything is anonymised; sender: the User; ``now``:
+#: the moment. Parts end the person's participation through their own services (activities: upcoming sign-ups
+#: withdrawn; organizations: memberships left, invitations declined).
 account_closing = domain.signal("account-closing")
 
-#: accounts.deletion.delete_account, after account_closing; sender: the User; ``volunteer``: their Volunteer
-#: profile (or None); ``now``: the moment. Each part anonymises or deletes its own rows about the person
-#: (volunteers: the profile; certificates: the names in their content and the stored PDFs; notifications: theirs).
+#: accounts.deletion.delete_account, after account_closing; sender: the User; ``now``: the moment. Each part
+#: anonymises or deletes its own rows about the person (volunteers: the profile, then volunteer_anonymised;
+#: notifications: theirs). A receiver may return a dict of details for the deletion's audit event (volunteers: the
+#: volunteer's number), or None.
 account_deleted = domain.signal("account-deleted")
+
+#: volunteers.listeners, when a deleted account's volunteer profile has been anonymised; sender: the Volunteer;
+#: ``now``: the moment. Certificates replace the names in their content and delete the stored PDFs.
+volunteer_anonymised = domain.signal("volunteer-anonymised")
