@@ -91,9 +91,11 @@ def connect_listeners() -> None:
     per process in effect (connecting again changes nothing), so no receiver depends on what was imported first."""
     from .activities import listeners as activities
     from .certificates import listeners as certificates
+    from .checkin import listeners as checkin
+    from .ledger import listeners as ledger
     from .notifications import listeners as notifications
     from .organizations import listeners as organizations
     from .volunteers import listeners as volunteers
 
-    for part in (activities, organizations, volunteers, certificates, notifications):
+    for part in (activities, organizations, volunteers, certificates, checkin, ledger, notifications):
         part.connect()

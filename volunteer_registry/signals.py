@@ -53,8 +53,14 @@ certificate_issued = domain.signal("certificate-issued")
 #: certificates.services.revoke_certificate; sender: the Certificate (revoked).
 certificate_revoked = domain.signal("certificate-revoked")
 
-#: ledger.cli's periodic batch, before it extends the log; sender: None; ``now``: the moment (or None). A receiver
-#: returns how many attendance sessions it closed (check-in closes those of activities that have ended).
+#: ledger.services.decision_facts, for the entries it is about to judge; sender: None; ``session_ids``: a set of
+#: attendance session ids. A receiver returns {session id: set of user ids who recorded it} (check-in: who scanned
+#: it in or out, accepted, and who entered it by hand).
+session_recorders_wanted = domain.signal("session-recorders-wanted")
+
+#: ledger.services.close_ended_and_extend (the periodic batch), before it extends the log; sender: None; ``now``:
+#: the moment (or None). A receiver returns how many attendance sessions it closed (check-in closes those of
+#: activities that have ended).
 batch_due = domain.signal("batch-due")
 
 #: accounts.deletion.delete_account, after the checks and before anything is anonymised; sender: the User; ``now``:

@@ -211,12 +211,10 @@ def publish_activity(actor, activity: Activity) -> Activity:
 
 def close_activity(actor, activity: Activity, now: dt.datetime | None = None) -> Activity:
     """Close the activity: no more sign-ups or scans; sessions still open are closed at its end and flagged."""
-    from ..checkin.services import close_open_sessions
-
     if activity.status == "closed":
         raise ActivityError("activity_closed")
     activity.status = "closed"
-    close_open_sessions(activity, now=now)
+    signals.activity_closed.send(activity, now=now)
     record_event("activity.closed", actor=actor, organization=activity.organization, target=activity)
     return activity
 

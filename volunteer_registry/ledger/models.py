@@ -16,6 +16,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..models import UTCDateTime, make_append_only, utcnow
 
+#: what each flag of a session or an entry means (check-in sets the first ones, the ledger the last three)
+FLAGS = {
+    "offline": _l("Scanned offline"),
+    "outside_radius": _l("Outside the activity's area"),
+    "clock_skew": _l("Device clock differs by more than two minutes"),
+    "auto_closed": _l("Never checked out: closed at the activity's end"),
+    "too_long": _l("Longer than the session cap"),
+    "corrected": _l("Check-out corrected by a coordinator"),
+    "manual": _l("Entered by hand"),
+    "retroactive": _l("Activity recorded after it started (补录)"),
+    "overlap": _l("Overlaps another activity's service of this volunteer"),
+    "long_day": _l("More hours in one day than the daily cap"),
+}
+
 ENTRY_KINDS = {
     "service": _l("Service recorded"),
     "approval": _l("Approved"),

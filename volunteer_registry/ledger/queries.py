@@ -10,11 +10,10 @@ from sqlalchemy import case, func, or_
 from sqlalchemy.orm import contains_eager
 
 from ..activities.models import Activity
-from ..checkin.models import FLAGS
 from ..extensions import db
 from ..organizations.models import Organization
 from ..volunteers.models import Volunteer
-from .models import SOURCES, STATES, LedgerEntry, LedgerState
+from .models import FLAGS, SOURCES, STATES, LedgerEntry, LedgerState
 
 #: the status filter of the approval page: a status, or every one
 STATUS_FILTERS = ("pending", "approved", "rejected", "annulled", "all")

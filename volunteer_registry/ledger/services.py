@@ -79,10 +79,20 @@ class LedgerError(DomainError):
 
 # --- recording -----------------------------------------------------------------------------------------------------
 
-def _intervals_union_minutes(intervals) -> int:
-    from ..checkin.services import union_minutes  # the one definition of "minutes served"
-
-    return union_minutes(intervals)
+def union_minutes(intervals) -> int:
+    """Whole minutes covered by the union of (start, end) intervals."""
+    total = dt.timedelta()
+    current_start = current_end = None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += current_end - current_start
+    return int(total.total_seconds() // 60)
 
 
 def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end: dt.datetime,
@@ -93,7 +103,7 @@ def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end:
         LedgerEntry.activity_id == activity_id, LedgerState.volunteer_id == volunteer_id,
         LedgerState.status.in_(("pending", "approved")))).all()
     others = [(s, e) for entry_id, s, e in rows if entry_id != exclude_entry_id and s is not None and e is not None]
-    return _intervals_union_minutes([*others, (start, end)]) - _intervals_union_minutes(others)
+    return union_minutes([*others, (start, end)]) - union_minutes(others)
 
 
 def _source_of(session) -> str:
@@ -252,16 +262,6 @@ def record_missing_service(actor, activity: Activity, volunteer_id: int, started
 
 # --- decisions -----------------------------------------------------------------------------------------------------
 
-def _manual_author_id(entry: LedgerEntry) -> int | None:
-    if entry.source != "manual":
-        return None
-    if entry.session_id is None:  # recorded from a volunteer's report of missing service
-        return entry.actor_id
-    from ..checkin.models import ManualEntry
-
-    return db.session.scalar(db.select(ManualEntry.entered_by_id).where(ManualEntry.session_id == entry.session_id))
-
-
 def decision_facts(actor, entries, corrections=None) -> dict[int, integrity.DecisionFacts]:
     """Entry id → the facts that decide whether ``actor`` may decide it (or the correction waiting on it, from
     ``corrections``: entry id → correction entry), gathered for many entries in a few queries.
@@ -270,27 +270,21 @@ def decision_facts(actor, entries, corrections=None) -> dict[int, integrity.Deci
     and out, who entered it by hand, who created its activity when that was retroactive; for a correction, who
     proposed it. It needs review when entered by hand, sent from an offline queue, flagged, of a retroactive
     activity, or a correction."""
-    from ..checkin.models import ManualEntry, Scan
-
     entries = list(entries)
     corrections = corrections or {}
     sessions = {e.session_id for e in entries if e.session_id is not None}
-    scanners: dict[int, set[int]] = {}
-    manual: dict[int, int] = {}
-    if sessions:
-        for session_id, user_id in db.session.execute(db.select(Scan.session_id, Scan.recorded_by_id).where(
-                Scan.session_id.in_(sessions), Scan.accepted.is_(True))):
-            scanners.setdefault(session_id, set()).add(user_id)
-        manual = dict(db.session.execute(db.select(ManualEntry.session_id, ManualEntry.entered_by_id).where(
-            ManualEntry.session_id.in_(sessions))).all())
+    recorders: dict[int, set[int]] = {}
+    if sessions:  # check-in owns the scans and the manual entries: it answers who recorded each session
+        for _receiver, answer in signals.session_recorders_wanted.send(None, session_ids=sessions):
+            for session_id, user_ids in (answer or {}).items():
+                recorders.setdefault(session_id, set()).update(user_ids)
     retroactive = dict(db.session.execute(db.select(Activity.id, Activity.created_by_id).where(
         Activity.id.in_({e.activity_id for e in entries if e.activity_id}), Activity.is_retroactive.is_(True))).all())
     accounts = dict(db.session.execute(db.select(Volunteer.id, Volunteer.user_id).where(
         Volunteer.id.in_({e.volunteer_id for e in entries}))).all())
     facts = {}
     for entry in entries:
-        people = {entry.actor_id, *scanners.get(entry.session_id, ()), manual.get(entry.session_id),
-                  retroactive.get(entry.activity_id)}
+        people = {entry.actor_id, *recorders.get(entry.session_id, ()), retroactive.get(entry.activity_id)}
         review = rules.needs_review(entry.source, entry.flags) or entry.activity_id in retroactive
         correction = corrections.get(entry.id)
         if correction is not None:  # the decision is about the correction: its proposer recorded it
@@ -895,11 +889,9 @@ def verify_ledger(progress=None) -> VerifyReport:
 
 
 def close_ended_and_extend() -> tuple[int, LedgerCheckpoint | None]:
-    """The periodic batch: sessions left open at activities that have ended are closed (and become entries), then
-    the log is extended. Returns (sessions closed, the new checkpoint or None)."""
-    from ..checkin.services import close_ended_activities
-
-    closed = close_ended_activities()
+    """The periodic batch: batch_due lets check-in close the sessions left open at activities that have ended (they
+    become entries), then the log is extended. Returns (sessions closed, the new checkpoint or None)."""
+    closed = sum(count or 0 for _receiver, count in signals.batch_due.send(None, now=None))
     return closed, extend_log()
 
 
