@@ -8,9 +8,10 @@ from ..accounts.permissions import can, require
 from ..codes import normalize_volunteer_number
 from ..errors import NotFound
 from ..extensions import db
+from ..ledger.log import latest_checkpoint, stored_tree
 from ..ledger.merkle import MAX_TREE_SIZE
 from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
-from ..ledger.services import decide_entries, hours_of, latest_checkpoint, stored_tree
+from ..ledger.services import decide_entries, hours_of
 from ..organizations.models import Organization
 from ..organizations.queries import visible_organization
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user

@@ -69,7 +69,7 @@ def correction_decided(request) -> None:
     """The organization's answer to a volunteer's report of an error or an omission, to the volunteer."""
     notify(_user_of_volunteer(request.volunteer_id), "correction.decided",
            organization=request.organization.name, decision=request.status, response=request.response or "",
-           link=path_for("ledger.my_corrections"))
+           link=path_for("corrections.my_corrections"))
 
 
 def certificate_issued(certificate) -> None:

@@ -18,8 +18,9 @@ from ..activities.models import Activity, Signup
 from ..audit.models import AuditEvent
 from ..certificates.models import Certificate, CertificateDocument, CertificateRequest
 from ..checkin.models import AttendanceSession, ManualEntry, Scan
+from ..corrections.models import CorrectionRequest
 from ..extensions import db
-from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerLeaf, LedgerState
+from ..ledger.models import LedgerEntry, LedgerLeaf, LedgerState
 from ..models import utcnow
 from ..organizations.models import Invitation, Membership, Organization, StaffRole
 from ..records.models import VolunteerRecord
