@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_
 
+from ..accounts.permissions import can
 from ..errors import NotFound
 from ..extensions import db
 from ..models import utcnow
 from ..regions import get_region
+from ..volunteers.models import Volunteer
 from .models import Invitation, Membership, Organization, StaffRole
 
 
@@ -22,8 +24,6 @@ def organization_by_code(code: str) -> Organization:
 def visible_organization(code: str, user) -> Organization:
     """The organization as ``user`` may know it: approved ones for everyone, any other only for its staff and
     platform admins — to everyone else it does not exist. Raises NotFound."""
-    from ..accounts.permissions import can
-
     org = organization_by_code(code)
     if org.status != "approved" and not can(user, "org.view_private", org):
         raise NotFound("not_found")
@@ -71,8 +71,6 @@ def organizations_for_review(status: str = "pending", text: str = "", page: int 
 
 
 def members(org: Organization, status: str = "", page: int = 1) -> Pagination:
-    from ..volunteers.models import Volunteer
-
     query = (db.select(Membership).join(Volunteer, Volunteer.id == Membership.volunteer_id)
              .where(Membership.organization_id == org.id))
     if status:
