@@ -1,5 +1,6 @@
-"""The ledger's rules: closed sessions become service entries; decisions about them are new entries; the Merkle log
-grows over the entries in batches and is signed at each batch; totals come from the approved entries.
+"""The ledger's rules: closed sessions become service entries; decisions about them are new entries; certificates
+are recorded as entries; totals come from the approved entries. The Merkle log over the entries is log.py; the
+volunteers' correction requests are the corrections part, which calls correct_entry and record_missing_service.
 
 Nothing here updates or deletes an entry (the database would refuse). ``ledger_states`` is the one mutable table:
 a projection of the entries that the functions below keep in step, so that pages never fold the whole ledger.
