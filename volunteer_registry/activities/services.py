@@ -16,6 +16,7 @@ from ..models import utcnow
 from ..regions import get_region
 from ..text import check_plain_text
 from ..timeutil import parse_datetime
+from ..volunteers.queries import volunteer_for_user
 from .models import CATEGORIES, SIGNUP_MODES, Activity, Signup
 
 
@@ -225,8 +226,6 @@ def accepted_count(activity: Activity) -> int:
 
 
 def _volunteer_of(user):
-    from ..volunteers.queries import volunteer_for_user
-
     volunteer = volunteer_for_user(user)
     if volunteer is None:
         raise ActivityError("volunteer_profile_required")

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..regions import get_region
 from ..text import check_plain_text, fold
+from ..volunteers.queries import volunteer_for_user
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import (
     INVITATION_ROLES,
@@ -347,8 +348,6 @@ def accept_invitation(user, token: str) -> Invitation:
 
 
 def _volunteer_of(user):
-    from ..volunteers.queries import volunteer_for_user
-
     volunteer = volunteer_for_user(user)
     if volunteer is None:
         raise OrganizationError("volunteer_profile_required")
