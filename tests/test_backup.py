@@ -13,8 +13,8 @@ from volunteer_registry.accounts.models import User
 from volunteer_registry.activities.models import Activity
 from volunteer_registry.backup.services import BackupError, create_backup, read_manifest, restore_backup
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.ledger.models import LedgerCheckpoint, LedgerEntry
-from volunteer_registry.ledger.services import extend_log
 from volunteer_registry.volunteers.models import Volunteer
 
 from .certificates.conftest import approved_service

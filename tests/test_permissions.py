@@ -57,9 +57,12 @@ from volunteer_registry.certificates.tokens import token_text
 from volunteer_registry.checkin.kiosk import kiosk_token
 from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Scan
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
+from volunteer_registry.corrections.models import CorrectionRequest
+from volunteer_registry.corrections.services import report_omission
 from volunteer_registry.extensions import db
-from volunteer_registry.ledger.models import CorrectionRequest, LedgerLeaf, LedgerState
-from volunteer_registry.ledger.services import decide_entries, extend_log, record_missing_service, report_omission
+from volunteer_registry.ledger.log import extend_log
+from volunteer_registry.ledger.models import LedgerLeaf, LedgerState
+from volunteer_registry.ledger.services import decide_entries, record_missing_service
 from volunteer_registry.models import utcnow
 from volunteer_registry.notifications.services import notify, unread_count, unsubscribe_token, wants
 from volunteer_registry.organizations.models import Invitation, Membership, Organization, StaffRole

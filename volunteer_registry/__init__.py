@@ -50,36 +50,48 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     i18n.init_app(app)
     templating.init_app(app)
 
-    from .accounts import views as accounts
-    from .activities import views as activities
-    from .api import certificates as _api_certificates  # noqa: F401  (routes on the api blueprint)
-    from .api import ledger as _api_ledger  # noqa: F401
-    from .api import stats as _api_stats  # noqa: F401
-    from .api import views as api
-    from .audit import views as audit
-    from .certificates import views as certificates
-    from .checkin import views as checkin
-    from .home import views as home
-    from .keys import views as keys
-    from .ledger import corrections as _ledger_corrections  # noqa: F401  (routes on the ledger blueprint)
-    from .ledger import monitor as _ledger_monitor  # noqa: F401
-    from .ledger import views as ledger
-    from .notifications import views as notifications
-    from .organizations import views as organizations
-    from .records import views as records
-    from .reports import downloads as _report_downloads  # noqa: F401  (routes on the reports blueprint)
-    from .reports import personal as _report_personal  # noqa: F401
-    from .reports import views as reports
-    from .supervision import cli as _supervision_cli  # noqa: F401  (commands on the supervision blueprint)
-    from .supervision import views as supervision
-    from .verification import views as verification
-    from .volunteers import views as volunteers
+    from . import (
+        accounts,
+        activities,
+        api,
+        audit,
+        certificates,
+        checkin,
+        corrections,
+        home,
+        keys,
+        ledger,
+        notifications,
+        organizations,
+        records,
+        reports,
+        supervision,
+        verification,
+        volunteers,
+    )
 
-    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, records, certificates,
-                 verification, reports, keys, audit, notifications, supervision, api):
-        app.register_blueprint(part.bp)
+    # each part hands over its blueprint with all its routes attached
+    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, corrections, records,
+                 certificates, verification, reports, keys, audit, notifications, supervision, api):
+        app.register_blueprint(part.blueprint())
     csrf.exempt(api.bp)
 
     register_error_handlers(app)
     cli.register(app)
+    connect_listeners()
     return app
+
+
+def connect_listeners() -> None:
+    """Every part that reacts to another's signals (volunteer_registry.signals) connects its receivers here, once
+    per process in effect (connecting again changes nothing), so no receiver depends on what was imported first."""
+    from .activities import listeners as activities
+    from .certificates import listeners as certificates
+    from .checkin import listeners as checkin
+    from .ledger import listeners as ledger
+    from .notifications import listeners as notifications
+    from .organizations import listeners as organizations
+    from .volunteers import listeners as volunteers
+
+    for part in (activities, organizations, volunteers, certificates, checkin, ledger, notifications):
+        part.connect()

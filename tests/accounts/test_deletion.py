@@ -16,8 +16,8 @@ from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.certificates.models import CertificateDocument
 from volunteer_registry.certificates.services import certificate_pdf, issue_certificate, today
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.log import extend_log, verify_ledger
 from volunteer_registry.ledger.models import LedgerState
-from volunteer_registry.ledger.services import extend_log, verify_ledger
 from volunteer_registry.notifications.models import Delivery, Notification
 from volunteer_registry.organizations.models import Membership
 from volunteer_registry.organizations.services import apply_for_membership

@@ -26,15 +26,9 @@ from volunteer_registry.certificates.tokens import open_token, token_url
 from volunteer_registry.errors import Forbidden
 from volunteer_registry.extensions import db
 from volunteer_registry.keys.services import current_key, public_key_of
+from volunteer_registry.ledger.log import extend_log, verify_ledger
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import (
-    correct_entry,
-    decide_entries,
-    extend_log,
-    fold_states,
-    record_certificate_entry,
-    verify_ledger,
-)
+from volunteer_registry.ledger.services import correct_entry, decide_entries, fold_states, record_certificate_entry
 from volunteer_registry.volunteers.identity import mask_name
 
 from .conftest import approved_service

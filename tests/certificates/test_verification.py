@@ -29,7 +29,7 @@ from volunteer_registry.certificates.services import (
 from volunteer_registry.certificates.tokens import token_text, token_url
 from volunteer_registry.extensions import db
 from volunteer_registry.keys.services import jwks, root_certificates_pem, rotate_keys
-from volunteer_registry.ledger.services import extend_log
+from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.verification.models import Verification
 
 from ..conftest import build_app, serve

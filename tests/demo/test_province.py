@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from volunteer_registry.demo.province import SeedError, seed_province
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.aggregates import counted_months, stored_months
+from volunteer_registry.ledger.log import verify_ledger
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import verify_ledger
 from volunteer_registry.organizations.models import Organization
 from volunteer_registry.volunteers.identity import id_number_problem
 from volunteer_registry.volunteers.models import Volunteer

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from volunteer_registry.accounts.services import create_api_token
 from volunteer_registry.checkin.models import AttendanceSession, Scan
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.log import extend_log, verify_ledger
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import extend_log, verify_ledger
 from volunteer_registry.models import utcnow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from volunteer_registry.certificates.models import Certificate
 from volunteer_registry.certificates.tokens import token_text
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.ledger.models import LedgerState
-from volunteer_registry.ledger.services import extend_log
 from volunteer_registry.supervision.models import Complaint, SpotCheck
 
 from ..conftest import PASSWORD

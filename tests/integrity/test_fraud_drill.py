@@ -26,20 +26,12 @@ from volunteer_registry.checkin.services import (
     record_manual_entry,
     record_scan,
 )
+from volunteer_registry.corrections.services import decide_correction, report_error
 from volunteer_registry.extensions import db
 from volunteer_registry.integrity.services import IntegrityRefusal
+from volunteer_registry.ledger.log import extend_log, verify_ledger
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import (
-    LedgerError,
-    annul_entry,
-    correct_entry,
-    decide_correction,
-    decide_entries,
-    extend_log,
-    hours_of,
-    report_error,
-    verify_ledger,
-)
+from volunteer_registry.ledger.services import LedgerError, annul_entry, correct_entry, decide_entries, hours_of
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import StaffRole
 

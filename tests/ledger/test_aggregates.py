@@ -9,14 +9,9 @@ import sqlalchemy as sa
 
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.aggregates import counted_months, rebuild_service_months, stored_months
+from volunteer_registry.ledger.log import verify_ledger
 from volunteer_registry.ledger.models import LedgerEntry, ServiceMonth
-from volunteer_registry.ledger.services import (
-    annul_entry,
-    correct_entry,
-    decide_entries,
-    record_missing_service,
-    verify_ledger,
-)
+from volunteer_registry.ledger.services import annul_entry, correct_entry, decide_entries, record_missing_service
 from volunteer_registry.models import utcnow
 
 from ..certificates.conftest import approved_service

@@ -10,20 +10,14 @@ import sqlalchemy as sa
 
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.checkin.services import ScanRequest, record_scan
+from volunteer_registry.corrections.models import CorrectionRequest
+from volunteer_registry.corrections.services import decide_correction, report_error, report_omission
 from volunteer_registry.errors import Forbidden, NotFound
 from volunteer_registry.extensions import db
 from volunteer_registry.integrity.services import IntegrityRefusal
-from volunteer_registry.ledger.models import CorrectionRequest, LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import (
-    LedgerError,
-    decide_correction,
-    decide_entries,
-    extend_log,
-    hours_of,
-    report_error,
-    report_omission,
-    verify_ledger,
-)
+from volunteer_registry.ledger.log import extend_log, verify_ledger
+from volunteer_registry.ledger.models import LedgerEntry, LedgerState
+from volunteer_registry.ledger.services import LedgerError, decide_entries, hours_of
 from volunteer_registry.timeutil import LOCAL_ZONE
 
 from ..conftest import login

@@ -26,20 +26,16 @@ from volunteer_registry.extensions import db
 from volunteer_registry.integrity.services import IntegrityRefusal
 from volunteer_registry.keys.services import current_key, rotate_keys, spki_der
 from volunteer_registry.ledger.checkpoint import open_note
+from volunteer_registry.ledger.log import canonical_bytes, extend_log, note_verifier_key, stored_tree, verify_ledger
 from volunteer_registry.ledger.merkle import leaf_hash, root, verify_inclusion
 from volunteer_registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
 from volunteer_registry.ledger.services import (
     LedgerError,
     annul_entry,
-    canonical_bytes,
     correct_session,
     decide_entries,
-    extend_log,
     fold_states,
     hours_of,
-    note_verifier_key,
-    stored_tree,
-    verify_ledger,
 )
 
 T = dt.timedelta

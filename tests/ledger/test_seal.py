@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.log import canonical_bytes, extend_log, seal_all, verify_ledger
 from volunteer_registry.ledger.merkle import CompactRange, leaf_hash
 from volunteer_registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerLeaf
-from volunteer_registry.ledger.services import canonical_bytes, extend_log, seal_all, verify_ledger
 from volunteer_registry.models import utcnow
 
 from ..certificates.conftest import approved_service

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from volunteer_registry.activities.services import decide_signup, sign_up, withdraw
 from volunteer_registry.certificates.services import issue_certificate, revoke_certificate
+from volunteer_registry.corrections.services import decide_correction, report_error
 from volunteer_registry.extensions import db
-from volunteer_registry.ledger.services import decide_correction, decide_entries, record_missing_service, report_error
+from volunteer_registry.ledger.services import decide_entries, record_missing_service
 from volunteer_registry.links import public_base_url
 from volunteer_registry.models import utcnow
 from volunteer_registry.notifications.delivery import deliver_due

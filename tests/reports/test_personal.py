@@ -20,9 +20,10 @@ from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.certificates.models import Certificate
 from volunteer_registry.certificates.services import issue_certificate, request_certificate, today
 from volunteer_registry.checkin.services import ScanRequest, record_scan
+from volunteer_registry.corrections.services import report_error
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.models import STATES, LedgerEntry, LedgerState
-from volunteer_registry.ledger.services import correct_entry, decide_entries, record_missing_service, report_error
+from volunteer_registry.ledger.services import correct_entry, decide_entries, record_missing_service
 from volunteer_registry.models import utcnow
 from volunteer_registry.organizations.models import Membership, Organization
 from volunteer_registry.organizations.services import apply_for_membership, decide_membership

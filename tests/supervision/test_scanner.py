@@ -11,8 +11,9 @@ from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.certificates.services import today
 from volunteer_registry.extensions import db
 from volunteer_registry.integrity.services import IntegrityRefusal
+from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.ledger.models import LedgerEntry
-from volunteer_registry.ledger.services import annul_entry, decide_entries, extend_log, record_missing_service
+from volunteer_registry.ledger.services import annul_entry, decide_entries, record_missing_service
 from volunteer_registry.models import utcnow
 from volunteer_registry.supervision import scanner
 from volunteer_registry.supervision.models import RiskSignal, ScanCursor

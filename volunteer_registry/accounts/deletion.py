@@ -15,6 +15,10 @@ the volunteer does it.
 
 The ID number's hash is replaced, so the same person can register again; their old service stays with the old,
 anonymous profile.
+
+This module changes only the account's own rows. The other parts act on signals (volunteer_registry.signals):
+``account_closing`` (activities and organizations end the person's participation through their own services), then
+``account_deleted`` (volunteers, certificates and notifications anonymise or delete their own rows).
 """
 from __future__ import annotations
 
@@ -23,32 +27,17 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..activities.models import Activity, Signup
-from ..activities.services import withdraw
+from .. import signals
 from ..audit.services import record_event
-from ..certificates.models import Certificate, CertificateDocument
 from ..extensions import db
 from ..models import utcnow
-from ..notifications.models import Delivery, Notification, NotificationPreference
-from ..organizations.models import Membership, Organization, StaffRole
-from ..organizations.services import decline_membership_invitation, leave_organization
-from ..volunteers.queries import volunteer_for_user
-from ..volunteers.vault import encrypt_id_number
+from ..organizations.models import Organization, StaffRole
 from .models import User
 from .services import AccountError
 
 #: what a deleted person's name becomes, in both of the app's languages
 DELETED_NAME = "已注销 (deleted)"
 DELETED_EMAIL_DOMAIN = "deleted.invalid"  # RFC 2606: never a real address
-
-
-def _forget_notifications(user: User) -> None:
-    """The person's notifications go, with their email and short-message copies (the addresses) and choices: a
-    message not yet sent is not sent."""
-    theirs = db.select(Notification.id).where(Notification.user_id == user.id).scalar_subquery()
-    db.session.execute(db.delete(Delivery).where(Delivery.notification_id.in_(theirs)))
-    db.session.execute(db.delete(Notification).where(Notification.user_id == user.id))
-    db.session.execute(db.delete(NotificationPreference).where(NotificationPreference.user_id == user.id))
 
 
 def delete_account(user: User, password: str, *, now: dt.datetime | None = None) -> None:
@@ -66,47 +55,17 @@ def delete_account(user: User, password: str, *, now: dt.datetime | None = None)
     if held:
         raise AccountError("staff_role_held", organizations="、".join(held))
 
-    volunteer = volunteer_for_user(user)
-    if volunteer is not None:
-        upcoming = db.session.scalars(db.select(Activity).join(Signup, Signup.activity_id == Activity.id).where(
-            Signup.volunteer_id == volunteer.id, Signup.status.in_(("accepted", "pending", "waitlisted")),
-            Activity.starts_at > now))
-        for activity in list(upcoming):
-            withdraw(user, activity, now)
-        joined = db.session.scalars(db.select(Organization).join(Membership, Membership.organization_id ==
-                                                                  Organization.id).where(
-            Membership.volunteer_id == volunteer.id, Membership.status.in_(("active", "pending"))))
-        for org in list(joined):
-            leave_organization(user, org)
-        invitations = db.session.scalars(db.select(Membership).where(Membership.volunteer_id == volunteer.id,
-                                                                     Membership.status == "invited"))
-        for membership in list(invitations):
-            decline_membership_invitation(user, membership)
-        for certificate in db.session.scalars(db.select(Certificate).where(Certificate.volunteer_id == volunteer.id)):
-            certificate.content = {**certificate.content, "volunteer_name": certificate.masked_name,
-                                   "id_number_masked": "—"}
-            db.session.execute(db.delete(CertificateDocument).where(CertificateDocument.certificate_id ==
-                                                                    certificate.id))
-        volunteer.name = DELETED_NAME
-        volunteer.id_number_encrypted = encrypt_id_number("")
-        volunteer.id_number_hash = f"deleted:{volunteer.id}"
-        volunteer.id_number_masked = "—"
-        volunteer.phone = ""
-        volunteer.email = None
-        volunteer.skills = ""
-        volunteer.guardian_name = None
-        volunteer.birth_date = dt.date(volunteer.birth_date.year, 1, 1)
-        volunteer.user_id = None
-
+    signals.account_closing.send(user, now=now)
+    details = {}
+    for _receiver, facts in signals.account_deleted.send(user, now=now):
+        details.update(facts or {})  # what a part tells the audit event (the volunteer's number)
     for token in user.tokens:
         if token.revoked_at is None:
             token.revoked_at = now
-    _forget_notifications(user)
     user.email, user.phone = f"deleted-{user.id}@{DELETED_EMAIL_DOMAIN}", None
     user.password_hash = generate_password_hash(secrets.token_urlsafe(32))  # nobody knows it
     user.session_nonce = secrets.token_hex(8)  # every session ends
     user.is_disabled, user.locale, user.display_name, user.deleted_at = True, None, None, now
     user.failed_logins, user.locked_until = 0, None
-    record_event("account.deleted", actor=user, target=user,
-                 volunteer=volunteer.volunteer_number if volunteer is not None else None)
+    record_event("account.deleted", actor=user, target=user, volunteer=details.get("volunteer"))
     db.session.flush()

@@ -1,4 +1,12 @@
-"""The blueprint; its routes are in views.py, imported by the app factory."""
+"""The blueprint; ``blueprint()`` returns it with its routes (views.py) attached."""
 from flask import Blueprint
 
 bp = Blueprint("activities", __name__)
+
+
+def blueprint() -> Blueprint:
+    """The part's blueprint with every route attached (imported here, when the app is built, rather than with the
+    package: a route module imports other parts, and importing a model or a service must not pull them in)."""
+    from . import views  # noqa: F401
+
+    return bp

@@ -9,6 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case, func
 from sqlalchemy.orm import joinedload
 
+from ..accounts.permissions import can
 from ..errors import NotFound
 from ..extensions import db
 from ..models import utcnow
@@ -16,6 +17,7 @@ from ..organizations.models import Organization
 from ..organizations.queries import _contains
 from ..regions import get_region
 from ..timeutil import LOCAL_ZONE
+from ..volunteers.models import Volunteer
 from .models import CATEGORIES, Activity, Signup
 from .rules import (
     ORGANIZATION_RUNNING,
@@ -45,8 +47,6 @@ def visible_activity(code: str, user) -> Activity:
     """The activity as ``user`` may know it, on every page and API endpoint: a published or closed one of an
     approved organization for everyone (those who served keep a page to point to); a draft, or any activity of an
     organization that is not approved, only for the staff who run the organization's activities. Raises NotFound."""
-    from ..accounts.permissions import can
-
     activity = activity_by_code(code)
     public = activity.status in PUBLIC_ACTIVITY_STATUSES and activity.organization.status == ORGANIZATION_RUNNING
     if not public and not can(user, "activities.manage", activity.organization):
@@ -106,8 +106,6 @@ def activities_of_organization(org: Organization, page: int = 1) -> Pagination:
 
 def signups(activity: Activity, page: int = 1) -> Pagination:
     """The activity's sign-ups: those waiting for a decision first, then in the order they came."""
-    from ..volunteers.models import Volunteer
-
     waiting_first = case((Signup.status == "pending", 0), else_=1)
     query = (db.select(Signup).join(Volunteer, Volunteer.id == Signup.volunteer_id)
              .where(Signup.activity_id == activity.id))

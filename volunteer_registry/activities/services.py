@@ -7,15 +7,16 @@ from dataclasses import dataclass, replace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
+from .. import signals
 from ..accounts.permissions import require
 from ..audit.services import record_event
 from ..codes import new_public_code
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
-from ..notifications import events
 from ..regions import get_region
 from ..timeutil import parse_datetime
+from ..volunteers.queries import volunteer_for_user
 from .models import Activity, Signup
 from .rules import (
     close_refusal,
@@ -222,12 +223,10 @@ def publish_activity(actor, activity: Activity) -> Activity:
 def close_activity(actor, activity: Activity, now: dt.datetime | None = None) -> Activity:
     """Close the activity: no more sign-ups or scans; sessions still open are closed at its end and flagged.
     Raises Forbidden unless ``actor`` may run the organization's activities, then activity_closed."""
-    from ..checkin.services import close_open_sessions
-
     require("activities.manage", activity.organization, user=actor)
     _enforce(close_refusal(activity))
     activity.status = "closed"
-    close_open_sessions(activity, now=now)
+    signals.activity_closed.send(activity, now=now)
     record_event("activity.closed", actor=actor, organization=activity.organization, target=activity)
     return activity
 
@@ -238,8 +237,6 @@ def accepted_count(activity: Activity) -> int:
 
 
 def _volunteer_of(user):
-    from ..volunteers.queries import volunteer_for_user
-
     volunteer = volunteer_for_user(user)
     if volunteer is None:
         raise ActivityError("volunteer_profile_required")
@@ -275,7 +272,7 @@ def sign_up(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
     record_event("signup.created", actor=user, organization=activity.organization, target=signup, status=status,
                  activity=activity.code)
     if status != "pending":  # a pending one hears when a coordinator decides
-        events.signup_decided(signup)
+        signals.signup_decided.send(signup)
     return signup
 
 
@@ -308,7 +305,7 @@ def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
     first.decided_at = now
     record_event("signup.moved_up", organization=activity.organization, target=first, status=first.status,
                  activity=activity.code)
-    events.signup_decided(first, "moved_up" if first.status == "accepted" else "pending")
+    signals.signup_decided.send(first, decision="moved_up" if first.status == "accepted" else "pending")
     db.session.flush()
     return first
 
@@ -328,7 +325,7 @@ def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None 
     signup.decided_at = now
     record_event("signup.decided", actor=actor, organization=activity.organization, target=signup,
                  status=signup.status, activity=activity.code)
-    events.signup_decided(signup)
+    signals.signup_decided.send(signup)
     db.session.flush()
     return signup
 

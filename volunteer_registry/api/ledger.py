@@ -10,10 +10,11 @@ from ..codes import normalize_volunteer_number
 from ..errors import NotFound
 from ..extensions import db
 from ..hours import as_hours
+from ..ledger.log import latest_checkpoint, stored_tree
 from ..ledger.merkle import MAX_TREE_SIZE
 from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
 from ..ledger.schemas import ENTRY_DECISION_REQUEST, ENTRY_OUT
-from ..ledger.services import decide_entries, hours_of, latest_checkpoint, stored_tree
+from ..ledger.services import decide_entries, hours_of
 from ..organizations.models import Organization
 from ..paging import requested_page
 from ..schema import dump

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from ..errors import DomainError
 from ..extensions import db
-from ..ledger.services import VerifyReport, latest_checkpoint, verify_ledger
+from ..ledger.log import VerifyReport, latest_checkpoint, verify_ledger
 
 FORMAT = "volunteer-registry-backup/1"
 MANIFEST = "manifest.json"

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from .. import signals
 from ..accounts.models import User
 from ..accounts.permissions import can, require
 from ..activities.models import CATEGORIES, Activity
@@ -38,7 +39,6 @@ from ..ledger.models import LedgerEntry, LedgerState
 from ..ledger.services import record_certificate_entry, record_revocation_entry
 from ..links import public_base_url
 from ..models import utcnow
-from ..notifications import events
 from ..organizations.models import Organization
 from ..text import check_plain_text
 from ..timeutil import local
@@ -306,7 +306,7 @@ def _issue(actor, org: Organization, volunteer: Volunteer, start: dt.date | None
                  volunteer=volunteer.volunteer_number, minutes=summary.minutes,
                  supersedes=supersedes.number if supersedes else None,
                  on_behalf_of_organization=True if on_behalf else None)
-    events.certificate_issued(certificate)
+    signals.certificate_issued.send(certificate)
     if render:
         certificate_pdf(certificate)
     return certificate
@@ -384,7 +384,7 @@ def revoke_certificate(actor, certificate: Certificate, reason: str) -> Certific
     by_platform = not can(actor, "certificates.issue", certificate.organization)
     record_event("certificate.revoked", actor=actor, organization=certificate.organization,
                  target=certificate.number, reason=reason, by_platform_admin=True if by_platform else None)
-    events.certificate_revoked(certificate)
+    signals.certificate_revoked.send(certificate)
     return certificate
 
 

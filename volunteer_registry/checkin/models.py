@@ -7,24 +7,13 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..ledger.models import FLAGS  # noqa: F401  (a session's flags become its entry's; declared once there)
 from ..models import UTCDateTime, make_append_only, utcnow
 
 SCAN_METHODS = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
                 "correction": _l("Correction")}
 #: what a device may ask of a scan; "auto" checks in, or out when a session is open
 SCAN_DIRECTIONS = ("in", "out", "auto")
-FLAGS = {
-    "offline": _l("Scanned offline"),
-    "outside_radius": _l("Outside the activity's area"),
-    "clock_skew": _l("Device clock differs by more than two minutes"),
-    "auto_closed": _l("Never checked out: closed at the activity's end"),
-    "too_long": _l("Longer than the session cap"),
-    "corrected": _l("Check-out corrected by a coordinator"),
-    "manual": _l("Entered by hand"),
-    "retroactive": _l("Activity recorded after it started (补录)"),
-    "overlap": _l("Overlaps another activity's service of this volunteer"),
-    "long_day": _l("More hours in one day than the daily cap"),
-}
 
 
 def _in(values) -> str:

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists
 from sqlalchemy.exc import IntegrityError
 
+from .. import signals
 from ..accounts.models import User
 from ..accounts.permissions import can, require
 from ..activities.models import Activity, Signup
@@ -28,7 +29,7 @@ from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..integrity import rules
 from ..integrity import services as integrity
-from ..ledger.services import correct_session, record_session, service_entry_of_session
+from ..ledger.services import correct_session, service_entry_of_session, union_minutes
 from ..models import utcnow
 from ..text import check_plain_text
 from ..volunteers.models import Volunteer
@@ -287,7 +288,7 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         if replay is None:
             raise
         return replay
-    recorded = record_session(session, actor, just_closed=True) if result == "out" else None
+    recorded = _announce_closed(session, actor, just_closed=True) if result == "out" else None
     return ScanResult(scan, session, error=_refusal_error(problem, activity.id), recorded=recorded)
 
 
@@ -318,6 +319,12 @@ def _close(session: AttendanceSession, moment: dt.datetime, flags: list[str], ca
     session.flags = list(session.flags) + new_flags
 
 
+def _announce_closed(session: AttendanceSession, actor=None, *, just_closed: bool = False):
+    """Send session_closed for a session that closed without an entry; returns the entry the ledger recorded."""
+    answers = signals.session_closed.send(session, actor=actor, just_closed=just_closed)
+    return next((entry for _receiver, entry in answers if entry is not None), None)
+
+
 def close_open_sessions(activity: Activity, *, now: dt.datetime | None = None,
                         cap: dt.timedelta | None = None) -> int:
     """Close the sessions left open at the activity's end (flagged auto_closed). Returns how many."""
@@ -327,7 +334,7 @@ def close_open_sessions(activity: Activity, *, now: dt.datetime | None = None,
         _close(session, max(activity.ends_at, session.checked_in_at), ["auto_closed"], cap or session_cap())
     db.session.flush()
     for session in sessions:
-        record_session(session)
+        _announce_closed(session)
     return len(sessions)
 
 
@@ -389,7 +396,7 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
         session.flags = [*session.flags, "too_long"]
     db.session.flush()
     if was_open:
-        record_session(session, actor)
+        _announce_closed(session, actor)
     else:  # its entry was recorded at the auto-close: the correction is a new entry
         correct_session(session, actor, reason)
     record_event("checkin.checkout_corrected", actor=actor, organization=activity.organization, target=session,
@@ -404,22 +411,6 @@ def served_minutes(activity_id: int, volunteer_id: int) -> int:
         AttendanceSession.activity_id == activity_id, AttendanceSession.volunteer_id == volunteer_id,
         AttendanceSession.checked_out_at.is_not(None))).all())
     return union_minutes(intervals)
-
-
-def union_minutes(intervals) -> int:
-    """Whole minutes covered by the union of (start, end) intervals."""
-    total = dt.timedelta()
-    current_start = current_end = None
-    for start, end in sorted(intervals):
-        if current_end is None or start > current_end:
-            if current_end is not None:
-                total += current_end - current_start
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_end is not None:
-        total += current_end - current_start
-    return int(total.total_seconds() // 60)
 
 
 def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started_at, ended_at, reason: str
@@ -471,7 +462,7 @@ def decide_manual_entry(actor, entry: ManualEntry, approve: bool, *, now: dt.dat
         db.session.add(session)
         db.session.flush()
         entry.session_id = session.id
-        record_session(session, db.session.get(User, entry.entered_by_id))  # the recorder is who entered it
+        _announce_closed(session, db.session.get(User, entry.entered_by_id))  # the recorder is who entered it
     db.session.flush()
     record_event(f"checkin.manual_entry_{entry.status}", actor=actor, target=entry,
                  organization=db.session.get(Activity, entry.activity_id).organization)

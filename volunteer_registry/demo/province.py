@@ -23,8 +23,8 @@ from ..codes import ALPHABET, check_character
 from ..errors import DomainError
 from ..extensions import db
 from ..ledger.aggregates import rebuild_service_months
+from ..ledger.log import seal_all
 from ..ledger.models import LedgerEntry, LedgerState
-from ..ledger.services import seal_all
 from ..models import utcnow
 from ..organizations.credit_code import credit_code_check_character
 from ..organizations.models import Membership, Organization, StaffRole

@@ -13,7 +13,8 @@ from ..activities.services import ActivityData, create_activity, publish_activit
 from ..certificates.services import issue_certificate, revoke_certificate
 from ..checkin.services import ScanRequest, record_scan
 from ..extensions import db
-from ..ledger.services import decide_entries, extend_log
+from ..ledger.log import extend_log
+from ..ledger.services import decide_entries
 from ..models import utcnow
 from ..organizations.credit_code import credit_code_check_character
 from ..organizations.services import (

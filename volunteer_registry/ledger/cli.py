@@ -6,8 +6,8 @@ from flask.cli import AppGroup
 from sqlalchemy import func, text
 
 from ..extensions import db
+from .log import close_ended_and_extend, extend_log, verify_ledger
 from .models import LedgerLeaf
-from .services import close_ended_and_extend, extend_log, verify_ledger
 
 ledger_cli = AppGroup("ledger", help="The hours ledger and its Merkle log.")
 #: seconds between two refreshes of SQLite's statistics by the batcher

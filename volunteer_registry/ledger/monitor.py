@@ -7,7 +7,7 @@ from flask import Response
 
 from ..extensions import db
 from . import bp
-from .services import latest_checkpoint, note_verifier_key
+from .log import latest_checkpoint, note_verifier_key
 
 WELL_KNOWN = "/.well-known/volunteer-registry"
 

@@ -11,11 +11,12 @@ from sqlalchemy.orm import contains_eager
 
 from ..activities.models import Activity
 from ..activities.schemas import PUBLIC_ACTIVITY_STATUSES
-from ..checkin.models import FLAGS
 from ..extensions import db
-from ..organizations.models import Organization
+from ..integrity.services import DECIDING_ROLES, deciders_left
+from ..organizations.models import Organization, StaffRole
 from ..volunteers.models import Volunteer
-from .models import SOURCES, STATES, LedgerEntry, LedgerState
+from .models import FLAGS, SOURCES, STATES, LedgerEntry, LedgerState
+from .services import decision_facts
 
 #: the status filter of the approval page: a status, or every one
 STATUS_FILTERS = ("pending", "approved", "rejected", "annulled", "all")
@@ -218,10 +219,6 @@ def escalated_states(actor, limit: int = ESCALATION_SCAN) -> list[LedgerState]:
     """The waiting states that nobody in their organization may decide (the volunteer is the only staff member, or
     the staff are the volunteer and the recorder): the platform's (civil affairs') queue, oldest first, with their
     entries, volunteers and organizations loaded."""
-    from ..integrity.services import DECIDING_ROLES, deciders_left
-    from ..organizations.models import StaffRole
-    from .services import decision_facts
-
     small = (db.select(StaffRole.organization_id).where(StaffRole.role.in_(DECIDING_ROLES))
              .group_by(StaffRole.organization_id).having(func.count() <= ESCALATION_MAX_STAFF))
     states = list(db.session.scalars(

@@ -1,5 +1,6 @@
-"""The ledger's rules: closed sessions become service entries; decisions about them are new entries; the Merkle log
-grows over the entries in batches and is signed at each batch; totals come from the approved entries.
+"""The ledger's rules: closed sessions become service entries; decisions about them are new entries; certificates
+are recorded as entries; totals come from the approved entries. The Merkle log over the entries is log.py; the
+volunteers' correction requests are the corrections part, which calls correct_entry and record_missing_service.
 
 Nothing here updates or deletes an entry (the database would refuse). ``ledger_states`` is the one mutable table:
 a projection of the entries that the functions below keep in step, so that pages never fold the whole ledger.
@@ -7,17 +8,12 @@ a projection of the entries that the functions below keep in step, so that pages
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 
+from .. import signals
 from ..accounts.permissions import can, require
 from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
@@ -25,24 +21,16 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..integrity import rules
 from ..integrity import services as integrity
-from ..keys.services import checkpoint_verifier_keys, current_key, private_key_of
-from ..models import utcnow
-from ..notifications import events
 from ..organizations.models import Organization
 from ..text import check_plain_text
 from ..timeutil import local
 from ..volunteers.models import Volunteer
-from ..volunteers.vault import volunteer_pseudonym
-from . import aggregates  # its listeners keep the monthly totals in step with every flush of ledger_states
-from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
-from .merkle import CompactRange, StoredTree, leaf_hash
-from .models import CorrectionRequest, LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
+from . import aggregates  # noqa: F401  (its listeners keep the monthly totals in step with every flush of ledger_states)
+from .models import LedgerEntry, LedgerState
 from .schemas import DECISIONS_PER_CALL
 
 #: star levels by approved hours (DESIGN.md)
 STAR_HOURS = (100, 300, 600, 1000, 1500)
-#: entries per batch of the Merkle log
-BATCH_LIMIT = 5000
 #: decisions per request, as the API documents it
 DECISION_LIMIT = DECISIONS_PER_CALL
 
@@ -80,10 +68,20 @@ class LedgerError(DomainError):
 
 # --- recording -----------------------------------------------------------------------------------------------------
 
-def _intervals_union_minutes(intervals) -> int:
-    from ..checkin.services import union_minutes  # the one definition of "minutes served"
-
-    return union_minutes(intervals)
+def union_minutes(intervals) -> int:
+    """Whole minutes covered by the union of (start, end) intervals."""
+    total = dt.timedelta()
+    current_start = current_end = None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += current_end - current_start
+    return int(total.total_seconds() // 60)
 
 
 def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end: dt.datetime,
@@ -94,7 +92,7 @@ def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end:
         LedgerEntry.activity_id == activity_id, LedgerState.volunteer_id == volunteer_id,
         LedgerState.status.in_(("pending", "approved")))).all()
     others = [(s, e) for entry_id, s, e in rows if entry_id != exclude_entry_id and s is not None and e is not None]
-    return _intervals_union_minutes([*others, (start, end)]) - _intervals_union_minutes(others)
+    return union_minutes([*others, (start, end)]) - union_minutes(others)
 
 
 def _source_of(session) -> str:
@@ -253,16 +251,6 @@ def record_missing_service(actor, activity: Activity, volunteer_id: int, started
 
 # --- decisions -----------------------------------------------------------------------------------------------------
 
-def _manual_author_id(entry: LedgerEntry) -> int | None:
-    if entry.source != "manual":
-        return None
-    if entry.session_id is None:  # recorded from a volunteer's report of missing service
-        return entry.actor_id
-    from ..checkin.models import ManualEntry
-
-    return db.session.scalar(db.select(ManualEntry.entered_by_id).where(ManualEntry.session_id == entry.session_id))
-
-
 def decision_facts(actor, entries, corrections=None) -> dict[int, integrity.DecisionFacts]:
     """Entry id → the facts that decide whether ``actor`` may decide it (or the correction waiting on it, from
     ``corrections``: entry id → correction entry), gathered for many entries in a few queries.
@@ -271,27 +259,21 @@ def decision_facts(actor, entries, corrections=None) -> dict[int, integrity.Deci
     and out, who entered it by hand, who created its activity when that was retroactive; for a correction, who
     proposed it. It needs review when entered by hand, sent from an offline queue, flagged, of a retroactive
     activity, or a correction."""
-    from ..checkin.models import ManualEntry, Scan
-
     entries = list(entries)
     corrections = corrections or {}
     sessions = {e.session_id for e in entries if e.session_id is not None}
-    scanners: dict[int, set[int]] = {}
-    manual: dict[int, int] = {}
-    if sessions:
-        for session_id, user_id in db.session.execute(db.select(Scan.session_id, Scan.recorded_by_id).where(
-                Scan.session_id.in_(sessions), Scan.accepted.is_(True))):
-            scanners.setdefault(session_id, set()).add(user_id)
-        manual = dict(db.session.execute(db.select(ManualEntry.session_id, ManualEntry.entered_by_id).where(
-            ManualEntry.session_id.in_(sessions))).all())
+    recorders: dict[int, set[int]] = {}
+    if sessions:  # check-in owns the scans and the manual entries: it answers who recorded each session
+        for _receiver, answer in signals.session_recorders_wanted.send(None, session_ids=sessions):
+            for session_id, user_ids in (answer or {}).items():
+                recorders.setdefault(session_id, set()).update(user_ids)
     retroactive = dict(db.session.execute(db.select(Activity.id, Activity.created_by_id).where(
         Activity.id.in_({e.activity_id for e in entries if e.activity_id}), Activity.is_retroactive.is_(True))).all())
     accounts = dict(db.session.execute(db.select(Volunteer.id, Volunteer.user_id).where(
         Volunteer.id.in_({e.volunteer_id for e in entries}))).all())
     facts = {}
     for entry in entries:
-        people = {entry.actor_id, *scanners.get(entry.session_id, ()), manual.get(entry.session_id),
-                  retroactive.get(entry.activity_id)}
+        people = {entry.actor_id, *recorders.get(entry.session_id, ()), retroactive.get(entry.activity_id)}
         review = rules.needs_review(entry.source, entry.flags) or entry.activity_id in retroactive
         correction = corrections.get(entry.id)
         if correction is not None:  # the decision is about the correction: its proposer recorded it
@@ -426,7 +408,8 @@ def decide_entries(actor, org: Organization, entry_ids, decision: str, reason: s
         state.flagged = bool(entries[entry_id].flags) or bool(correction.flags)
     record_event(f"ledger.{kind}", actor=actor, organization=org, count=len(made), reason=reason or None,
                  on_behalf_of_platform=True if as_platform else None)
-    events.entries_decided([entries[i] for i in ids], states, status, reason)
+    signals.entries_decided.send(org, entries=[entries[i] for i in ids], states=states, decision=status,
+                                 reason=reason)
     db.session.flush()
     return made
 
@@ -457,119 +440,6 @@ def annul_entry(actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
     record_event("ledger.annulment", actor=actor, organization=org, target=entry, reason=reason)
     db.session.flush()
     return annulment
-
-
-# --- correction requests -------------------------------------------------------------------------------------------
-
-def _volunteer_of(user):
-    from ..volunteers.queries import volunteer_for_user
-
-    volunteer = volunteer_for_user(user)
-    if volunteer is None:
-        raise LedgerError("volunteer_profile_required")
-    return volunteer
-
-
-def _message(text: str) -> str:
-    text = check_plain_text(text, multiline=True, field="message", error=LedgerError)
-    if not text:
-        raise LedgerError("message_required", field="message")
-    return text
-
-
-def _check_times(activity: Activity, started_at, ended_at) -> None:
-    if started_at is None or ended_at is None:
-        raise LedgerError("times_invalid", field="started_at")
-    if ended_at <= started_at:
-        raise LedgerError("ends_before_start", field="ended_at")
-    grace = dt.timedelta(minutes=activity.grace_minutes)
-    if started_at < activity.starts_at - grace or ended_at > activity.ends_at + grace:
-        raise LedgerError("outside_activity", field="started_at")
-
-
-def _pending_request(**where) -> CorrectionRequest | None:
-    query = db.select(CorrectionRequest).where(CorrectionRequest.status == "pending")
-    for column, value in where.items():
-        query = query.where(getattr(CorrectionRequest, column) == value)
-    return db.session.scalar(query.limit(1))
-
-
-def report_error(user, entry: LedgerEntry, message: str, claimed_minutes: int | None = None) -> CorrectionRequest:
-    """The volunteer says one of their service entries is wrong (NotFound for anyone else's)."""
-    volunteer = _volunteer_of(user)
-    if entry.volunteer_id != volunteer.id or entry.kind != "service":
-        raise NotFound("not_found")
-    message = _message(message)
-    if claimed_minutes is not None and (isinstance(claimed_minutes, bool) or not 0 <= claimed_minutes <= 1440):
-        raise LedgerError("minutes_invalid", field="claimed_minutes")
-    if _pending_request(entry_id=entry.id) is not None:
-        raise LedgerError("already_requested")
-    request = CorrectionRequest(kind="error", volunteer_id=volunteer.id, organization_id=entry.organization_id,
-                                entry_id=entry.id, activity_id=entry.activity_id, claimed_minutes=claimed_minutes,
-                                message=message)
-    db.session.add(request)
-    db.session.flush()
-    record_event("ledger.correction_requested", actor=user, organization=entry.organization, target=request)
-    return request
-
-
-def report_omission(user, activity: Activity, started_at, ended_at, message: str,
-                    now: dt.datetime | None = None) -> CorrectionRequest:
-    """The volunteer served at ``activity`` and it was never recorded."""
-    volunteer = _volunteer_of(user)
-    now = now or utcnow()
-    if activity.organization.status != "approved" or activity.status == "draft" or activity.starts_at > now:
-        raise LedgerError("activity_not_served", field="activity")
-    _check_times(activity, started_at, ended_at)
-    message = _message(message)
-    if _pending_request(volunteer_id=volunteer.id, activity_id=activity.id, kind="omission") is not None:
-        raise LedgerError("already_requested")
-    request = CorrectionRequest(kind="omission", volunteer_id=volunteer.id, organization_id=activity.organization_id,
-                                activity_id=activity.id, started_at=started_at, ended_at=ended_at, message=message)
-    db.session.add(request)
-    db.session.flush()
-    record_event("ledger.correction_requested", actor=user, organization=activity.organization, target=request)
-    return request
-
-
-def decide_correction(actor, request: CorrectionRequest, accept: bool, response: str = "", *,
-                      minutes: int | None = None, started_at=None, ended_at=None,
-                      now: dt.datetime | None = None) -> CorrectionRequest:
-    """The organization answers a report. Accepting an error proposes a correction entry with ``minutes``;
-    accepting an omission records the service (times as reported unless given) as an entry; either waits for
-    someone else's approval. Declining needs a response, which the volunteer sees. Nobody answers a report about
-    their own service (conflict_of_interest)."""
-    org = db.session.get(Organization, request.organization_id)
-    require("ledger.decide", org, user=actor)
-    integrity.ensure_may_decide(actor, action="ledger.correction_request", organization=org,
-                                volunteer_id=request.volunteer_id, target=request)
-    if request.status != "pending":
-        raise LedgerError("request_not_pending")
-    response = check_plain_text(response, multiline=True, field="response", error=LedgerError)
-    if not accept:
-        if not response:
-            raise LedgerError("reason_required", field="response")
-        request.status = "declined"
-    elif request.kind == "error":
-        minutes = request.claimed_minutes if minutes is None else minutes
-        if minutes is None:
-            raise LedgerError("minutes_invalid", field="minutes")
-        result = correct_entry(actor, request.entry, minutes, response or request.message)
-        request.status, request.result_entry_id = "accepted", result.id
-    else:
-        activity = db.session.get(Activity, request.activity_id)
-        started_at, ended_at = started_at or request.started_at, ended_at or request.ended_at
-        _check_times(activity, started_at, ended_at)
-        result = record_missing_service(actor, activity, request.volunteer_id, started_at, ended_at,
-                                        response or request.message)
-        request.status, request.result_entry_id = "accepted", result.id
-    request.response = response or None
-    request.decided_by_id = actor.id
-    request.decided_at = now or utcnow()
-    db.session.flush()
-    record_event(f"ledger.correction_{request.status}", actor=actor, organization=org, target=request)
-    events.correction_decided(request)
-    return request
 
 
 # --- certificates -------------------------------------------------------------------------------------------------
@@ -682,227 +552,3 @@ def fold_ledger() -> dict[int, dict]:
 def fold_states() -> dict[int, tuple[str, int]]:
     """Service entry id → (status, counted minutes), recomputed from the entries alone (see :func:`fold_ledger`)."""
     return {entry_id: (state["status"], state["minutes"]) for entry_id, state in fold_ledger().items()}
-
-
-# --- the Merkle log ------------------------------------------------------------------------------------------------
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment is not None else None
-
-
-def _code(model, key):
-    return db.session.scalar(db.select(model.code).where(model.id == key)) if key is not None else None
-
-
-#: the entry's columns a leaf is made of (besides the organization's and the activity's codes)
-LEAF_COLUMNS = ("id", "kind", "volunteer_id", "organization_id", "activity_id", "refers_to_id", "session_id",
-                "minutes", "started_at", "ended_at", "service_date", "source", "flags", "actor_id", "created_at",
-                "activity_title", "place", "recipient", "content", "person_in_charge", "reason", "certificate_code")
-
-
-def leaf_bytes(values, organization_code: str | None, activity_code: str | None) -> bytes:
-    """The leaf of an entry given as its column values (a row or a mapping with ``LEAF_COLUMNS``): canonical JSON
-    (RFC 8785: sorted keys, no spaces, UTF-8; integers and strings only). The volunteer is a keyed pseudonym and the
-    free text is only hashed, so no leaf names anyone."""
-    text = {"activity_title": values["activity_title"], "place": values["place"], "recipient": values["recipient"],
-            "content": values["content"], "person_in_charge": values["person_in_charge"], "reason": values["reason"]}
-    service_date = values["service_date"]
-    record = {
-        "v": 1, "id": values["id"], "kind": values["kind"], "volunteer": volunteer_pseudonym(values["volunteer_id"]),
-        "organization": organization_code, "activity": activity_code,
-        "refers_to": values["refers_to_id"], "session": values["session_id"], "minutes": values["minutes"],
-        "started_at": _iso(values["started_at"]), "ended_at": _iso(values["ended_at"]),
-        "service_date": service_date.isoformat() if service_date else None, "source": values["source"],
-        "flags": sorted(values["flags"] or []), "actor": values["actor_id"], "created_at": _iso(values["created_at"]),
-        "text_sha256": hashlib.sha256(json.dumps(text, sort_keys=True, separators=(",", ":"),
-                                                 ensure_ascii=False).encode()).hexdigest(),
-    }
-    if values["certificate_code"] is not None:  # only certificate entries carry it: older leaves keep their bytes
-        record["certificate"] = values["certificate_code"]
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def canonical_bytes(entry: LedgerEntry) -> bytes:
-    """The leaf of ``entry`` (see :func:`leaf_bytes`)."""
-    return leaf_bytes({name: getattr(entry, name) for name in LEAF_COLUMNS},
-                      _code(Organization, entry.organization_id), _code(Activity, entry.activity_id))
-
-
-def signing_key() -> Ed25519PrivateKey:
-    """The current checkpoint key (rotated by `flask keys rotate`)."""
-    return private_key_of(current_key("checkpoint"))
-
-
-def public_key_bytes() -> bytes:
-    return signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def log_origin() -> str:
-    return current_app.config["LEDGER_ORIGIN"]
-
-
-def note_verifier_key() -> str:
-    """The current checkpoint key as a verifier key, ``<origin>+<key id>+<base64 key>`` (C2SP signed-note)."""
-    return verifier_key(log_origin(), public_key_bytes())
-
-
-def note_key_id() -> str:
-    return key_id(log_origin(), public_key_bytes()).hex()
-
-
-def latest_checkpoint() -> LedgerCheckpoint | None:
-    return db.session.scalar(db.select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1))
-
-
-def extend_log(limit: int = BATCH_LIMIT) -> LedgerCheckpoint | None:
-    """One batch: the entries not yet in the log become its next leaves, and a signed checkpoint of the new tree is
-    stored. Returns it, or None when there was nothing to add (or another process added the same batch first).
-    The log's first call stores the checkpoint of the empty tree."""
-    last = latest_checkpoint()
-    if db.engine.dialect.name == "postgresql":  # one batch at a time across processes
-        db.session.execute(db.text("SELECT pg_advisory_xact_lock(914862)"))
-        last = latest_checkpoint()
-    frontier = CompactRange.from_hex(last.tree_size, last.frontier) if last else CompactRange()
-    pending = db.session.scalars(db.select(LedgerEntry).outerjoin(LedgerLeaf, LedgerLeaf.entry_id == LedgerEntry.id)
-                                 .where(LedgerLeaf.entry_id.is_(None)).order_by(LedgerEntry.id).limit(limit)).all()
-    if last is not None and not pending:
-        return None
-    for entry in pending:
-        digest = leaf_hash(canonical_bytes(entry))
-        db.session.add(LedgerLeaf(leaf_index=frontier.size, entry_id=entry.id, leaf_hash=digest))
-        frontier.append(digest)
-    root = frontier.root()
-    note = sign_note(checkpoint_body(log_origin(), frontier.size, root), log_origin(), signing_key())
-    checkpoint = LedgerCheckpoint(tree_size=frontier.size, root_hash=root, note=note, frontier=frontier.to_hex())
-    db.session.add(checkpoint)
-    try:
-        db.session.flush()
-    except IntegrityError:  # a concurrent batch took these leaf indices (SQLite has no advisory lock)
-        db.session.rollback()
-        return None
-    return checkpoint
-
-
-def seal_all(*, chunk: int = 20_000, progress=None) -> LedgerCheckpoint | None:
-    """Every entry not yet in the log becomes a leaf, in id order, and one signed checkpoint covers them all: the
-    bulk path for a large load (the demo's province), where ``extend_log``'s batches of ORM objects and per-entry
-    code lookups would take hours. Leaves are the same bytes as ``extend_log`` makes (one function builds both);
-    rows are read and leaves written ``chunk`` at a time. ``progress(n)`` is told how many were sealed. Flushes;
-    the caller commits. Returns the checkpoint, or None when nothing was pending."""
-    last = latest_checkpoint()
-    frontier = CompactRange.from_hex(last.tree_size, last.frontier) if last else CompactRange()
-    organizations = dict(db.session.execute(db.select(Organization.id, Organization.code)).all())
-    activities = dict(db.session.execute(db.select(Activity.id, Activity.code)).all())
-    columns = [getattr(LedgerEntry, name) for name in LEAF_COLUMNS]
-    after, added = 0, 0
-    while True:  # the pending entries in id order, as extend_log takes them; each chunk starts where the last ended
-        rows = db.session.execute(
-            db.select(*columns).outerjoin(LedgerLeaf, LedgerLeaf.entry_id == LedgerEntry.id)
-            .where(LedgerLeaf.entry_id.is_(None), LedgerEntry.id > after)
-            .order_by(LedgerEntry.id).limit(chunk)).mappings().all()
-        if not rows:
-            break
-        leaves = []
-        for row in rows:
-            digest = leaf_hash(leaf_bytes(row, organizations.get(row["organization_id"]),
-                                          activities.get(row["activity_id"])))
-            leaves.append({"leaf_index": frontier.size, "entry_id": row["id"], "leaf_hash": digest})
-            frontier.append(digest)
-        db.session.execute(db.insert(LedgerLeaf), leaves)
-        after, added = rows[-1]["id"], added + len(rows)
-        if progress:
-            progress(len(rows))
-    if last is not None and not added:
-        return None
-    root = frontier.root()
-    note = sign_note(checkpoint_body(log_origin(), frontier.size, root), log_origin(), signing_key())
-    checkpoint = LedgerCheckpoint(tree_size=frontier.size, root_hash=root, note=note, frontier=frontier.to_hex())
-    db.session.add(checkpoint)
-    db.session.flush()
-    return checkpoint
-
-
-def leaf_hashes(start: int, end: int) -> list[bytes]:
-    return list(db.session.scalars(db.select(LedgerLeaf.leaf_hash).where(
-        LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end).order_by(LedgerLeaf.leaf_index)))
-
-
-# --- verification --------------------------------------------------------------------------------------------------
-
-@dataclass
-class VerifyReport:
-    leaves: int = 0
-    checkpoints: int = 0
-    problems: list[str] = field(default_factory=list)
-    first_bad_entry: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def verify_ledger(progress=None) -> VerifyReport:
-    """Recompute every leaf from the rows, every checkpoint's root from the recomputed leaves (and check its
-    signature), and the projection from the entries. Reports the first entry that no longer matches."""
-    report = VerifyReport()
-    checkpoints = {c.tree_size: c for c in db.session.scalars(db.select(LedgerCheckpoint))}
-    keys = checkpoint_verifier_keys()
-    frontier = CompactRange()
-
-    def check_checkpoint(size: int) -> None:
-        checkpoint = checkpoints.get(size)
-        if checkpoint is None:
-            return
-        report.checkpoints += 1
-        try:
-            signed = open_note(checkpoint.note, keys, origin=log_origin())
-        except ValueError as error:
-            report.problems.append(f"checkpoint {size}: the signature does not verify ({error})")
-            return
-        root = frontier.root()
-        if signed.size != size or signed.root != root or checkpoint.root_hash != root:
-            report.problems.append(f"checkpoint {size}: the root recomputed from the entries differs from the "
-                                   f"signed root")
-
-    check_checkpoint(0)
-    query = (db.select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash, LedgerEntry)
-             .join(LedgerEntry, LedgerEntry.id == LedgerLeaf.entry_id).order_by(LedgerLeaf.leaf_index))
-    for index, stored, entry in db.session.execute(query.execution_options(yield_per=1000)):
-        if index != frontier.size:
-            report.problems.append(f"leaf {frontier.size} is missing")
-            break
-        recomputed = leaf_hash(canonical_bytes(entry))
-        if recomputed != stored and report.first_bad_entry is None:
-            report.first_bad_entry = entry.id
-            report.problems.append(f"entry {entry.id} (leaf {index}) no longer matches its leaf hash")
-        frontier.append(recomputed)
-        report.leaves += 1
-        check_checkpoint(frontier.size)
-        if progress:
-            progress(1)
-    if report.leaves < max(checkpoints, default=0):
-        report.problems.append(f"the log has {report.leaves} leaves; a checkpoint signed {max(checkpoints)}")
-    folded = fold_ledger()
-    for state in db.session.scalars(db.select(LedgerState)):
-        expected = folded.get(state.entry_id)
-        if expected is None or (expected["status"], expected["minutes"], expected["pending_correction_id"]) != (
-                state.status, state.minutes, state.pending_correction_id):
-            report.problems.append(f"the totals' record of entry {state.entry_id} differs from the ledger")
-            break
-    if aggregates.stored_months() != aggregates.counted_months():
-        report.problems.append("the monthly totals (service_months) differ from the entries' states")
-    return report
-
-
-def close_ended_and_extend() -> tuple[int, LedgerCheckpoint | None]:
-    """The periodic batch: sessions left open at activities that have ended are closed (and become entries), then
-    the log is extended. Returns (sessions closed, the new checkpoint or None)."""
-    from ..checkin.services import close_ended_activities
-
-    closed = close_ended_activities()
-    return closed, extend_log()
-
-
-def stored_tree() -> StoredTree:
-    """The log's tree over the stored leaf hashes, for proofs (a fresh one per request: it caches subtrees)."""
-    return StoredTree(leaf_hashes)

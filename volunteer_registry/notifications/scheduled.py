@@ -11,8 +11,9 @@ from flask import current_app
 from ..accounts.models import User
 from ..activities.models import Activity, Signup
 from ..checkin.models import ManualEntry
+from ..corrections.models import CorrectionRequest
 from ..extensions import db
-from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerState
+from ..ledger.models import LedgerEntry, LedgerState
 from ..links import path_for
 from ..models import utcnow
 from ..organizations.models import Membership, Organization, StaffRole

@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_
 
+from ..accounts.permissions import can
 from ..errors import NotFound
 from ..extensions import db
 from ..models import utcnow
 from ..regions import get_region
+from ..volunteers.models import Volunteer
 from .models import Invitation, Membership, Organization, StaffRole
 
 
@@ -24,8 +26,6 @@ def visible_organization(code: str, user) -> Organization:
     platform admins — to everyone else it does not exist. Raises NotFound. The visibility rule, not an
     authorization: pages and endpoints reach it through volunteer_registry/access.py, which also checks the
     permission they need."""
-    from ..accounts.permissions import can
-
     org = organization_by_code(code)
     if org.status != "approved" and not can(user, "org.view_private", org):
         raise NotFound("not_found")
@@ -73,8 +73,6 @@ def organizations_for_review(status: str = "pending", text: str = "", page: int 
 
 
 def members(org: Organization, status: str = "", page: int = 1) -> Pagination:
-    from ..volunteers.models import Volunteer
-
     query = (db.select(Membership).join(Volunteer, Volunteer.id == Membership.volunteer_id)
              .where(Membership.organization_id == org.id))
     if status:

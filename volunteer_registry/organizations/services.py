@@ -14,15 +14,16 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.exc import IntegrityError
 
+from .. import signals
 from ..accounts.permissions import require
 from ..audit.services import record_event
 from ..codes import new_public_code
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import utcnow
-from ..notifications import events
 from ..regions import get_region
 from ..text import check_plain_text, fold
+from ..volunteers.queries import volunteer_for_user
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import Invitation, Membership, Organization, OrganizationStatusChange, StaffRole
 from .schemas import (
@@ -248,7 +249,7 @@ def decide_organization(actor, org: Organization, decision: str, reason: str | N
     _change_status(actor, org, to_status, reason)
     org.decided_at = utcnow()
     record_event(f"organization.{decision}", actor=actor, organization=org, target=org, reason=reason)
-    events.organization_decided(org, to_status if decision in ("approve", "reject") else "")
+    signals.organization_decided.send(org, decision=to_status if decision in ("approve", "reject") else "")
     db.session.flush()
     return org
 
@@ -337,8 +338,6 @@ def accept_invitation(user, token: str) -> Invitation:
 
 
 def _volunteer_of(user):
-    from ..volunteers.queries import volunteer_for_user
-
     volunteer = volunteer_for_user(user)
     if volunteer is None:
         raise OrganizationError("volunteer_profile_required")
@@ -410,7 +409,7 @@ def decide_membership(actor, membership: Membership, approve: bool) -> Membershi
     record_event("membership.approved" if approve else "membership.declined", actor=actor,
                  organization=membership.organization, target=membership,
                  volunteer=membership.volunteer.volunteer_number)
-    events.membership_decided(membership)
+    signals.membership_decided.send(membership)
     db.session.flush()
     return membership
 
@@ -465,7 +464,7 @@ def invite_member(actor, org: Organization, volunteer, *, via: str = "import") -
     db.session.flush()
     record_event("membership.invited", actor=actor, organization=org, target=membership, via=via,
                  volunteer=volunteer.volunteer_number)
-    events.membership_invited(membership)
+    signals.membership_invited.send(membership)
     return membership, "invited"
 
 

@@ -18,9 +18,11 @@ from ..activities.models import Activity, Signup
 from ..audit.models import AuditEvent
 from ..certificates.models import Certificate, CertificateDocument, CertificateRequest
 from ..checkin.models import AttendanceSession, ManualEntry, Scan
+from ..corrections.models import CorrectionRequest
 from ..extensions import db
-from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerLeaf, LedgerState
+from ..ledger.models import LedgerEntry, LedgerLeaf, LedgerState
 from ..models import utcnow
+from ..notifications.models import Delivery, Notification, NotificationPreference
 from ..organizations.models import Invitation, Membership, Organization, StaffRole
 from ..records.models import VolunteerRecord
 from ..verification.models import Verification
@@ -190,8 +192,6 @@ def _audit_events(user, volunteer: Volunteer | None, subjects: dict[str, list[in
 
 
 def _notifications(user) -> dict:
-    from ..notifications.models import Delivery, Notification, NotificationPreference
-
     notifications = _all(Notification, Notification.user_id == user.id)
     deliveries = _all(Delivery, Delivery.notification_id.in_([n.id for n in notifications]))
     by_notification: dict[int, list] = {}

@@ -12,9 +12,10 @@ from ..activities.models import Activity, Signup
 from ..certificates.models import STATUSES as CERTIFICATE_STATUSES
 from ..certificates.models import Certificate, CertificateRequest
 from ..checkin.models import AttendanceSession
+from ..corrections.models import CorrectionRequest
 from ..extensions import db
 from ..ledger.aggregates import NO_DATE
-from ..ledger.models import CorrectionRequest, LedgerEntry, LedgerState, ServiceMonth
+from ..ledger.models import LedgerEntry, LedgerState, ServiceMonth
 from ..models import utcnow
 from ..organizations.models import Membership, Organization
 from ..regions import all_regions

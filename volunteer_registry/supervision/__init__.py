@@ -4,3 +4,11 @@ that anyone may file. The blueprint's routes are in views.py, its `flask supervi
 from flask import Blueprint
 
 bp = Blueprint("supervision", __name__, cli_group="supervision")
+
+
+def blueprint() -> Blueprint:
+    """The part's blueprint with every route attached (imported here, when the app is built, rather than with the
+    package: a route module imports other parts, and importing a model or a service must not pull them in)."""
+    from . import cli, views  # noqa: F401
+
+    return bp

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..ledger.models import LIVE_STATES, STATES, LedgerEntry, LedgerState
 from ..ledger.queries import EntryRow, entry_rows
 from ..timeutil import LOCAL_ZONE
+from ..volunteers.models import Volunteer
 from .models import (
     SIGNAL_KINDS,
     Complaint,
@@ -111,8 +112,6 @@ class DayRow:
 
 def longest_days(org_id: int, limit: int = 20) -> list[DayRow]:
     """The organization's volunteer-days with the most approved minutes."""
-    from ..volunteers.models import Volunteer
-
     minutes = func.sum(LedgerState.minutes)
     rows = db.session.execute(
         db.select(LedgerState.volunteer_id, LedgerState.service_date, minutes, func.count())

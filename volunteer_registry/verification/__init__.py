@@ -15,3 +15,11 @@ class TokenTextConverter(PathConverter):
 
 # before the views add their routes (deferred functions run in the order they were recorded)
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("token_text", TokenTextConverter))
+
+
+def blueprint() -> Blueprint:
+    """The part's blueprint with every route attached (imported here, when the app is built, rather than with the
+    package: a route module imports other parts, and importing a model or a service must not pull them in)."""
+    from . import views  # noqa: F401
+
+    return bp

@@ -6,43 +6,22 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
 
 from ..access import loads_organization
-from ..activities.forms import LocalDateTimeField
 from ..activities.models import Activity, Signup
 from ..activities.queries import activity_by_code
 from ..errors import NotFound, apply_to_form
 from ..extensions import db
-from ..forms import PlainText, choices
+from ..forms import choices
+from ..ledger.models import LedgerEntry
+from ..ledger.services import LedgerError
 from ..paging import requested_page
 from ..timeutil import LOCAL_ZONE
 from ..volunteers.access import volunteer_required
 from . import bp
-from .models import CorrectionRequest, LedgerEntry
-from .services import LedgerError, decide_correction, report_error, report_omission
-
-
-class ErrorReportForm(FlaskForm):
-    claimed_minutes = IntegerField(_l("The minutes that are right (optional)"),
-                                   validators=[Optional(), NumberRange(0, 1440)],
-                                   render_kw={"inputmode": "numeric", "min": 0, "max": 1440})
-    message = TextAreaField(_l("What is wrong"), validators=[Length(max=2000), PlainText(multiline=True)])
-
-
-class OmissionReportForm(FlaskForm):
-    activity = SelectField(_l("Activity"))
-    started_at = LocalDateTimeField(_l("From"), validators=[Optional()], description=_l("Beijing time."))
-    ended_at = LocalDateTimeField(_l("To"), validators=[Optional()], description=_l("Beijing time."))
-    message = TextAreaField(_l("What was missed"), validators=[Length(max=2000), PlainText(multiline=True)])
-
-
-class CorrectionDecisionForm(FlaskForm):
-    decision = StringField()  # from the button pressed (hidden_tag() must not render it)
-    minutes = IntegerField(_l("Minutes that count"), validators=[Optional(), NumberRange(0, 1440)])
-    response = TextAreaField(_l("Answer to the volunteer"), validators=[Length(max=2000), PlainText(multiline=True)])
+from .forms import CorrectionDecisionForm, ErrorReportForm, OmissionReportForm
+from .models import CorrectionRequest
+from .services import decide_correction, report_error, report_omission
 
 
 def _served_activities(volunteer) -> list[Activity]:
@@ -61,7 +40,7 @@ def _served_activities(volunteer) -> list[Activity]:
 def my_corrections(volunteer):
     requests = db.session.scalars(db.select(CorrectionRequest).where(CorrectionRequest.volunteer_id == volunteer.id)
                                   .order_by(CorrectionRequest.id.desc()).limit(200)).all()
-    return render_template("ledger/correction_mine.html", requests=requests)
+    return render_template("corrections/mine.html", requests=requests)
 
 
 @bp.route("/volunteer/corrections/new", methods=["GET", "POST"])
@@ -98,8 +77,8 @@ def new_correction(volunteer):
         else:
             db.session.commit()
             flash(_("Sent. The organization checks it and answers here."), "success")
-            return redirect(url_for("ledger.my_corrections"))
-    return render_template("ledger/correction_new.html", form=form, entry=entry)
+            return redirect(url_for("corrections.my_corrections"))
+    return render_template("corrections/new.html", form=form, entry=entry)
 
 
 @bp.route("/organizations/<code>/corrections")
@@ -112,7 +91,7 @@ def review_corrections(org):
         query = query.where(CorrectionRequest.status == status)
     page = db.paginate(query.order_by(CorrectionRequest.id), page=requested_page(),
                        per_page=50, error_out=False)
-    return render_template("ledger/correction_review.html", org=org, page=page, status=status,
+    return render_template("corrections/review.html", org=org, page=page, status=status,
                            form=CorrectionDecisionForm())
 
 
@@ -136,4 +115,4 @@ def decide_correction_page(org, request_id: int):
             flash(_("Answered: %(status)s.", status=correction.status_label), "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
-    return redirect(url_for("ledger.review_corrections", code=org.code))
+    return redirect(url_for("corrections.review_corrections", code=org.code))

@@ -1,0 +1,22 @@
+"""The certificates part's receivers: anonymising the certificates of a deleted account's volunteer."""
+from __future__ import annotations
+
+from .. import signals
+from ..extensions import db
+from .models import Certificate, CertificateDocument
+
+
+def anonymise_certificates(volunteer, **_facts) -> None:
+    """The volunteer's certificates keep only the masked name they were issued with (the token carries it, so
+    each still verifies as issued); the ID number in their content is replaced and their stored PDFs are deleted
+    (a download renders again, from the anonymised content)."""
+    for certificate in db.session.scalars(db.select(Certificate).where(Certificate.volunteer_id == volunteer.id)):
+        certificate.content = {**certificate.content, "volunteer_name": certificate.masked_name,
+                               "id_number_masked": "—"}
+        db.session.execute(db.delete(CertificateDocument).where(CertificateDocument.certificate_id ==
+                                                                certificate.id))
+
+
+def connect() -> None:
+    """Connect the part's receivers (idempotent)."""
+    signals.volunteer_anonymised.connect(anonymise_certificates)
