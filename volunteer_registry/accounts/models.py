@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
+from .schemas import DISPLAY_NAME_MAX, EMAIL_MAX, TOKEN_NAME_MAX
 
 
 class User(UserMixin, db.Model):
@@ -18,7 +19,7 @@ class User(UserMixin, db.Model):
     __table_args__ = (CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_identifier"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str | None] = mapped_column(String(254), unique=True)  #: stored lower-case
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), unique=True)  #: stored lower-case
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)  #: mainland mobile, 11 digits
     password_hash: Mapped[str] = mapped_column(String(256))
     #: changes with the password, at "sign out everywhere" and at deletion: every session and reset link made
@@ -28,7 +29,7 @@ class User(UserMixin, db.Model):
     is_disabled: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
     #: the person's real name, printed where they sign for the organization (a certificate's handler)
-    display_name: Mapped[str | None] = mapped_column(String(60))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: wrong passwords since the last sign-in (or lock); at ACCOUNT_LOCKOUT_FAILURES the account locks
@@ -66,7 +67,7 @@ class ApiToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(TOKEN_NAME_MAX))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))  #: the first characters, so a person can tell tokens apart
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

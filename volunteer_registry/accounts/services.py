@@ -38,6 +38,7 @@ from ..links import public_url
 from ..models import utcnow
 from ..text import check_plain_text, fold
 from .models import ApiToken, User
+from .schemas import TOKEN_NAME_MAX
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -334,7 +335,7 @@ def create_api_token(user: User, name: str = "API token") -> tuple[ApiToken, str
     text.check_plain_text for ``name``."""
     name = check_plain_text(name, field="name", error=AccountError)
     plaintext = "vr_" + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name[:80] or "API token", token_hash=_token_digest(plaintext),
+    token = ApiToken(user=user, name=name[:TOKEN_NAME_MAX] or "API token", token_hash=_token_digest(plaintext),
                      prefix=plaintext[:10])
     db.session.add(token)
     db.session.flush()
