@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, Regexp
 
-from ..forms import PlainText, choices
+from ..forms import choices
+from ..schema import validators_for
 from ..timeutil import parse_datetime
-from .schemas import EVENT_ID_PATTERN
+from .schemas import CHECKOUT_FIX, EVENT_ID_PATTERN, MANUAL_ENTRY
 
 
 class BeijingDateTimeField(DateTimeLocalField):
@@ -28,16 +29,16 @@ class KioskTapForm(FlaskForm):
 
 class FixCheckoutForm(FlaskForm):
     checked_out_at = BeijingDateTimeField(_l("Left at"), validators=[DataRequired()], description=_l("Beijing time."))
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500), PlainText(multiline=True)])
+    reason = StringField(_l("Reason"), validators=validators_for(CHECKOUT_FIX, "reason"))
 
 
 class ManualEntryForm(FlaskForm):
-    volunteer_number = StringField(_l("Volunteer number"), validators=[DataRequired(), Length(max=40)],
+    volunteer_number = StringField(_l("Volunteer number"), validators=validators_for(MANUAL_ENTRY, "volunteer_number"),
                                    render_kw={"autocomplete": "off", "autocapitalize": "characters"})
     started_at = BeijingDateTimeField(_l("Arrived"), validators=[DataRequired()], description=_l("Beijing time."))
     ended_at = BeijingDateTimeField(_l("Left"), validators=[DataRequired()], description=_l("Beijing time."))
     reason = TextAreaField(_l("Why it is entered by hand"),
-                           validators=[DataRequired(), Length(max=2000), PlainText(multiline=True)])
+                           validators=validators_for(MANUAL_ENTRY, "reason"))
 
 
 class ManualDecisionForm(FlaskForm):

@@ -2,18 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..ledger.models import FLAGS  # noqa: F401  (a session's flags become its entry's; declared once there)
 from ..models import UTCDateTime, make_append_only, utcnow
-
-SCAN_METHODS = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
-                "correction": _l("Correction")}
-#: what a device may ask of a scan; "auto" checks in, or out when a session is open
-SCAN_DIRECTIONS = ("in", "out", "auto")
+from .schemas import SCAN_DIRECTIONS, SCAN_METHODS, TYPED_NUMBER_MAX
 
 
 def _in(values) -> str:
@@ -36,7 +31,7 @@ class Scan(db.Model):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
-    typed_number: Mapped[str | None] = mapped_column(String(40))  #: what a refused card scan read
+    typed_number: Mapped[str | None] = mapped_column(String(TYPED_NUMBER_MAX))  #: what a refused card scan read
     method: Mapped[str] = mapped_column(String(12))
     direction: Mapped[str] = mapped_column(String(4))  #: what was asked
     result: Mapped[str | None] = mapped_column(String(4))  #: "in" or "out" when accepted

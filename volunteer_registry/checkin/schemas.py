@@ -2,8 +2,31 @@
 declared once; the API's parsing and the OpenAPI document read them from here."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
+from ..ledger.models import FLAGS
 from ..schema import Boolean, Choice, DateTime, Integer, ListOf, Nested, Number, Schema, Text
-from .models import FLAGS, SCAN_DIRECTIONS, SCAN_METHODS
+
+SCAN_METHODS = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
+                "correction": _l("Correction")}
+#: what a device may ask of a scan; "auto" checks in, or out when a session is open
+SCAN_DIRECTIONS = ("in", "out", "auto")
+
+#: a volunteer number as typed or read from a card; a refused scan keeps what was read up to this length
+TYPED_NUMBER_MAX = 40
+#: why a coordinator set the time someone left
+FIX_REASON_MAX = 500
+#: why a session is entered by hand (the approver reads it)
+MANUAL_REASON_MAX = 2000
+
+#: the form that fixes a session's check-out
+CHECKOUT_FIX = Schema("CheckoutFix", {"reason": Text(FIX_REASON_MAX, required=True, multiline=True)})
+
+#: the form that enters a session by hand
+MANUAL_ENTRY = Schema("ManualEntryFields", {
+    "volunteer_number": Text(TYPED_NUMBER_MAX, required=True, plain=False),
+    "reason": Text(MANUAL_REASON_MAX, required=True, multiline=True),
+})
 
 #: the device's id of a scan (a random UUID): a retry of the same scan sends the same one
 EVENT_ID_PATTERN = "^[A-Za-z0-9_-]{8,64}$"

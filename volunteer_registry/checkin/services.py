@@ -37,7 +37,7 @@ from ..volunteers.queries import volunteer_by_number, volunteer_for_user
 from .kiosk import kiosk_problem
 from .models import SCAN_DIRECTIONS, AttendanceSession, ManualEntry, Scan
 from .rules import ScanFacts, early_refusal, scan_decision
-from .schemas import EVENT_ID_PATTERN
+from .schemas import EVENT_ID_PATTERN, MANUAL_REASON_MAX, TYPED_NUMBER_MAX
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 DEFAULT_SESSION_CAP = dt.timedelta(hours=12)
@@ -167,7 +167,7 @@ def _same_scan(scan: Scan, request: ScanRequest, now: dt.datetime) -> bool:
             number = normalize_volunteer_number(request.volunteer_number or "")
             if number != db.session.get(Volunteer, scan.volunteer_id).volunteer_number:
                 return False
-        elif (request.volunteer_number or "")[:40] != scan.typed_number:
+        elif (request.volunteer_number or "")[:TYPED_NUMBER_MAX] != scan.typed_number:
             return False
     return (code or "").upper() == db.session.get(Activity, scan.activity_id).code
 
@@ -264,7 +264,8 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     problem, result, session = decision.refusal, decision.direction, decision.session
     scan = Scan(event_id=request.event_id, activity_id=activity.id, organization_id=activity.organization_id,
                 volunteer_id=volunteer.id if volunteer else None,
-                typed_number=(request.volunteer_number or "")[:40] if volunteer is None and method != "kiosk" else None,
+                typed_number=((request.volunteer_number or "")[:TYPED_NUMBER_MAX]
+                              if volunteer is None and method != "kiosk" else None),
                 method=method, direction=request.direction, result=result, accepted=problem is None,
                 refusal_code=problem, flags=flags if problem is None else [], scanned_at=moment,
                 client_time=request.scanned_at, received_at=now, latitude=request.latitude,
@@ -432,7 +433,8 @@ def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started
     if started_at < activity.starts_at - grace or ended_at > activity.ends_at + grace:
         raise CheckInError("outside_activity", field="started_at")
     entry = ManualEntry(activity_id=activity.id, organization_id=activity.organization_id, volunteer_id=volunteer.id,
-                        started_at=started_at, ended_at=ended_at, reason=reason[:2000], entered_by_id=actor.id)
+                        started_at=started_at, ended_at=ended_at, reason=reason[:MANUAL_REASON_MAX],
+                        entered_by_id=actor.id)
     db.session.add(entry)
     db.session.flush()
     record_event("checkin.manual_entry", actor=actor, organization=activity.organization, target=entry,
