@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired
 
-from ..forms import IdsField, PlainText
+from ..forms import IdsField
 from ..schema import validators_for
-from .schemas import REVOCATION
+from .schemas import CERTIFICATE_ASK, REVOCATION
 
 
 class PeriodForm(FlaskForm):
@@ -39,7 +39,7 @@ class RequestForm(FlaskForm):
     organization = SelectField(_l("Organization"), validators=[DataRequired()], validate_choice=False)
     period_start = DateField(_l("From"), validators=[DataRequired()])
     period_end = DateField(_l("To"), validators=[DataRequired()])
-    note = StringField(_l("What it is for (optional)"), validators=[Optional(), Length(max=200), PlainText()],
+    note = StringField(_l("What it is for (optional)"), validators=validators_for(CERTIFICATE_ASK, "note"),
                        description=_l("For example: a university application. The organization sees it."))
 
 

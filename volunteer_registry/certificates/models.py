@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
+from .schemas import NOTE_MAX, STATUSES
 
-STATUSES = {"valid": _l("Valid"), "revoked": _l("Revoked"), "superseded": _l("Superseded")}
 REQUEST_STATUSES = {"pending": _l("Waiting for the organization"), "issued": _l("Issued"),
                     "declined": _l("Declined")}
 
@@ -98,7 +98,7 @@ class CertificateRequest(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     period_start: Mapped[dt.date] = mapped_column(Date)
     period_end: Mapped[dt.date] = mapped_column(Date)
-    note: Mapped[str] = mapped_column(String(200), default="")  #: what it is for (a school, an employer)
+    note: Mapped[str] = mapped_column(String(NOTE_MAX), default="")  #: what it is for (a school, an employer)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     response: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -2,11 +2,19 @@
 declared once; the API's parsing and serializing and the OpenAPI document read them from here."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from ..schema import Choice, Date, DateTime, Integer, Number, Raw, Schema, Text
-from .models import STATUSES
+
+STATUSES = {"valid": _l("Valid"), "revoked": _l("Revoked"), "superseded": _l("Superseded")}
 
 #: a revocation's reason is kept (and shown to whoever verifies the certificate) up to this length
 REVOCATION_REASON_MAX = 500
+#: what a volunteer's request says it is for (a school, an employer); the organization reads it
+NOTE_MAX = 200
+
+#: a volunteer's request for a certificate, as the form sends it
+CERTIFICATE_ASK = Schema("CertificateAsk", {"note": Text(NOTE_MAX)})
 
 #: POST /certificates
 CERTIFICATE_REQUEST = Schema("CertificateRequest", {

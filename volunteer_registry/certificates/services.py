@@ -48,6 +48,7 @@ from .models import Certificate, CertificateDocument, CertificateRequest
 from .pdf import certificate_html, render_pdf, sign_pdf
 from .qr import QRTooLarge, qr_version
 from .queries import awaiting_civil_affairs
+from .schemas import NOTE_MAX, REVOCATION_REASON_MAX
 from .tokens import CertificateClaims, sign_token, token_url
 
 #: the PDF lists this many activities (largest first); the rest are summed in a line (the page stays one page)
@@ -358,7 +359,7 @@ def _reason(reason: str | None) -> str:
     reason = " ".join(check_plain_text(reason, multiline=True, field="reason", error=CertificateError).split())
     if not reason:
         raise CertificateError("reason_required", field="reason")
-    return reason[:500]
+    return reason[:REVOCATION_REASON_MAX]
 
 
 def may_revoke(actor, certificate: Certificate) -> bool:
@@ -468,9 +469,9 @@ def request_certificate(volunteer: Volunteer, org: Organization, start: dt.date 
         CertificateRequest.status == "pending"))
     if waiting is not None:
         raise CertificateError("request_pending")
+    note = " ".join(check_plain_text(note, field="note", error=CertificateError).split())
     row = CertificateRequest(volunteer_id=volunteer.id, organization_id=org.id, period_start=start,
-                             period_end=end,
-                             note=" ".join(check_plain_text(note, field="note", error=CertificateError).split())[:200])
+                             period_end=end, note=note[:NOTE_MAX])
     db.session.add(row)
     db.session.flush()
     return row
