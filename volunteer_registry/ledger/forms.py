@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
-from ..forms import IdsField, PlainText, choices
+from ..forms import IdsField, choices
+from ..schema import validators_for
+from .schemas import DECISION_FORM
 
 STATUS_CHOICES = (("pending", _l("Waiting for approval")), ("approved", _l("Approved")),
                   ("rejected", _l("Rejected")), ("annulled", _l("Annulled")), ("all", _l("All")))
@@ -35,5 +37,5 @@ class DecisionForm(FlaskForm):
 
     entries = IdsField(_l("Entries"))
     decision = StringField()  # approve or reject: the service checks it
-    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500), PlainText(multiline=True)],
+    reason = StringField(_l("Reason"), validators=validators_for(DECISION_FORM, "reason"),
                          description=_l("Needed to reject. The volunteer sees it."))

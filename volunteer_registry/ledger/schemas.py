@@ -11,6 +11,11 @@ ENTRY_DECISIONS = ("approve", "reject")
 DECISIONS_PER_CALL = 500
 #: ledger entry ids are positive 32-bit integers
 ENTRY_ID_MAX = 2**31 - 1
+#: why entries are rejected, as the approval page takes it (the volunteer sees it)
+DECISION_REASON_MAX = 500
+
+#: the approval page's decision (its reason is required to reject: the service's reason_required)
+DECISION_FORM = Schema("EntryDecisionForm", {"reason": Text(DECISION_REASON_MAX, multiline=True)})
 
 #: POST /entries/decisions
 ENTRY_DECISION_REQUEST = Schema("EntryDecisions", {
