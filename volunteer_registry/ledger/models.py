@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..activities.schemas import ADDRESS_MAX, PERSON_IN_CHARGE_MAX, RECIPIENT_MAX, TITLE_MAX
 from ..extensions import db
 from ..models import UTCDateTime, make_append_only, utcnow
 
@@ -87,11 +88,12 @@ class LedgerEntry(db.Model):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     service_date: Mapped[dt.date | None] = mapped_column(Date)  #: the local (Beijing) date served
-    activity_title: Mapped[str | None] = mapped_column(String(120))
-    place: Mapped[str | None] = mapped_column(String(200))
-    recipient: Mapped[str | None] = mapped_column(String(120))
+    #: the activity as it was when the service was recorded: each column as long as the activity's own field
+    activity_title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
+    place: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
+    recipient: Mapped[str | None] = mapped_column(String(RECIPIENT_MAX))
     content: Mapped[str | None] = mapped_column(String(120))  #: the service category
-    person_in_charge: Mapped[str | None] = mapped_column(String(60))
+    person_in_charge: Mapped[str | None] = mapped_column(String(PERSON_IN_CHARGE_MAX))
     source: Mapped[str | None] = mapped_column(String(12))
     flags: Mapped[list] = mapped_column(JSON, default=list)
     reason: Mapped[str | None] = mapped_column(Text)
