@@ -20,6 +20,11 @@ domain = Namespace()
 #: "rejected", or "" for a decision the applicant is not told about).
 organization_decided = domain.signal("organization-decided")
 
+#: organizations.queries.figures_of, for an organization's management page; sender: the Organization. A receiver
+#: returns a dict of the figures its part adds to the page (ledger: ``pending_entries``, {organization id: service
+#: entries waiting for a decision}; certificates: ``certificate_requests``, the pending certificate requests).
+organization_figures_wanted = domain.signal("organization-figures-wanted")
+
 #: organizations.services, when a membership request is approved or declined; sender: the Membership.
 membership_decided = domain.signal("membership-decided")
 
