@@ -34,7 +34,6 @@ KNOWN_INNER_IMPORTS = {
 #: parts' services writing audit rows). The list may only shrink: remove a pair when it is broken.
 KNOWN_MUTUAL_PAIRS = {
     ("accounts", "audit"), ("accounts", "organizations"), ("audit", "organizations"),
-    ("organizations", "volunteers"),
 }
 
 

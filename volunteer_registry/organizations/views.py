@@ -10,14 +10,6 @@ from ..forms import ConfirmForm
 from ..links import public_url
 from ..paging import requested_page
 from ..text import isolate
-from ..volunteers.importing import (
-    ImportFileError,
-    import_deadline,
-    import_volunteers,
-    read_rows,
-    template_csv,
-    template_xlsx,
-)
 from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import reveal_id_number
 from . import bp
@@ -29,6 +21,14 @@ from .forms import (
     MembershipDecisionForm,
     OrganizationForm,
     SealForm,
+)
+from .importing import (
+    ImportFileError,
+    import_deadline,
+    import_volunteers,
+    read_rows,
+    template_csv,
+    template_xlsx,
 )
 from .models import MEMBERSHIP_STATUSES, ORG_STATUSES
 from .queries import (
