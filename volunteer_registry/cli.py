@@ -10,7 +10,7 @@ def register(app: Flask) -> None:
     from .keys.cli import keys_cli
     from .ledger.cli import ledger_cli
     from .notifications.cli import notifications_cli
-    from .volunteers.cli import volunteers_cli
+    from .organizations.cli import volunteers_cli
 
     for group in (accounts_cli, backup_cli, certificates_cli, demo_cli, keys_cli, ledger_cli, notifications_cli,
                   volunteers_cli):

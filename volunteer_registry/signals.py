@@ -20,6 +20,16 @@ domain = Namespace()
 #: "rejected", or "" for a decision the applicant is not told about).
 organization_decided = domain.signal("organization-decided")
 
+#: organizations.queries.figures_of, for an organization's management page; sender: the Organization. A receiver
+#: returns a dict of the figures its part adds to the page (ledger: ``pending_entries``, {organization id: service
+#: entries waiting for a decision}; certificates: ``certificate_requests``, the pending certificate requests).
+organization_figures_wanted = domain.signal("organization-figures-wanted")
+
+#: volunteers.queries.record_sections, for the volunteer's own record page; sender: the Volunteer. A receiver
+#: returns a dict of what its part adds to the page (organizations: ``memberships``, the volunteer's memberships,
+#: the latest applied for first).
+volunteer_record_wanted = domain.signal("volunteer-record-wanted")
+
 #: organizations.services, when a membership request is approved or declined; sender: the Membership.
 membership_decided = domain.signal("membership-decided")
 

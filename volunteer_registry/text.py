@@ -16,6 +16,15 @@ def fold(text: str | None) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+def normalize_phone(text: str) -> str | None:
+    """Digits of a mainland mobile or landline number (with optional +86 and area code), or None."""
+    digits = re.sub(r"[\s\-()]", "", fold(text))
+    digits = re.sub(r"^\+?86", "", digits)
+    if re.fullmatch(r"1[3-9][0-9]{9}", digits) or re.fullmatch(r"0[0-9]{9,11}", digits):
+        return digits
+    return None
+
+
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 
 

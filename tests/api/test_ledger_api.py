@@ -11,7 +11,8 @@ import pytest
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.checkin.services import ScanRequest, record_scan
 from volunteer_registry.extensions import db
-from volunteer_registry.ledger.checkpoint import open_note, parse_verifier_key
+from volunteer_registry.keys.ids import parse_verifier_key
+from volunteer_registry.ledger.checkpoint import open_note
 from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.ledger.merkle import verify_consistency, verify_inclusion
 from volunteer_registry.ledger.models import LedgerEntry, LedgerState

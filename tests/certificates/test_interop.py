@@ -27,13 +27,13 @@ from volunteer_registry.certificates.cli import token_keys_from_jwks
 from volunteer_registry.certificates.tokens import (
     CertificateClaims,
     TokenError,
-    cose_kid,
     open_token,
     sign_token,
     token_text,
     token_url,
 )
 from volunteer_registry.extensions import db
+from volunteer_registry.keys.ids import cose_kid
 from volunteer_registry.keys.services import current_key, ensure_keys, jwks, private_key_of, rotate_keys
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "VERIFYING.md"

@@ -16,18 +16,14 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from volunteer_registry.keys.ids import NoteError, VerifierKey, key_id, parse_verifier_key, verifier_key
 from volunteer_registry.ledger.checkpoint import (
     MAX_SIGNATURES,
     Checkpoint,
-    NoteError,
-    VerifierKey,
     checkpoint_body,
-    key_id,
     open_note,
     parse_checkpoint,
-    parse_verifier_key,
     sign_note,
-    verifier_key,
     verify_note,
 )
 from volunteer_registry.ledger.merkle import EMPTY_ROOT, leaf_hash, root

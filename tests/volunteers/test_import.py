@@ -10,8 +10,7 @@ from openpyxl import Workbook, load_workbook
 from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.extensions import db
 from volunteer_registry.notifications.models import Notification
-from volunteer_registry.organizations.models import Membership
-from volunteer_registry.volunteers.importing import (
+from volunteer_registry.organizations.importing import (
     COLUMNS,
     ImportFileError,
     import_volunteers,
@@ -19,6 +18,7 @@ from volunteer_registry.volunteers.importing import (
     template_csv,
     template_xlsx,
 )
+from volunteer_registry.organizations.models import Membership
 from volunteer_registry.volunteers.models import Volunteer
 from volunteer_registry.volunteers.vault import decrypt_id_number
 

@@ -24,8 +24,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from volunteer_registry.extensions import db
-from volunteer_registry.volunteers import importing
-from volunteer_registry.volunteers.importing import COLUMNS, ImportFileError, _cell, read_rows
+from volunteer_registry.organizations import importing
+from volunteer_registry.organizations.importing import COLUMNS, ImportFileError, _cell, read_rows
 from volunteer_registry.volunteers.sheets import Deadline, column_number
 
 from ..conftest import login
@@ -442,7 +442,7 @@ def worst_xlsx() -> bytes:
 MEASURE = """
 import json, resource, sys, time
 from volunteer_registry import create_app
-from volunteer_registry.volunteers.importing import ImportFileError, read_rows
+from volunteer_registry.organizations.importing import ImportFileError, read_rows
 from volunteer_registry.volunteers.sheets import Deadline
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from volunteer_registry.audit.models import AuditEvent
 from volunteer_registry.extensions import db
+from volunteer_registry.organizations.importing import import_volunteers
 from volunteer_registry.organizations.models import Membership
-from volunteer_registry.volunteers.importing import import_volunteers
 from volunteer_registry.volunteers.models import Volunteer
 from volunteer_registry.volunteers.services import VolunteerError, reveal_id_number, save_own_profile
 from volunteer_registry.volunteers.vault import decrypt_id_number

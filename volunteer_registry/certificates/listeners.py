@@ -1,9 +1,11 @@
-"""The certificates part's receivers: anonymising the certificates of a deleted account's volunteer."""
+"""The certificates part's receivers: anonymising the certificates of a deleted account's volunteer; an
+organization's page is told how many certificate requests wait."""
 from __future__ import annotations
 
 from .. import signals
 from ..extensions import db
 from .models import Certificate, CertificateDocument
+from .queries import pending_request_count
 
 
 def anonymise_certificates(volunteer, **_facts) -> None:
@@ -17,6 +19,12 @@ def anonymise_certificates(volunteer, **_facts) -> None:
                                                                 certificate.id))
 
 
+def organization_figures(org, **_facts) -> dict:
+    """The certificates' figure on the organization's page: its pending certificate requests."""
+    return {"certificate_requests": pending_request_count(org)}
+
+
 def connect() -> None:
     """Connect the part's receivers (idempotent)."""
     signals.volunteer_anonymised.connect(anonymise_certificates)
+    signals.organization_figures_wanted.connect(organization_figures)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import logging
 import re
 import unicodedata
@@ -20,11 +19,12 @@ from dataclasses import dataclass
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from ..hours import as_hours
+from ..keys.ids import cose_kid
 
 COSE_SIGN1_TAG = 18
 ALG_ES256 = -7
@@ -88,12 +88,6 @@ class CertificateClaims:
                 "minutes": self.minutes, "hours": as_hours(self.minutes),
                 "period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
                 "issued_on": self.issued_on.isoformat()}
-
-
-def cose_kid(public_key: ec.EllipticCurvePublicKey) -> bytes:
-    """First 8 bytes of SHA-256 of the key's SubjectPublicKeyInfo (DER)."""
-    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(spki).digest()[:8]
 
 
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:

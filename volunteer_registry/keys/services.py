@@ -22,12 +22,11 @@ from cryptography.x509.oid import NameOID
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..certificates.tokens import cose_kid
 from ..errors import DomainError
 from ..extensions import db
-from ..ledger.checkpoint import key_id as note_key_id
-from ..ledger.checkpoint import verifier_key
 from ..models import utcnow
+from .ids import cose_kid, verifier_key
+from .ids import key_id as note_key_id
 from .models import PURPOSES, SigningKey
 
 #: how long the X.509 certificates are valid: a PDF signed today must still validate decades from now

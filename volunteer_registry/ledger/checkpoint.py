@@ -13,51 +13,41 @@ The signed-note rules followed here (c2sp.org/signed-note, as golang.org/x/mod/s
 is UTF-8 with no control character but newline; the body ends in a newline and is separated from the signature lines
 by the *last* blank line; signatures by unknown keys are ignored, a signature by a known key that fails rejects the
 whole note, and a note with no verified signature is rejected; at most :data:`MAX_SIGNATURES` signature lines.
-Key id = SHA-256(key name ‖ 0x0A ‖ 0x01 ‖ 32-byte public key)[:4]; a verifier key is written
-``<name>+<8 hex digits of the key id>+<base64(0x01 ‖ public key)>``.
+How a key is named (key names, key ids, verifier keys) is the keys part's: keys/ids.py, which also holds
+:class:`NoteError`.
 
 Every refusal is a :class:`NoteError` whose ``code`` says what was wrong.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-#: the signed-note signature type byte of Ed25519
-ED25519 = 0x01
+from ..keys.ids import (
+    CONTROL,
+    NoteError,
+    VerifierKey,
+    b64decode_canonical,
+    b64encode,
+    check_key_name,
+    encodable,
+    is_valid_key_name,
+    key_id,
+    parse_verifier_key,
+)
+
 #: more signature lines than this and the note is refused unread (the spec requires accepting at least 16)
 MAX_SIGNATURES = 100
 MAX_TREE_SIZE = 2**64 - 1
 HASH_SIZE = 32
-PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
 
 _SIGNATURE_PREFIX = "\u2014 "  # em dash, space
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # every ASCII control character but newline
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")  # ASCII digits, no sign, no leading zero
-_KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
-
-
-class NoteError(ValueError):
-    """A note, checkpoint or key that is malformed or does not verify.
-
-    ``code`` is stable (tests and callers rely on it): malformed_note, bad_signature_line, bad_base64,
-    too_many_signatures, invalid_signature, unverified, ambiguous_key, bad_key_name, bad_public_key,
-    bad_verifier_key, malformed_checkpoint, bad_origin, bad_size, bad_root, bad_extension, wrong_origin.
-    """
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -71,103 +61,20 @@ class Checkpoint:
     body: str
 
 
-class VerifierKey(NamedTuple):
-    """A parsed verifier key: who signs (name), which key (4-byte id) and the raw 32-byte Ed25519 public key."""
-
-    name: str
-    key_id: bytes
-    public_key: bytes
-
-
-def _b64decode(text: str) -> bytes | None:
-    """Standard base64 with padding, canonical only (re-encoding gives the same text); None if it is not."""
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error, ValueError):
-        return None
-    return raw if base64.b64encode(raw).decode("ascii") == text else None
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return False
-    return True
-
-
-def _is_valid_key_name(name: object) -> bool:
-    return (isinstance(name, str) and name != "" and "+" not in name and _encodable(name)
-            and not _CONTROL.search(name) and not any(ch.isspace() for ch in name))
-
-
-def _check_key_name(name: str) -> None:
-    if not _is_valid_key_name(name):
-        raise NoteError("bad_key_name", f"{name!r} is not a key name: it must be non-empty, with no space or '+'")
-
-
-def _check_public_key(public_key: bytes) -> None:
-    if not isinstance(public_key, bytes | bytearray) or len(public_key) != PUBLIC_KEY_SIZE:
-        raise NoteError("bad_public_key", f"an Ed25519 public key is {PUBLIC_KEY_SIZE} bytes")
-
-
-def key_id(name: str, public_key: bytes) -> bytes:
-    """The 4-byte id of an Ed25519 key: SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]."""
-    _check_key_name(name)
-    _check_public_key(public_key)
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ED25519]) + bytes(public_key)).digest()[:4]
-
-
-def verifier_key(name: str, public_key: bytes) -> str:
-    """The published form of a verifier key: ``<name>+<hex key id>+<base64(0x01 ‖ public key)>``."""
-    return f"{name}+{key_id(name, public_key).hex()}+{_b64encode(bytes([ED25519]) + bytes(public_key))}"
-
-
-def parse_verifier_key(text: str) -> VerifierKey:
-    """Read a verifier key; NoteError("bad_verifier_key") unless it is exactly the form :func:`verifier_key` writes,
-    for an Ed25519 key, with the key id that the name and key give."""
-    def refuse(why: str) -> NoteError:
-        return NoteError("bad_verifier_key", f"not a verifier key ({why})")
-
-    if not isinstance(text, str):
-        raise refuse("not text")
-    name, _, rest = text.partition("+")
-    id_hex, separator, key_text = rest.partition("+")
-    if not separator:
-        raise refuse("it has the form name+keyid+key")
-    if not _is_valid_key_name(name):
-        raise refuse("bad key name")
-    if not _KEY_ID_HEX.fullmatch(id_hex):
-        raise refuse("the key id is 8 lowercase hex digits")
-    raw = _b64decode(key_text)
-    if raw is None:
-        raise refuse("the key is not canonical base64")
-    if len(raw) != 1 + PUBLIC_KEY_SIZE or raw[0] != ED25519:
-        raise refuse("only 32-byte Ed25519 keys, type 0x01, are supported")
-    public_key = raw[1:]
-    if key_id(name, public_key) != bytes.fromhex(id_hex):
-        raise refuse("the key id does not match the name and key")
-    return VerifierKey(name, bytes.fromhex(id_hex), public_key)
-
-
 def _check_note_text(body: str) -> None:
     if not isinstance(body, str) or not body.endswith("\n"):
         raise NoteError("malformed_note", "the note text must end in a newline")
-    if not _encodable(body) or _CONTROL.search(body):
+    if not encodable(body) or CONTROL.search(body):
         raise NoteError("malformed_note", "the note text must be UTF-8 with no control character but newline")
 
 
 def sign_note(body: str, name: str, private_key: Ed25519PrivateKey) -> str:
     """The signed note: ``body``, a blank line, and one signature line by ``name`` over the body's UTF-8 bytes."""
     _check_note_text(body)
-    _check_key_name(name)
+    check_key_name(name)
     public_key = private_key.public_key().public_bytes_raw()
     signature = private_key.sign(body.encode("utf-8"))
-    return f"{body}\n{_SIGNATURE_PREFIX}{name} {_b64encode(key_id(name, public_key) + signature)}\n"
+    return f"{body}\n{_SIGNATURE_PREFIX}{name} {b64encode(key_id(name, public_key) + signature)}\n"
 
 
 def _index_keys(verifier_keys: Iterable[str | VerifierKey]) -> dict[tuple[str, bytes], VerifierKey]:
@@ -189,9 +96,9 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(_SIGNATURE_PREFIX):
         raise NoteError("bad_signature_line", "a signature line starts with an em dash and a space")
     name, separator, encoded = line[len(_SIGNATURE_PREFIX):].partition(" ")
-    if not separator or not encoded or not _is_valid_key_name(name):
+    if not separator or not encoded or not is_valid_key_name(name):
         raise NoteError("bad_signature_line", "a signature line is '— <key name> <base64 signature>'")
-    raw = _b64decode(encoded)
+    raw = b64decode_canonical(encoded)
     if raw is None:
         raise NoteError("bad_base64", f"the signature by {name} is not canonical base64")
     if len(raw) < 5:
@@ -211,9 +118,9 @@ def verify_note(text: str | bytes, verifier_keys: Iterable[str | VerifierKey]) -
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError:
             raise NoteError("malformed_note", "a note is UTF-8 text") from None
-    if not isinstance(text, str) or not _encodable(text):
+    if not isinstance(text, str) or not encodable(text):
         raise NoteError("malformed_note", "a note is UTF-8 text")
-    if _CONTROL.search(text):
+    if CONTROL.search(text):
         raise NoteError("malformed_note", "a note contains no control character but newline")
     split = text.rfind("\n\n")
     if split < 0:
@@ -247,12 +154,12 @@ def verify_note(text: str | bytes, verifier_keys: Iterable[str | VerifierKey]) -
 
 def _check_origin(origin: str) -> None:
     if (not isinstance(origin, str) or not origin or origin != origin.strip() or "\n" in origin
-            or _CONTROL.search(origin) or not _encodable(origin)):
+            or CONTROL.search(origin) or not encodable(origin)):
         raise NoteError("bad_origin", f"{origin!r} is not an origin: one non-empty line, no leading or trailing space")
 
 
 def _check_extension(line: str) -> None:
-    if not isinstance(line, str) or not line or "\n" in line or _CONTROL.search(line) or not _encodable(line):
+    if not isinstance(line, str) or not line or "\n" in line or CONTROL.search(line) or not encodable(line):
         raise NoteError("bad_extension", f"{line!r} is not an extension line: one non-empty line of text")
 
 
@@ -267,14 +174,14 @@ def checkpoint_body(origin: str, size: int, root: bytes, extensions: Sequence[st
         raise NoteError("bad_extension", "extensions are a sequence of lines, not one string")
     for line in extensions:
         _check_extension(line)
-    return "".join(f"{line}\n" for line in (origin, str(size), _b64encode(bytes(root)), *extensions))
+    return "".join(f"{line}\n" for line in (origin, str(size), b64encode(bytes(root)), *extensions))
 
 
 def parse_checkpoint(body: str) -> Checkpoint:
     """Read a checkpoint body (already verified: see :func:`open_note`). Raises NoteError: malformed_checkpoint,
     bad_origin, bad_size (not plain decimal: no sign, no leading zero, at most 2^64 - 1), bad_root (not canonical
     base64 of 32 bytes), bad_extension (an empty line)."""
-    if not isinstance(body, str) or not body.endswith("\n") or _CONTROL.search(body) or not _encodable(body):
+    if not isinstance(body, str) or not body.endswith("\n") or CONTROL.search(body) or not encodable(body):
         raise NoteError("malformed_checkpoint", "a checkpoint is lines of text, each ending in a newline")
     lines = body[:-1].split("\n")
     if len(lines) < 3:
@@ -283,7 +190,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
     _check_origin(origin)
     if not _DECIMAL.fullmatch(size_text) or int(size_text) > MAX_TREE_SIZE:
         raise NoteError("bad_size", f"{size_text!r} is not a tree size in decimal")
-    root = _b64decode(root_text)
+    root = b64decode_canonical(root_text)
     if root is None or len(root) != HASH_SIZE:
         raise NoteError("bad_root", f"{root_text!r} is not the base64 of a {HASH_SIZE}-byte hash")
     for line in extensions:

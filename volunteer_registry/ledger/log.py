@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from .. import signals
 from ..activities.models import Activity
 from ..extensions import db
+from ..keys.ids import key_id, verifier_key
 from ..keys.services import checkpoint_verifier_keys, current_key, private_key_of
 from ..organizations.models import Organization
 from ..volunteers.vault import volunteer_pseudonym
 from . import aggregates
-from .checkpoint import checkpoint_body, key_id, open_note, sign_note, verifier_key
+from .checkpoint import checkpoint_body, open_note, sign_note
 from .merkle import CompactRange, StoredTree, leaf_hash
 from .models import LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
 from .services import fold_ledger

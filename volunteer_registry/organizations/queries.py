@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_
 
+from .. import signals
 from ..accounts.permissions import can
 from ..errors import NotFound
 from ..extensions import db
@@ -114,3 +115,13 @@ def member_counts(org: Organization) -> dict[str, int]:
     rows = db.session.execute(db.select(Membership.status, func.count()).where(Membership.organization_id == org.id)
                               .group_by(Membership.status))
     return {status: count for status, count in rows}
+
+
+def figures_of(org: Organization) -> dict:
+    """The figures higher parts show on ``org``'s management page, by name (see
+    signals.organization_figures_wanted); a name no part answers is absent. Asked through a signal because those
+    parts (the ledger, certificates) stand above organizations and read its models."""
+    figures: dict = {}
+    for _receiver, answer in signals.organization_figures_wanted.send(org):
+        figures.update(answer or {})
+    return figures

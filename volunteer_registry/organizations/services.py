@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import re
 import secrets
 from dataclasses import dataclass, replace
 
@@ -22,7 +21,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import utcnow
 from ..regions import get_region
-from ..text import check_plain_text, fold
+from ..text import check_plain_text, normalize_phone
 from ..volunteers.queries import volunteer_for_user
 from .credit_code import credit_code_problem, normalize_credit_code
 from .models import Invitation, Membership, Organization, OrganizationStatusChange, StaffRole
@@ -101,15 +100,6 @@ class OrganizationData:
                    person_in_charge=text("person_in_charge"), contact_phone=text("contact_phone"),
                    contact_email=text("contact_email"), description=text("description"),
                    join_mode=text("join_mode", "approval") or "approval")
-
-
-def normalize_phone(text: str) -> str | None:
-    """Digits of a mainland mobile or landline number (with optional +86 and area code), or None."""
-    digits = re.sub(r"[\s\-()]", "", fold(text))
-    digits = re.sub(r"^\+?86", "", digits)
-    if re.fullmatch(r"1[3-9][0-9]{9}", digits) or re.fullmatch(r"0[0-9]{9,11}", digits):
-        return digits
-    return None
 
 
 def _clean(data: OrganizationData, *, existing: Organization | None = None) -> OrganizationData:

@@ -4,22 +4,12 @@ from flask_login import current_user, login_required
 
 from ..access import loads_organization
 from ..accounts.permissions import INVITATION_PERMISSIONS, can, platform_admin_required, require
-from ..certificates.queries import pending_request_count
 from ..errors import DomainError, NotFound, apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..ledger.queries import pending_counts
 from ..links import public_url
 from ..paging import requested_page
 from ..text import isolate
-from ..volunteers.importing import (
-    ImportFileError,
-    import_deadline,
-    import_volunteers,
-    read_rows,
-    template_csv,
-    template_xlsx,
-)
 from ..volunteers.queries import volunteer_for_user
 from ..volunteers.services import reveal_id_number
 from . import bp
@@ -32,9 +22,18 @@ from .forms import (
     OrganizationForm,
     SealForm,
 )
+from .importing import (
+    ImportFileError,
+    import_deadline,
+    import_volunteers,
+    read_rows,
+    template_csv,
+    template_xlsx,
+)
 from .models import MEMBERSHIP_STATUSES, ORG_STATUSES
 from .queries import (
     directory,
+    figures_of,
     member_counts,
     members,
     membership_in,
@@ -111,14 +110,15 @@ def mine():
 @loads_organization("org.view_private")
 def manage(org):
     invitations = open_invitations(org) if can(current_user, "members.decide", org) else []
+    figures = figures_of(org)
     return render_template("organizations/manage.html", org=org, counts=member_counts(org),
-                           invitations=invitations, pending_entries=pending_counts([org.id]), permissions={
+                           invitations=invitations, pending_entries=figures.get("pending_entries", {}), permissions={
                                p: can(current_user, p, org)
                                for p in ("org.edit", "staff.invite", "members.view", "members.decide",
                                          "members.import", "activities.manage", "ledger.decide",
                                          "certificates.view", "reports.view")},
-                           certificate_requests=pending_request_count(org) if can(current_user, "certificates.view",
-                                                                                  org) else 0)
+                           certificate_requests=figures.get("certificate_requests", 0)
+                           if can(current_user, "certificates.view", org) else 0)
 
 
 def _edit_page(org, form, seal_form, status: int = 200):

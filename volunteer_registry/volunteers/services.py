@@ -15,9 +15,8 @@ from ..codes import new_volunteer_number
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
-from ..organizations.services import normalize_phone
 from ..regions import get_region
-from ..text import check_plain_text
+from ..text import check_plain_text, normalize_phone
 from .identity import GENDERS, ID_TYPES, age_on, id_number_problem, mask_id_number, normalize_id_number
 from .models import Volunteer
 from .schemas import NAME_MAX, SKILLS_MAX

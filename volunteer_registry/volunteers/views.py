@@ -5,11 +5,10 @@ from flask_login import current_user, login_required
 from ..errors import apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..organizations.queries import memberships_of_volunteer
 from ..security import is_safe_next
 from . import bp
 from .forms import VolunteerForm
-from .queries import volunteer_for_user
+from .queries import record_sections, volunteer_for_user
 from .services import VolunteerData, VolunteerError, reveal_id_number, save_own_profile
 
 
@@ -20,7 +19,7 @@ def record():
     if volunteer is None:
         return redirect(url_for("volunteers.profile"))
     return render_template("volunteers/record.html", volunteer=volunteer,
-                           memberships=memberships_of_volunteer(volunteer), confirm=ConfirmForm())
+                           memberships=record_sections(volunteer).get("memberships", []), confirm=ConfirmForm())
 
 
 @bp.route("/volunteer/profile", methods=["GET", "POST"])

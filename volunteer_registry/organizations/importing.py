@@ -1,4 +1,5 @@
-"""Bulk import of volunteers from CSV or XLSX: every row checked first, then all rows written, or none."""
+"""Bulk import of an organization's volunteers from CSV or XLSX: every row checked first, then all rows written
+(volunteers registered or found, then made members or invited), or none."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
-from ..organizations.services import add_imported_member, invite_member
 from ..text import check_plain_text
-from .identity import normalize_id_number
-from .services import (
+from ..volunteers.identity import normalize_id_number
+from ..volunteers.services import (
     VolunteerData,
     VolunteerError,
     clean_volunteer_data,
@@ -21,7 +21,8 @@ from .services import (
     register_imported_volunteer,
     volunteers_by_document,
 )
-from .sheets import Deadline, ImportFileError, ImportLimits, open_rows
+from ..volunteers.sheets import Deadline, ImportFileError, ImportLimits, open_rows
+from .services import add_imported_member, invite_member
 
 COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "phone", "region_code", "email", "skills",
            "consent", "guardian_name", "guardian_consent")

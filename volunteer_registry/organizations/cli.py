@@ -1,3 +1,5 @@
+"""The `flask volunteers` group: the bulk import of volunteers into an organization. It keeps the name people type,
+and lives here because the import makes members (organizations stands on volunteers, not the other way)."""
 import sys
 from pathlib import Path
 
@@ -7,9 +9,9 @@ from flask.cli import AppGroup
 from ..accounts.models import User
 from ..errors import DomainError
 from ..extensions import db
-from ..organizations.queries import organization_by_code
+from ..volunteers.sheets import Deadline
 from .importing import import_volunteers, read_rows
-from .sheets import Deadline
+from .queries import organization_by_code
 
 volunteers_cli = AppGroup("volunteers", help="Volunteers.")
 
