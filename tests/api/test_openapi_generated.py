@@ -19,6 +19,7 @@ from volunteer_registry.api.openapi import openapi_path
 from volunteer_registry.certificates.models import Certificate
 from volunteer_registry.checkin.services import ScanRequest, record_scan
 from volunteer_registry.extensions import db
+from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.organizations.services import apply_for_membership
 
 from ..certificates.conftest import certified  # noqa: F401  (the fixture)
@@ -295,3 +296,88 @@ def test_a_limit_changed_in_its_schema_changes_the_form_the_service_and_the_docu
     with pytest.raises(ActivityError) as refused:
         clean_activity_data(data)
     assert (refused.value.code, refused.value.field, refused.value.params) == ("too_long", "title", {"max": 10})
+
+
+# --- the answers the parts' schemas declare: each validates, and its required fields are what it returns ---------
+
+
+def _object(document: dict, schema: dict) -> tuple[set, set]:
+    """(required, properties) of a documented object schema, through $refs and an allOf."""
+    schema = _resolved(document, schema)
+    required, properties = set(schema.get("required", [])), set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        more_required, more_properties = _object(document, part)
+        required, properties = required | more_required, properties | more_properties
+    return required, properties
+
+
+def _declared_fields(document: dict, schema: dict, body, where: str) -> None:
+    """Every object in ``body`` holds its schema's required fields and no undeclared one, all the way down."""
+    schema = _resolved(document, schema)
+    if isinstance(body, dict):
+        required, properties = _object(document, schema)
+        assert required <= set(body) <= properties, (where, sorted(required), sorted(body), sorted(properties))
+        fields = {**schema.get("properties", {})}
+        for part in schema.get("allOf", []):
+            fields.update(_resolved(document, part).get("properties", {}))
+        for key, value in body.items():
+            _declared_fields(document, fields[key], value, f"{where}.{key}")
+    elif isinstance(body, list):
+        for item in body:
+            _declared_fields(document, schema.get("items", {}), item, f"{where}[]")
+
+
+def test_each_declared_answer_validates_and_its_required_fields_are_the_keys_returned(api, make, document,
+                                                                                      certified):  # noqa: F811
+    org, admin, volunteer, coordinator, (river, _library) = certified
+    scanned, present = _person(make, "扎西"), _person(make, "次仁")
+    for person in (scanned, present):
+        sign_up_service(make.account_of(person), river, now=river.starts_at - T(days=1))
+    platform, staff = token_for(make.admin()), token_for(admin)
+    own, scanner = token_for(make.account_of(volunteer)), token_for(coordinator)
+    db.session.commit()
+
+    def scan(person, direction):
+        return ("post", "/scans", scanner, {"event_id": uuid.uuid4().hex, "activity": river.code,
+                                            "volunteer_number": person.volunteer_number, "direction": direction})
+
+    calls = [
+        ("get", "/me", own, None), ("get", "/me", platform, None),
+        ("get", f"/organizations/{org.code}/stats", staff, None), ("get", "/stats", platform, None),
+        ("get", f"/volunteers/{volunteer.volunteer_number}/hours", own, None),
+        ("get", f"/volunteers/{volunteer.volunteer_number}/hours", staff, None),
+        scan(scanned, "in"), scan(scanned, "out"), scan(scanned, "out"), scan(present, "in"),
+        ("get", f"/activities/{river.code}/attendance", staff, None),
+    ]
+    answered = []
+    for method, url, token, body in calls:
+        response = api.call(method.upper(), url, token=token, json=body)
+        answered.append((method, url, response.status_code, response.get_json()))
+    extend_log()
+    db.session.commit()
+    size = api.get("/ledger/leaves", query={"start": 0, "end": 1}).get_json()["tree_size"]
+    assert size >= 3
+    for url, query in (("/ledger/leaves", {"start": 0, "end": size}),
+                       ("/ledger/proof/inclusion", {"index": 1, "tree_size": size}),
+                       ("/ledger/proof/consistency", {"first": 1, "second": size})):
+        response = api.get(url, query=query)
+        answered.append(("get", url, response.status_code, response.get_json()))
+
+    seen = set()
+    for method, url, status, body in answered:
+        template = next(t for t in document["paths"] if _matches(t, url))
+        schema = document["paths"][template][method]["responses"][str(status)]["content"]["application/json"][
+            "schema"]
+        validator = jsonschema_rs.Draft202012Validator(_schema_of(document, schema))
+        assert validator.is_valid(body), (url, status, list(validator.iter_errors(body))[:3])
+        required, _properties = _object(document, schema)
+        if status < 400:
+            assert required == set(body), (url, status, sorted(required), sorted(body))
+        _declared_fields(document, schema, body, url)
+        seen.add((template, status, schema["$ref"].rsplit("/", 1)[1]))
+    assert {(template, name) for template, _status, name in seen} == {
+        ("/me", "Me"), ("/organizations/{code}/stats", "OrganizationStats"), ("/stats", "PlatformStats"),
+        ("/volunteers/{number}/hours", "Hours"), ("/scans", "ScanResult"), ("/scans", "ScanRefusal"),
+        ("/activities/{code}/attendance", "Attendance"), ("/ledger/leaves", "LeafPage"),
+        ("/ledger/proof/inclusion", "InclusionProof"), ("/ledger/proof/consistency", "ConsistencyProof")}
+    assert {status for template, status, _name in seen if template == "/scans"} == {201, 409}

@@ -1,8 +1,9 @@
-"""An account's shapes, declared once: what the sign-in, sign-up, password, token and preference forms accept.
-The forms' validators, the model's columns and the service's checks read the limits from here."""
+"""An account's shapes, declared once: what the sign-in, sign-up, password, token and preference forms accept, and
+the account as the API answers it. The forms' validators, the model's columns, the service's checks, the
+serializer and the OpenAPI document read them from here."""
 from __future__ import annotations
 
-from ..schema import Schema, Text
+from ..schema import Boolean, Schema, Text
 
 #: an account's e-mail address: the longest RFC 5321 allows
 EMAIL_MAX = 254
@@ -26,3 +27,12 @@ API_TOKEN = Schema("ApiTokenFields", {"name": Text(TOKEN_NAME_MAX, required=True
 
 #: the account's preferences
 PREFERENCES = Schema("Preferences", {"display_name": Text(DISPLAY_NAME_MAX)})
+
+#: GET /me: the token's account
+ME_OUT = Schema("Me", {
+    "email": Text(plain=False, required=True, nullable=True),
+    "phone": Text(plain=False, required=True, nullable=True),
+    "is_platform_admin": Boolean(required=True),
+    "volunteer_number": Text(plain=False, required=True, nullable=True,
+                             description="The account's volunteer record, if it has one."),
+})

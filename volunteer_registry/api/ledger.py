@@ -13,8 +13,20 @@ from ..hours import as_hours
 from ..ledger.log import latest_checkpoint, stored_tree
 from ..ledger.merkle import MAX_TREE_SIZE
 from ..ledger.models import STATES, LedgerEntry, LedgerLeaf, LedgerState
-from ..ledger.schemas import ENTRY_DECISION_REQUEST, ENTRY_OUT
-from ..ledger.services import decide_entries, hours_of
+from ..ledger.schemas import (
+    CONSISTENCY_PROOF_OUT,
+    DECIDED_OUT,
+    ENTRY_DECISION_REQUEST,
+    ENTRY_DECISION_RESULT_OUT,
+    ENTRY_OUT,
+    HOURS_BY_ORGANIZATION_OUT,
+    HOURS_BY_YEAR_OUT,
+    HOURS_OUT,
+    INCLUSION_PROOF_OUT,
+    LEAF_OUT,
+    LEAF_PAGE_OUT,
+)
+from ..ledger.services import Hours, decide_entries, hours_of
 from ..organizations.models import Organization
 from ..paging import requested_page
 from ..schema import dump
@@ -79,7 +91,7 @@ def list_entries(org):
 @bp.route("/entries/decisions", methods=["POST"])
 @documented("Approve or reject pending service entries of one organization, all or none",
             request=ENTRY_DECISION_REQUEST,
-            responses={200: ok("EntryDecisionResult"), 400: INVALID, 401: UNAUTHORIZED,
+            responses={200: ok(ENTRY_DECISION_RESULT_OUT), 400: INVALID, 401: UNAUTHORIZED,
                        403: error("A manual entry approved by the person who entered it (self_approval)."),
                        404: error("An entry that is not among the caller's organizations' (not_found)."),
                        409: error("An entry was already decided (entry_not_pending); nothing was written."),
@@ -106,17 +118,17 @@ def decide_entries_endpoint():
     corrected = dict(db.session.execute(db.select(LedgerEntry.id, LedgerEntry.refers_to_id).where(
         LedgerEntry.id.in_([d.refers_to_id for d in made]), LedgerEntry.kind == "correction")).all())
     db.session.commit()
-    return jsonify({"decision": decision, "entries": [
-        {"id": corrected.get(d.refers_to_id, d.refers_to_id),
-         "decides": "correction" if d.refers_to_id in corrected else "entry",
-         "status": "approved" if d.kind == "approval" else "rejected", "decision_entry": d.id}
-        for d in made]})
+    return jsonify(dump(ENTRY_DECISION_RESULT_OUT, None, decision=decision, entries=[
+        dump(DECIDED_OUT, None, id=corrected.get(d.refers_to_id, d.refers_to_id),
+             decides="correction" if d.refers_to_id in corrected else "entry",
+             status="approved" if d.kind == "approval" else "rejected", decision_entry=d.id)
+        for d in made]))
 
 
 @bp.route("/volunteers/<number>/hours", methods=["GET"])
 @documented("Approved hours and star level: all of it for the volunteer; the totals and their own part for the "
             "organizations that recorded the service",
-            responses={200: ok("Hours"), 401: UNAUTHORIZED,
+            responses={200: ok(HOURS_OUT), 401: UNAUTHORIZED,
                        404: error("No such volunteer, or none the caller may see (not_found).")})
 @token_required
 def volunteer_hours(number: str):
@@ -135,17 +147,20 @@ def volunteer_hours(number: str):
         org_id for org_id in recorded_by if can(g.api_user, "ledger.decide", db.session.get(Organization, org_id))}
     if not shown and not (own is not None and own.id == volunteer.id):
         raise NotFound("not_found", "No volunteer has this number.")
-    everything = own is not None and own.id == volunteer.id
-    return jsonify({
-        "volunteer_number": volunteer.volunteer_number, "approved_minutes": hours.minutes,
-        "approved_hours": hours.hours, "pending_minutes": hours.pending_minutes if everything else None,
-        "stars": hours.stars, "next_star_hours": hours.next_star_hours,
-        "by_organization": [{"organization": orgs[org_id].code, "name": orgs[org_id].name, "minutes": minutes,
-                             "hours": as_hours(minutes)}
-                            for org_id, minutes in sorted(hours.by_organization.items()) if org_id in shown],
-        "by_year": ([{"year": year, "minutes": minutes, "hours": as_hours(minutes)}
-                     for year, minutes in sorted(hours.by_year.items())] if everything else None),
-    })
+    return jsonify(hours_json(volunteer, hours, [orgs[org_id] for org_id in sorted(orgs) if org_id in shown],
+                              everything=own is not None and own.id == volunteer.id))
+
+
+def hours_json(volunteer, hours: Hours, organizations: list[Organization], *, everything: bool) -> dict:
+    """``hours`` as HOURS_OUT declares it: the part of each of ``organizations``; the pending minutes and the
+    years only with ``everything`` (the volunteer's own view), else null."""
+    return dump(HOURS_OUT, hours, volunteer_number=volunteer.volunteer_number, approved_minutes=hours.minutes,
+                approved_hours=hours.hours, pending_minutes=hours.pending_minutes if everything else None,
+                by_organization=[dump(HOURS_BY_ORGANIZATION_OUT, None, organization=org.code, name=org.name,
+                                      minutes=hours.by_organization[org.id],
+                                      hours=as_hours(hours.by_organization[org.id])) for org in organizations],
+                by_year=[dump(HOURS_BY_YEAR_OUT, None, year=year, minutes=minutes, hours=as_hours(minutes))
+                         for year, minutes in sorted(hours.by_year.items())] if everything else None)
 
 
 # --- the monitor interface (public) --------------------------------------------------------------------------------
@@ -166,7 +181,7 @@ def _signed_size() -> int:
 @documented("Leaf hashes of the signed tree, at most 1000 a call", description=PUBLIC_LOG,
             query=(_int_query("start", "First leaf index."),
                    _int_query("end", "One past the last leaf index (clamped to start + 1000 and the size).")),
-            responses={200: ok("LeafPage"), 400: INVALID})
+            responses={200: ok(LEAF_PAGE_OUT), 400: INVALID})
 def ledger_leaves():
     size = _signed_size()
     if size == 0:
@@ -175,15 +190,15 @@ def ledger_leaves():
     end = min(_int_arg("end", start + 1, MAX_TREE_SIZE), start + LEAVES_PER_CALL, size)
     rows = db.session.execute(db.select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash).where(
         LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end).order_by(LedgerLeaf.leaf_index))
-    return jsonify({"tree_size": size, "start": start, "end": end,
-                    "leaves": [{"index": index, "leaf_hash": digest.hex()} for index, digest in rows]})
+    return jsonify(dump(LEAF_PAGE_OUT, None, tree_size=size, start=start, end=end,
+                        leaves=[dump(LEAF_OUT, None, index=index, leaf_hash=digest.hex()) for index, digest in rows]))
 
 
 @bp.route("/ledger/proof/inclusion", methods=["GET"])
 @documented("Audit path of leaf `index` in the tree of `tree_size` leaves (RFC 9162 §2.1.3)", description=PUBLIC_LOG,
             query=(_int_query("index", "The leaf index."),
                    _int_query("tree_size", "A tree size up to the latest signed checkpoint's.")),
-            responses={200: ok("InclusionProof"), 400: INVALID})
+            responses={200: ok(INCLUSION_PROOF_OUT), 400: INVALID})
 def ledger_inclusion_proof():
     size = _signed_size()
     if size == 0:
@@ -191,8 +206,9 @@ def ledger_inclusion_proof():
     tree_size = _int_arg("tree_size", 1, size)
     index = _int_arg("index", 0, tree_size - 1)
     tree = stored_tree()
-    return jsonify({"index": index, "tree_size": tree_size, "leaf_hash": tree.subtree(0, index).hex(),
-                    "audit_path": [node.hex() for node in tree.inclusion_proof(index, tree_size)]})
+    return jsonify(dump(INCLUSION_PROOF_OUT, None, index=index, tree_size=tree_size,
+                        leaf_hash=tree.subtree(0, index).hex(),
+                        audit_path=[node.hex() for node in tree.inclusion_proof(index, tree_size)]))
 
 
 @bp.route("/ledger/proof/consistency", methods=["GET"])
@@ -200,12 +216,12 @@ def ledger_inclusion_proof():
             description=PUBLIC_LOG,
             query=(_int_query("first", "The older tree size (at least 1)."),
                    _int_query("second", "The newer tree size, up to the latest signed checkpoint's.")),
-            responses={200: ok("ConsistencyProof"), 400: INVALID})
+            responses={200: ok(CONSISTENCY_PROOF_OUT), 400: INVALID})
 def ledger_consistency_proof():
     size = _signed_size()
     if size == 0:
         raise ApiError("invalid_parameter", "the log has no signed leaves yet", field="second")
     second = _int_arg("second", 1, size)
     first = _int_arg("first", 1, second)
-    return jsonify({"first": first, "second": second,
-                    "consistency": [node.hex() for node in stored_tree().consistency_proof(first, second)]})
+    return jsonify(dump(CONSISTENCY_PROOF_OUT, None, first=first, second=second,
+                        consistency=[node.hex() for node in stored_tree().consistency_proof(first, second)]))

@@ -5,12 +5,25 @@ from flask import g, jsonify, request
 
 from ..access import load_organization, loads_activity, loads_organization
 from ..accounts.permissions import can
+from ..accounts.schemas import ME_OUT
 from ..activities.models import Activity
 from ..activities.schemas import ACTIVITY_INPUT, ACTIVITY_OUT, SIGNUP_OUT
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..checkin.limits import scan_rate_limit, scanner_key
 from ..checkin.models import AttendanceSession
-from ..checkin.schemas import LOCATION, PERSON_OUT, SCAN_OUT, SCAN_REQUEST, SESSION_OUT
+from ..checkin.schemas import (
+    ATTENDANCE_OUT,
+    ATTENDANCE_SESSION_OUT,
+    LOCATION,
+    PERSON_OUT,
+    SCAN_ENTRY_OUT,
+    SCAN_OUT,
+    SCAN_REFUSAL_OUT,
+    SCAN_REQUEST,
+    SCAN_RESULT_OUT,
+    SERVED_OUT,
+    SESSION_OUT,
+)
 from ..checkin.services import CheckInError, ScanRequest, record_scan, served_minutes, union_minutes
 from ..codes import normalize_volunteer_number
 from ..errors import DomainError, NotFound
@@ -122,13 +135,12 @@ def openapi():
 
 
 @bp.route("/me")
-@documented("The token's account", responses={200: ok("Me"), 401: UNAUTHORIZED})
+@documented("The token's account", responses={200: ok(ME_OUT), 401: UNAUTHORIZED})
 @token_required
 def me():
     user = g.api_user
     volunteer = volunteer_for_user(user)
-    return jsonify({"email": user.email, "phone": user.phone, "is_platform_admin": user.is_platform_admin,
-                    "volunteer_number": volunteer.volunteer_number if volunteer else None})
+    return jsonify(dump(ME_OUT, user, volunteer_number=volunteer.volunteer_number if volunteer else None))
 
 
 @bp.route("/organizations", methods=["GET"])
@@ -260,10 +272,29 @@ def scan_json(scan) -> dict:
     return dump(SCAN_OUT, scan, flags=list(scan.flags or []))
 
 
-def session_json(session: AttendanceSession) -> dict:
+def _session_values(session: AttendanceSession) -> dict:
+    """What SESSION_OUT holds that the session has no attribute for: its flags as a list, its whole minutes once
+    closed."""
     closed = session.checked_out_at is not None
-    return dump(SESSION_OUT, session, flags=list(session.flags or []),
-                minutes=union_minutes([(session.checked_in_at, session.checked_out_at)]) if closed else None)
+    return {"flags": list(session.flags or []),
+            "minutes": union_minutes([(session.checked_in_at, session.checked_out_at)]) if closed else None}
+
+
+def session_json(session: AttendanceSession) -> dict:
+    return dump(SESSION_OUT, session, **_session_values(session))
+
+
+def scan_result_json(result) -> dict:
+    """A scan's answer: SCAN_RESULT_OUT for a recorded scan or its retry; for a refused one, the error and
+    SCAN_REFUSAL_OUT (the scan kept)."""
+    scan = scan_json(result.scan)
+    volunteer = person_json(result.scan.volunteer)
+    if result.error is not None:
+        return {**result.error.to_json(), **dump(SCAN_REFUSAL_OUT, result, scan=scan, volunteer=volunteer)}
+    entry = result.entry  # the ledger entry a check-out became
+    state = db.session.get(LedgerState, entry.id) if entry is not None else None
+    return dump(SCAN_RESULT_OUT, result, scan=scan, volunteer=volunteer, session=session_json(result.session),
+                entry=dump(SCAN_ENTRY_OUT, state, id=entry.id) if state else None)
 
 
 def person_json(volunteer) -> dict | None:
@@ -351,8 +382,8 @@ def sign_up_endpoint(activity):
 @bp.route("/scans", methods=["POST"])
 @documented("Record a check-in or check-out scan; a retried event id returns the first result to its sender",
             request=SCAN_REQUEST,
-            responses={201: ok("ScanResult", "Recorded"),
-                       200: ok("ScanResult", "A retry of a recorded scan (replayed: true)"),
+            responses={201: ok(SCAN_RESULT_OUT, "Recorded"),
+                       200: ok(SCAN_RESULT_OUT, "A retry of a recorded scan (replayed: true)"),
                        400: REFUSED_SCAN, 401: UNAUTHORIZED, 403: REFUSED_SCAN, 404: REFUSED_SCAN,
                        409: REFUSED_SCAN, 422: REFUSED_SCAN})
 @limiter.limit(scan_rate_limit, key_func=scanner_key)
@@ -368,31 +399,34 @@ def scan():
         latitude=latitude, longitude=longitude, offline=_flag(body, "offline"))
     result = record_scan(g.api_user, scan_request)
     # the answer is made before the commit, which would expire everything it reads
-    answer = {"replayed": result.replayed, "scan": scan_json(result.scan),
-              "volunteer": person_json(result.scan.volunteer)}
-    if result.error is not None:
-        answer, status = {**result.error.to_json(), **answer}, result.error.http_status
-    else:
-        answer["session"] = session_json(result.session)
-        entry = result.entry  # the ledger entry a check-out became
-        state = db.session.get(LedgerState, entry.id) if entry is not None else None
-        answer["entry"] = {"id": entry.id, "minutes": state.minutes, "status": state.status} if state else None
-        status = 200 if result.replayed else 201
+    answer = scan_result_json(result)
+    status = result.error.http_status if result.error is not None else 200 if result.replayed else 201
     db.session.commit()  # a refused scan is kept too
     return jsonify(answer), status
 
 
 @bp.route("/activities/<code>/attendance", methods=["GET"])
 @documented("Who is present now, and the closed sessions with minutes (coordinators and org admins)",
-            path=ACTIVITY_CODE, responses={200: ok("Attendance"), 401: UNAUTHORIZED, 403: FORBIDDEN,
+            path=ACTIVITY_CODE, responses={200: ok(ATTENDANCE_OUT), 401: UNAUTHORIZED, 403: FORBIDDEN,
                                            404: NO_ACTIVITY})
 @token_required
 @loads_activity("checkin.review")
 def attendance(activity):
     sessions = db.session.scalars(db.select(AttendanceSession).where(AttendanceSession.activity_id == activity.id)
                                   .order_by(AttendanceSession.checked_in_at, AttendanceSession.id)).all()
-    present = [{**session_json(s), "volunteer": person_json(s.volunteer)} for s in sessions if s.is_open]
-    closed = [{**session_json(s), "volunteer": person_json(s.volunteer)} for s in sessions if not s.is_open]
+    return jsonify(attendance_json(activity, sessions))
+
+
+def attendance_json(activity, sessions: list[AttendanceSession]) -> dict:
+    """The activity's ``sessions`` as ATTENDANCE_OUT declares them: the open ones, the closed ones, and each
+    volunteer's minutes in all."""
     volunteers = {s.volunteer_id: s.volunteer for s in sessions}
-    totals = [{**person_json(v), "minutes": served_minutes(activity.id, v.id)} for v in volunteers.values()]
-    return jsonify({"activity": activity.code, "present": present, "closed": closed, "volunteers": totals})
+    return dump(ATTENDANCE_OUT, None, activity=activity.code,
+                present=[_attendance_session_json(s) for s in sessions if s.is_open],
+                closed=[_attendance_session_json(s) for s in sessions if not s.is_open],
+                volunteers=[dump(SERVED_OUT, v, minutes=served_minutes(activity.id, v.id))
+                            for v in volunteers.values()])
+
+
+def _attendance_session_json(session: AttendanceSession) -> dict:
+    return dump(ATTENDANCE_SESSION_OUT, session, **_session_values(session), volunteer=person_json(session.volunteer))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..ledger.models import FLAGS
+from ..ledger.models import STATES as LEDGER_STATES
 from ..schema import Boolean, Choice, DateTime, Integer, ListOf, Nested, Number, Schema, Text
 
 SCAN_METHODS = {"kiosk": _l("Kiosk QR"), "card": _l("Volunteer card"), "offline": _l("Offline scan"),
@@ -68,3 +69,38 @@ SESSION_OUT = Schema("Session", {
 
 #: who scanned or was scanned, as the API names them
 PERSON_OUT = Schema("Person", {"volunteer_number": Text(plain=False), "name": Text(plain=False)})
+
+#: the ledger entry a check-out became, as a scan's answer names it
+SCAN_ENTRY_OUT = Schema("ScanEntry", {
+    "id": Integer(required=True), "minutes": Integer(required=True), "status": Choice(LEDGER_STATES, required=True),
+})
+
+#: POST /scans, a recorded scan (201) or a retry of one (200)
+SCAN_RESULT_OUT = Schema("ScanResult", {
+    "replayed": Boolean(required=True), "scan": Nested(SCAN_OUT, required=True),
+    "volunteer": Nested(PERSON_OUT, required=True, nullable=True),
+    "session": Nested(SESSION_OUT, required=True),
+    "entry": Nested(SCAN_ENTRY_OUT, required=True, nullable=True, description="The ledger entry a check-out became."),
+})
+
+#: POST /scans, a refused scan: beside the error, the scan kept. A request that is not a scan at all has the error
+#: only, so none of these is required
+SCAN_REFUSAL_OUT = Schema("ScanRefusal", {
+    "replayed": Boolean(description="A retry of a refused scan gets the same refusal."),
+    "scan": Nested(SCAN_OUT), "volunteer": Nested(PERSON_OUT, nullable=True),
+})
+
+#: a session in an activity's attendance, with who it is
+ATTENDANCE_SESSION_OUT = SESSION_OUT.extend("AttendanceSession", {
+    "volunteer": Nested(PERSON_OUT, required=True, nullable=True),
+})
+#: a volunteer's whole time at the activity
+SERVED_OUT = PERSON_OUT.extend("ServedMinutes", {
+    "minutes": Integer(required=True, description="The union of the volunteer's closed sessions."),
+})
+
+#: GET /activities/{code}/attendance
+ATTENDANCE_OUT = Schema("Attendance", {
+    "activity": Text(plain=False, required=True), "present": ListOf(ATTENDANCE_SESSION_OUT, required=True),
+    "closed": ListOf(ATTENDANCE_SESSION_OUT, required=True), "volunteers": ListOf(SERVED_OUT, required=True),
+})

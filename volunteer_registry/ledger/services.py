@@ -27,10 +27,8 @@ from ..timeutil import local
 from ..volunteers.models import Volunteer
 from . import aggregates  # noqa: F401  (its listeners keep the monthly totals in step with every flush of ledger_states)
 from .models import LedgerEntry, LedgerState
-from .schemas import DECISIONS_PER_CALL
+from .schemas import DECISIONS_PER_CALL, STAR_HOURS
 
-#: star levels by approved hours (DESIGN.md)
-STAR_HOURS = (100, 300, 600, 1000, 1500)
 #: decisions per request, as the API documents it
 DECISION_LIMIT = DECISIONS_PER_CALL
 
