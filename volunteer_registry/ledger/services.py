@@ -19,6 +19,7 @@ from ..activities.models import CATEGORIES, Activity
 from ..audit.services import record_event
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
+from ..hours import as_hours
 from ..integrity import rules
 from ..integrity import services as integrity
 from ..organizations.models import Organization
@@ -26,7 +27,7 @@ from ..text import check_plain_text
 from ..timeutil import local
 from ..volunteers.models import Volunteer
 from . import aggregates  # noqa: F401  (its listeners keep the monthly totals in step with every flush of ledger_states)
-from .models import LedgerEntry, LedgerState
+from .models import LIVE_STATES, LedgerEntry, LedgerState
 from .schemas import DECISIONS_PER_CALL, STAR_HOURS
 
 #: decisions per request, as the API documents it
@@ -88,7 +89,7 @@ def _minutes_added(activity_id: int, volunteer_id: int, start: dt.datetime, end:
     rows = db.session.execute(db.select(LedgerState.entry_id, LedgerState.started_at, LedgerState.ended_at).join(
         LedgerEntry, LedgerState.entry_id == LedgerEntry.id).where(
         LedgerEntry.activity_id == activity_id, LedgerState.volunteer_id == volunteer_id,
-        LedgerState.status.in_(("pending", "approved")))).all()
+        LedgerState.status.in_(LIVE_STATES))).all()
     others = [(s, e) for entry_id, s, e in rows if entry_id != exclude_entry_id and s is not None and e is not None]
     return union_minutes([*others, (start, end)]) - union_minutes(others)
 
@@ -98,7 +99,7 @@ def _source_of(session) -> str:
 
 
 def _overlapping(volunteer_id: int, activity_id: int | None, start: dt.datetime, end: dt.datetime, *,
-                 statuses=("pending", "approved"), exclude=()) -> LedgerState | None:
+                 statuses=LIVE_STATES, exclude=()) -> LedgerState | None:
     """The first of the volunteer's service entries in *another* activity whose counted interval shares time
     with [start, end) (the same activity's overlaps are already counted once, see _minutes_added)."""
     query = (db.select(LedgerState).join(LedgerEntry, LedgerEntry.id == LedgerState.entry_id)
@@ -131,7 +132,7 @@ def _plausibility_flags(volunteer_id: int, activity: Activity, start, end, minut
         flags.append("retroactive")
     if start is not None and end is not None and _overlapping(volunteer_id, activity.id, start, end) is not None:
         flags.append("overlap")
-    if _day_minutes(volunteer_id, day, ("pending", "approved")) + minutes > rules.daily_cap_minutes():
+    if _day_minutes(volunteer_id, day, LIVE_STATES) + minutes > rules.daily_cap_minutes():
         flags.append("long_day")
     return flags
 
@@ -184,7 +185,7 @@ def _propose_correction(actor, service: LedgerEntry, minutes: int, reason: str, 
                                 target=service)
     reason = check_plain_text(reason, multiline=True, field="reason", error=LedgerError)
     state = db.session.get(LedgerState, service.id)
-    if state.status not in ("pending", "approved"):
+    if state.status not in LIVE_STATES:
         raise LedgerError("entry_not_correctable")
     if state.pending_correction_id is not None:
         raise LedgerError("correction_pending", id=service.id)
@@ -476,7 +477,7 @@ class Hours:
 
     @property
     def hours(self) -> float:
-        return round(self.minutes / 60, 1)
+        return as_hours(self.minutes)
 
     @property
     def stars(self) -> int:
@@ -499,7 +500,7 @@ def hours_of(volunteer_id: int, organization_id: int | None = None) -> Hours:
     """Totals from the projection (indexed by volunteer), never a fold of the whole ledger."""
     query = db.select(LedgerState.organization_id, LedgerState.service_date, LedgerState.status,
                       func.sum(LedgerState.minutes)).where(
-        LedgerState.volunteer_id == volunteer_id, LedgerState.status.in_(("approved", "pending")))
+        LedgerState.volunteer_id == volunteer_id, LedgerState.status.in_(LIVE_STATES))
     if organization_id is not None:
         query = query.where(LedgerState.organization_id == organization_id)
     hours = Hours()
