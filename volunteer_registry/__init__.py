@@ -55,6 +55,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
         activities,
         api,
         audit,
+        calendars,
         certificates,
         checkin,
         corrections,
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
         ledger,
         notifications,
         organizations,
+        points,
         records,
         reports,
         supervision,
@@ -71,8 +73,9 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     )
 
     # each part hands over its blueprint with all its routes attached
-    for part in (home, accounts, organizations, volunteers, activities, checkin, ledger, corrections, records,
-                 certificates, verification, reports, keys, audit, notifications, supervision, api):
+    for part in (home, accounts, organizations, volunteers, activities, checkin, points, calendars, ledger,
+                 corrections, records, certificates, verification, reports, keys, audit, notifications, supervision,
+                 api):
         app.register_blueprint(part.blueprint())
     csrf.exempt(api.bp)
 

@@ -14,7 +14,7 @@ import pytest
 
 from volunteer_registry.accounts.models import User
 from volunteer_registry.activities import services as activity_services
-from volunteer_registry.activities.models import Activity, Signup
+from volunteer_registry.activities.models import Activity, Shift, Signup
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.checkin import services as checkin_services
 from volunteer_registry.checkin.kiosk import WINDOW_SECONDS, kiosk_token
@@ -276,12 +276,14 @@ def test_card_scan_checks_in_then_out(api, site, clock):
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["replayed"] is False
+    (shift_id,) = db.session.scalars(db.select(Shift.id).where(Shift.activity_id == site.activity.id)).all()
     assert body["scan"] == {"event_id": "evt-in-0001", "accepted": True, "result": "in", "refusal_code": None,
-                            "method": "card", "direction": "auto", "flags": [], "scanned_at": site.now.isoformat()}
+                            "method": "card", "direction": "auto", "flags": [], "scanned_at": site.now.isoformat(),
+                            "shift": shift_id}
     assert body["volunteer"] == {"volunteer_number": site.volunteer.volunteer_number, "name": site.volunteer.name}
     session = body["session"]
-    assert (session["checked_in_at"], session["checked_out_at"], session["minutes"]) == (
-        site.now.isoformat(), None, None)
+    assert (session["checked_in_at"], session["checked_out_at"], session["minutes"], session["shift"]) == (
+        site.now.isoformat(), None, None, shift_id)
     assert committed_count(AttendanceSession) == 1
 
     clock.now = site.now + 95 * MINUTE

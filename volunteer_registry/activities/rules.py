@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .models import Activity, Signup
+from .models import Activity, Shift, Signup
 from .schemas import ACTIVE_SIGNUP_STATUSES
 
 #: the organization status under which its activities run (organizations.models.ORG_STATUSES)
@@ -21,27 +21,32 @@ def holds_place(signup: Signup | None) -> bool:
     return signup is not None and signup.status in ACTIVE_SIGNUP_STATUSES
 
 
-def signup_refusal(activity: Activity, signup: Signup | None, now: dt.datetime) -> str | None:
-    """Why the volunteer whose sign-up (if any) is ``signup`` may not sign up for ``activity`` at ``now``, in this
-    order: activity_not_published (a draft, a closed activity, or one of an organization that is not approved),
-    recruitment_closed, activity_started, already_signed_up; None when they may."""
+def signup_refusal(activity: Activity, signup: Signup | None, now: dt.datetime,
+                   shift: Shift | None = None) -> str | None:
+    """Why the volunteer whose sign-up (if any) is ``signup`` may not sign up for ``shift`` of ``activity`` (or
+    the activity itself, when it is not given) at ``now``, in this order: activity_not_published (a draft, a
+    closed activity, or one of an organization that is not approved), recruitment_closed, shift_cancelled,
+    activity_started (the shift has), already_signed_up; None when they may."""
     if activity.status != "published" or activity.organization.status != ORGANIZATION_RUNNING:
         return "activity_not_published"
     if not activity.is_recruiting:
         return "recruitment_closed"
-    if now >= activity.starts_at:
+    if shift is not None and shift.status != "open":
+        return "shift_cancelled"
+    if now >= (shift or activity).starts_at:
         return "activity_started"
     if holds_place(signup):
         return "already_signed_up"
     return None
 
 
-def withdraw_refusal(activity: Activity, signup: Signup | None, now: dt.datetime) -> str | None:
-    """Why the volunteer may not withdraw from ``activity`` at ``now``: not_signed_up (no place held or awaited),
-    activity_started; None when they may."""
+def withdraw_refusal(activity: Activity, signup: Signup | None, now: dt.datetime,
+                     shift: Shift | None = None) -> str | None:
+    """Why the volunteer may not withdraw from ``shift`` of ``activity`` (or the activity) at ``now``:
+    not_signed_up (no place held or awaited), activity_started (the shift has); None when they may."""
     if not holds_place(signup):
         return "not_signed_up"
-    if now >= activity.starts_at:
+    if now >= (shift or activity).starts_at:
         return "activity_started"
     return None
 

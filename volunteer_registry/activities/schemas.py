@@ -92,3 +92,41 @@ SIGNUP_OUT = Schema("Signup", {
     "volunteer_number": Text(plain=False, required=True),
     "status": Choice(SIGNUP_STATUSES, required=True),
 })
+
+# --- shifts, duty rosters (issue 19) ---------------------------------------------------------------------------
+
+SHIFT_STATUSES = {"open": _l("Open"), "cancelled": _l("Cancelled")}
+ROSTER_STATUSES = {"active": _l("On the roster"), "left": _l("Left the roster")}
+#: the role or skill a shift needs ("first aid", "driver"); empty: anyone
+ROLE_MAX = 60
+#: an RFC 5545 RRULE as the series stores it (without DTSTART), e.g. "FREQ=WEEKLY;INTERVAL=1;BYDAY=TU;COUNT=52"
+RULE_MAX = 200
+#: a series runs for at most this many days from its first day (a year), and a shift lasts at most this long
+SERIES_DAYS_MAX = 366
+SHIFT_MINUTES_MAX = 24 * 60
+#: holidays a series skips
+EXCEPTIONS_MAX = 60
+#: a one-off activity's shifts, at most
+SHIFTS_PER_ACTIVITY_MAX = 400
+#: how far ahead a series' shifts are created (days); `flask shifts extend` (daily) keeps the horizon rolling
+HORIZON_DAYS = 56
+
+#: what a coordinator enters for one shift
+SHIFT = Schema("ShiftFields", {
+    "starts_at": DateTime(required=True, description="ISO 8601; without an offset, Beijing time."),
+    "ends_at": DateTime(required=True, description="After starts_at, at most 24 hours later."),
+    "capacity": Integer(1, CAPACITY_MAX, nullable=True, description="Places; empty: no limit."),
+    "role": Text(ROLE_MAX, description="A role or skill the shift needs; empty: anyone."),
+})
+
+#: a shift as the API answers it
+SHIFT_OUT = Schema("Shift", {
+    "id": Integer(required=True),
+    "activity": Text(plain=False, required=True),
+    "starts_at": DateTime(required=True), "ends_at": DateTime(required=True),
+    "capacity": Integer(nullable=True), "role": Text(required=True),
+    "status": Choice(SHIFT_STATUSES, required=True),
+    "series": Integer(nullable=True, description="The duty roster (series) the shift belongs to."),
+    "accepted": Integer(required=True, description="Places taken."),
+    "waitlisted": Integer(required=True),
+})

@@ -17,7 +17,7 @@ from ..models import utcnow
 from ..regions import get_region
 from ..timeutil import parse_datetime
 from ..volunteers.queries import volunteer_for_user
-from .models import Activity, Signup
+from .models import Activity, Shift, Signup
 from .rules import (
     close_refusal,
     decide_refusal,
@@ -52,10 +52,14 @@ class ActivityError(DomainError):
         "not_signed_up": _l("You have not signed up for this activity."),
         "signup_not_pending": _l("This sign-up has already been decided."),
         "volunteer_profile_required": _l("Complete your volunteer profile first."),
+        "shift_required": _l("This activity has several shifts: choose one."),
+        "shift_unknown": _l("This shift is not part of the activity."),
+        "shift_cancelled": _l("This shift was cancelled."),
     }
     statuses = {"already_signed_up": 409, "activity_closed": 409, "activity_not_draft": 409,
                 "activity_not_published": 409, "recruitment_closed": 409, "activity_started": 409,
-                "signup_not_pending": 409, "not_signed_up": 404}
+                "signup_not_pending": 409, "not_signed_up": 404, "shift_required": 400, "shift_unknown": 404,
+                "shift_cancelled": 409}
 
 
 @dataclass
@@ -231,9 +235,34 @@ def close_activity(actor, activity: Activity, now: dt.datetime | None = None) ->
     return activity
 
 
-def accepted_count(activity: Activity) -> int:
+def accepted_count(shift: Shift) -> int:
+    """The places taken in ``shift``."""
     return db.session.scalar(db.select(func.count()).select_from(Signup)
-                             .where(Signup.activity_id == activity.id, Signup.status == "accepted"))
+                             .where(Signup.shift_id == shift.id, Signup.status == "accepted"))
+
+
+def sole_shift(activity: Activity) -> Shift | None:
+    """The activity's shift when it has exactly one (a one-off activity), else None."""
+    shifts = db.session.scalars(db.select(Shift).where(Shift.activity_id == activity.id).limit(2)).all()
+    return shifts[0] if len(shifts) == 1 else None
+
+
+def shift_of(activity: Activity, shift: Shift | int | None) -> Shift:
+    """``shift`` (or its id) checked to be one of the activity's, or the activity's one shift when none is named.
+    Raises shift_unknown, shift_required (several shifts and none named)."""
+    if shift is None:
+        shift = sole_shift(activity)
+        if shift is None:
+            raise ActivityError("shift_required", field="shift")
+        return shift
+    if not isinstance(shift, Shift):
+        try:
+            shift = db.session.get(Shift, int(shift))
+        except (TypeError, ValueError, OverflowError):
+            shift = None
+    if shift is None or shift.activity_id != activity.id:
+        raise ActivityError("shift_unknown", field="shift")
+    return shift
 
 
 def _volunteer_of(user):
@@ -243,60 +272,84 @@ def _volunteer_of(user):
     return volunteer
 
 
-def signup_of(activity: Activity, volunteer) -> Signup | None:
+def signup_of(activity: Activity, volunteer, shift: Shift | None = None) -> Signup | None:
+    """The volunteer's sign-up for ``shift`` (by default the activity's one shift; None for an activity with
+    several and none named)."""
     if volunteer is None:
         return None
-    return db.session.scalar(db.select(Signup).where(Signup.activity_id == activity.id,
+    shift = shift or sole_shift(activity)
+    if shift is None:
+        return None
+    return db.session.scalar(db.select(Signup).where(Signup.shift_id == shift.id,
                                                      Signup.volunteer_id == volunteer.id))
 
 
-def sign_up(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
-    """The volunteer signs up: accepted (or pending a coordinator) while places remain, waitlisted when full.
+def sign_up(user, activity: Activity, now: dt.datetime | None = None, shift: Shift | int | None = None, *,
+            announce: bool = True) -> Signup:
+    """The volunteer signs up for ``shift`` (by default the activity's one shift): accepted (or pending a
+    coordinator) while its places remain, waitlisted when full.
 
-    Raises volunteer_profile_required, activity_not_published, recruitment_closed, activity_started,
-    already_signed_up.
+    Raises volunteer_profile_required, shift_required, shift_unknown, activity_not_published, recruitment_closed,
+    shift_cancelled, activity_started, already_signed_up.
     """
     now = now or utcnow()
     volunteer = _volunteer_of(user)
-    signup = signup_of(activity, volunteer)
-    _enforce(signup_refusal(activity, signup, now))
-    full = activity.capacity is not None and accepted_count(activity) >= activity.capacity
+    shift = shift_of(activity, shift)
+    signup = signup_of(activity, volunteer, shift)
+    _enforce(signup_refusal(activity, signup, now, shift))
+    return _place(user, activity, shift, volunteer, signup, now, announce=announce)
+
+
+def _place(actor, activity: Activity, shift: Shift, volunteer, signup: Signup | None, now: dt.datetime, *,
+           announce: bool = True) -> Signup:
+    """Give (or queue) the volunteer a place in ``shift``; the caller has checked the rules."""
+    full = shift.capacity is not None and accepted_count(shift) >= shift.capacity
     status = "waitlisted" if full else ("accepted" if activity.signup_mode == "auto" else "pending")
     if signup is None:
-        signup = Signup(activity_id=activity.id, volunteer_id=volunteer.id, status=status)
+        signup = Signup(activity_id=activity.id, shift_id=shift.id, volunteer_id=volunteer.id, status=status)
         db.session.add(signup)
     signup.status = status
     signup.created_at = now
     signup.decided_at = now if status == "accepted" else None
     db.session.flush()
-    record_event("signup.created", actor=user, organization=activity.organization, target=signup, status=status,
-                 activity=activity.code)
-    if status != "pending":  # a pending one hears when a coordinator decides
+    record_event("signup.created", actor=actor, organization=activity.organization, target=signup, status=status,
+                 activity=activity.code, shift=shift.id)
+    if status != "pending" and announce:  # a pending one hears when a coordinator decides
         signals.signup_decided.send(signup)
     return signup
 
 
-def withdraw(user, activity: Activity, now: dt.datetime | None = None) -> Signup:
-    """The volunteer withdraws before the start; the first on the waiting list moves up into a freed place."""
+def withdraw(user, activity: Activity, now: dt.datetime | None = None, shift: Shift | int | None = None) -> Signup:
+    """The volunteer withdraws from ``shift`` (by default the activity's one shift) before it starts; the first
+    on its waiting list moves up into a freed place."""
     now = now or utcnow()
     volunteer = _volunteer_of(user)
-    signup = signup_of(activity, volunteer)
-    _enforce(withdraw_refusal(activity, signup, now))
+    shift = shift_of(activity, shift)
+    signup = signup_of(activity, volunteer, shift)
+    _enforce(withdraw_refusal(activity, signup, now, shift))
+    return release(user, signup, now)
+
+
+def release(actor, signup: Signup, now: dt.datetime, *, event: str = "signup.withdrawn") -> Signup:
+    """The sign-up is withdrawn and its place (if it held one) goes to the first on the shift's waiting list.
+    The caller has checked the rules."""
+    activity, shift = signup.activity, signup.shift
     freed = signup.status == "accepted"
     signup.status = "withdrawn"
     signup.decided_at = now
-    record_event("signup.withdrawn", actor=user, organization=activity.organization, target=signup,
-                 activity=activity.code)
+    record_event(event, actor=actor, organization=activity.organization, target=signup, activity=activity.code,
+                 shift=shift.id)
     db.session.flush()
     if freed:
-        _move_up(activity, now)
+        _move_up(shift, now)
     return signup
 
 
-def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
-    if activity.capacity is not None and accepted_count(activity) >= activity.capacity:
+def _move_up(shift: Shift, now: dt.datetime) -> Signup | None:
+    activity = shift.activity
+    if shift.capacity is not None and accepted_count(shift) >= shift.capacity:
         return None
-    first = db.session.scalar(db.select(Signup).where(Signup.activity_id == activity.id,
+    first = db.session.scalar(db.select(Signup).where(Signup.shift_id == shift.id,
                                                       Signup.status == "waitlisted").order_by(Signup.created_at,
                                                                                               Signup.id))
     if first is None:
@@ -304,7 +357,7 @@ def _move_up(activity: Activity, now: dt.datetime) -> Signup | None:
     first.status = "accepted" if activity.signup_mode == "auto" else "pending"
     first.decided_at = now
     record_event("signup.moved_up", organization=activity.organization, target=first, status=first.status,
-                 activity=activity.code)
+                 activity=activity.code, shift=shift.id)
     signals.signup_decided.send(first, decision="moved_up" if first.status == "accepted" else "pending")
     db.session.flush()
     return first
@@ -316,9 +369,9 @@ def decide_signup(actor, signup: Signup, approve: bool, now: dt.datetime | None 
     require("activities.manage", signup.activity.organization, user=actor)
     now = now or utcnow()
     _enforce(decide_refusal(signup))
-    activity = signup.activity
+    activity, shift = signup.activity, signup.shift
     if approve:
-        full = activity.capacity is not None and accepted_count(activity) >= activity.capacity
+        full = shift.capacity is not None and accepted_count(shift) >= shift.capacity
         signup.status = "waitlisted" if full else "accepted"
     else:
         signup.status = "declined"

@@ -269,14 +269,14 @@ def activity_json(activity: Activity) -> dict:
 
 
 def scan_json(scan) -> dict:
-    return dump(SCAN_OUT, scan, flags=list(scan.flags or []))
+    return dump(SCAN_OUT, scan, flags=list(scan.flags or []), shift=scan.shift_id)
 
 
 def _session_values(session: AttendanceSession) -> dict:
     """What SESSION_OUT holds that the session has no attribute for: its flags as a list, its whole minutes once
     closed."""
     closed = session.checked_out_at is not None
-    return {"flags": list(session.flags or []),
+    return {"flags": list(session.flags or []), "shift": session.shift_id,
             "minutes": union_minutes([(session.checked_in_at, session.checked_out_at)]) if closed else None}
 
 
@@ -304,6 +304,15 @@ def person_json(volunteer) -> dict | None:
 def _string(body: dict, key: str) -> str | None:
     value = body.get(key)
     return value if isinstance(value, str) else None
+
+
+def _shift_id(body: dict) -> int | None:
+    value = body.get("shift")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31:
+        raise ApiError("invalid_parameter", "shift must be a shift's id (a whole number)", field="shift")
+    return value
 
 
 def _flag(body: dict, key: str) -> bool:
@@ -395,6 +404,7 @@ def scan():
     scan_request = ScanRequest(
         event_id=_string(body, "event_id") or "", activity_code=_string(body, "activity"),
         volunteer_number=_string(body, "volunteer_number"), kiosk_token=_string(body, "kiosk_token"),
+        poster_token=_string(body, "poster_token"), shift_id=_shift_id(body),
         direction=direction if isinstance(direction, str) else "", scanned_at=_scanned_at(body),
         latitude=latitude, longitude=longitude, offline=_flag(body, "offline"))
     result = record_scan(g.api_user, scan_request)

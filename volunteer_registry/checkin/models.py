@@ -29,8 +29,11 @@ class Scan(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)  #: the client's id: a retry is the same scan
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    #: a scan of a service point's static poster (method kiosk, flagged static_qr)
+    poster_id: Mapped[int | None] = mapped_column(ForeignKey("service_point_posters.id"))
     typed_number: Mapped[str | None] = mapped_column(String(TYPED_NUMBER_MAX))  #: what a refused card scan read
     method: Mapped[str] = mapped_column(String(12))
     direction: Mapped[str] = mapped_column(String(4))  #: what was asked
@@ -66,8 +69,11 @@ class AttendanceSession(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    #: checked in at a service point's static poster: located, flagged static_qr, always reviewed
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"))
     source: Mapped[str] = mapped_column(String(12))  #: kiosk, card, offline or manual
     checked_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -92,6 +98,7 @@ class ManualEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

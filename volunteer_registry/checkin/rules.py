@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..activities.models import Activity
+from ..activities.models import Activity, Shift
 from ..activities.rules import scan_refusal
 from ..timeutil import local
 from .models import AttendanceSession
@@ -19,7 +19,8 @@ class ScanFacts:
     """What decides a scan.
 
     ``problem``: a refusal already found about who scanned (kiosk_qr_stale, kiosk_qr_forged, volunteer_unknown,
-    volunteer_profile_required); the facts about the person are then not gathered. ``offline_age``: how long a
+    volunteer_profile_required); the facts about the person are then not gathered. ``shift``: the shift the scan
+    is for (the one on at ``moment``, or the nearest); None: the activity's own times count. ``offline_age``: how long a
     queued scan waited before it arrived (None for a live scan). ``signed_up``: the volunteer holds an accepted
     place. ``open_session``: their latest session at the activity still open. ``session_starts``: when their
     sessions at the activity that began within a day of ``moment`` began."""
@@ -30,6 +31,7 @@ class ScanFacts:
     offline_max_age: dt.timedelta
     sessions_per_day: int
     problem: str | None = None
+    shift: Shift | None = None
     offline_age: dt.timedelta | None = None
     signed_up: bool = False
     open_session: AttendanceSession | None = None
@@ -45,16 +47,20 @@ class ScanDecision:
     session: AttendanceSession | None = None
 
 
-def window_refusal(activity: Activity, moment: dt.datetime) -> str | None:
+def window_refusal(activity: Activity, moment: dt.datetime, shift: Shift | None = None) -> str | None:
     """Why the activity takes no scan at ``moment``: the activity's state (activities.rules.scan_refusal), then
-    activity_not_started or activity_ended outside its times widened by the grace period; None otherwise."""
+    shift_cancelled, then activity_not_started or activity_ended outside the shift's times (the activity's when no
+    shift is given) widened by the grace period; None otherwise."""
     refusal = scan_refusal(activity)
     if refusal is not None:
         return refusal
+    if shift is not None and shift.status != "open":
+        return "shift_cancelled"
+    span = shift or activity
     grace = dt.timedelta(minutes=activity.grace_minutes)
-    if moment < activity.starts_at - grace:
+    if moment < span.starts_at - grace:
         return "activity_not_started"
-    if moment > activity.ends_at + grace:
+    if moment > span.ends_at + grace:
         return "activity_ended"
     return None
 
@@ -73,7 +79,7 @@ def early_refusal(facts: ScanFacts) -> str | None:
         return facts.problem
     if facts.offline_age is not None and facts.offline_age > facts.offline_max_age:
         return "offline_too_old"
-    return window_refusal(facts.activity, facts.moment)
+    return window_refusal(facts.activity, facts.moment, facts.shift)
 
 
 def scan_decision(facts: ScanFacts) -> ScanDecision:

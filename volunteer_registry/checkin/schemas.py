@@ -44,6 +44,10 @@ SCAN_REQUEST = Schema("ScanRequest", {
     "volunteer_number": Text(plain=False, description="A card scan or a typed number (coordinators and org admins "
                              "of the activity's organization). Give this or kiosk_token."),
     "kiosk_token": Text(plain=False, description="The token of the kiosk QR, scanned by the volunteer themself."),
+    "poster_token": Text(plain=False, description="The token of a service point's poster, scanned by the volunteer "
+                         "themself; needs a location, and the session is flagged static_qr and always reviewed."),
+    "shift": Integer(1, 2**31 - 1, description="The shift the scan is for; by default the one on at the scan's "
+                     "time (the volunteer's own when several are)."),
     "direction": Choice(SCAN_DIRECTIONS, default="auto"),
     "scanned_at": DateTime(description="When the device scanned (ISO 8601)."),
     "location": Nested(LOCATION),
@@ -58,6 +62,7 @@ SCAN_OUT = Schema("Scan", {
     "refusal_code": Text(plain=False, nullable=True), "method": Choice(SCAN_METHODS),
     "direction": Choice(SCAN_DIRECTIONS),
     "flags": ListOf(Choice(FLAGS), required=True), "scanned_at": DateTime(required=True),
+    "shift": Integer(nullable=True, description="The shift the scan was for."),
 })
 
 #: an attendance session as the API answers it
@@ -65,6 +70,7 @@ SESSION_OUT = Schema("Session", {
     "id": Integer(required=True), "checked_in_at": DateTime(required=True),
     "checked_out_at": DateTime(required=True, nullable=True), "flags": ListOf(Choice(FLAGS), required=True),
     "minutes": Integer(required=True, nullable=True, description="Whole minutes of this session once it is closed."),
+    "shift": Integer(nullable=True, description="The shift the session belongs to."),
 })
 
 #: who scanned or was scanned, as the API names them

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import signals
 from ..accounts.models import User
 from ..accounts.permissions import can, require
-from ..activities.models import Activity, Signup
+from ..activities.models import Activity, Shift, Signup
 from ..activities.queries import activity_by_code
 from ..audit.services import record_event
 from ..codes import normalize_volunteer_number
@@ -31,6 +31,7 @@ from ..integrity import rules
 from ..integrity import services as integrity
 from ..ledger.services import correct_session, service_entry_of_session, union_minutes
 from ..models import utcnow
+from ..points.tokens import poster_facts
 from ..text import check_plain_text
 from ..volunteers.models import Volunteer
 from ..volunteers.queries import volunteer_by_number, volunteer_for_user
@@ -82,6 +83,13 @@ class CheckInError(DomainError):
         "too_many_sessions": _l("This volunteer has already checked in %(count)s times today at this activity."),
         "checkout_in_future": _l("The check-out cannot be later than now."),
         "daily_cap_exceeded": _l("A session cannot be longer than %(hours)s hours, the daily cap."),
+        "shift_unknown": _l("This shift is not part of the activity."),
+        "shift_cancelled": _l("This shift was cancelled."),
+        "poster_forged": _l("This is not a service point's QR code."),
+        "poster_revoked": _l("This poster was withdrawn. Ask the coordinator for the new one."),
+        "point_retired": _l("This service point is no longer in use."),
+        "location_required": _l("Checking in at a service point needs your phone's location. Allow it and try "
+                                "again."),
     }
     statuses = {"volunteer_unknown": 404, "organization_suspended": 403, "not_signed_up": 403,
                 "activity_not_open": 409, "activity_not_started": 409, "activity_ended": 409,
@@ -90,17 +98,23 @@ class CheckInError(DomainError):
                 "too_many_sessions": 409, "checkout_in_future": 422, "daily_cap_exceeded": 422,
                 "volunteer_profile_required": 422, "event_id_invalid": 400, "event_id_taken": 409,
                 "event_id_reused": 409, "direction_invalid": 400,
-                "scan_subject_missing": 400, "scanned_at_invalid": 400, "location_invalid": 400}
+                "scan_subject_missing": 400, "scanned_at_invalid": 400, "location_invalid": 400,
+                "shift_unknown": 404, "shift_cancelled": 409, "poster_forged": 404, "poster_revoked": 409,
+                "point_retired": 409, "location_required": 422}
 
 
 @dataclass
 class ScanRequest:
-    """What a device sends. ``volunteer_number`` for a card scan, ``kiosk_token`` for a phone at the kiosk."""
+    """What a device sends. ``volunteer_number`` for a card scan, ``kiosk_token`` for a phone at the kiosk,
+    ``poster_token`` for a phone at a service point's poster. ``shift_id``: the shift it is for (by default the one
+    on at the scan's time)."""
 
     event_id: str
     activity_code: str | None = None
     volunteer_number: str | None = None
     kiosk_token: str | None = None
+    poster_token: str | None = None
+    shift_id: int | None = None
     direction: str = "auto"
     scanned_at: dt.datetime | None = None  #: the device's time of the scan
     latitude: float | None = None
@@ -154,10 +168,13 @@ def _same_scan(scan: Scan, request: ScanRequest, now: dt.datetime) -> bool:
     """Whether ``request`` is a retry of ``scan``: the same activity, the same kind of scan and (for a card) the
     same volunteer or typed number. Direction, time, location and the offline mark may differ: a queue resends a
     scan as offline, and a retry keeps its first result whatever it asks now."""
+    if request.poster_token:
+        point, poster, _problem = poster_facts(request.poster_token)
+        return poster is not None and scan.poster_id == poster.id
     if request.kiosk_token:
         token_code, _problem = kiosk_problem(request.kiosk_token, request.activity_code, now)
         code = request.activity_code or token_code
-        if scan.method != "kiosk":
+        if scan.method != "kiosk" or scan.poster_id is not None:
             return False
     else:
         code = request.activity_code
@@ -191,6 +208,36 @@ def _distance_m(lat1, lon1, lat2, lon2) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+def _shift_for(activity: Activity, current: AttendanceSession | None, volunteer: Volunteer | None,
+               moment: dt.datetime, requested: int | None) -> Shift | None:
+    """The shift a scan is for: the one asked for (shift_unknown unless it is the activity's), else the shift of
+    the volunteer's open session, else the shift on at ``moment`` (within the grace period; the volunteer's own
+    first when several are), else the next one (too early) or the last one (too late). None for an activity
+    without shifts."""
+    if requested is not None:
+        shift = db.session.get(Shift, requested)
+        if shift is None or shift.activity_id != activity.id:
+            raise CheckInError("shift_unknown", field="shift")
+        return shift
+    if current is not None and current.shift_id is not None:
+        return db.session.get(Shift, current.shift_id)
+    grace = dt.timedelta(minutes=activity.grace_minutes)
+    on_now = db.session.scalars(db.select(Shift).where(
+        Shift.activity_id == activity.id, Shift.status == "open", Shift.starts_at <= moment + grace,
+        Shift.ends_at >= moment - grace).order_by(Shift.starts_at, Shift.id).limit(8)).all()
+    if len(on_now) > 1 and volunteer is not None:
+        mine = set(db.session.scalars(db.select(Signup.shift_id).where(
+            Signup.shift_id.in_([shift.id for shift in on_now]), Signup.volunteer_id == volunteer.id,
+            Signup.status == "accepted")))
+        return next((shift for shift in on_now if shift.id in mine), on_now[0])
+    if on_now:
+        return on_now[0]
+    later = db.session.scalar(db.select(Shift).where(Shift.activity_id == activity.id, Shift.status == "open",
+                                                     Shift.starts_at > moment).order_by(Shift.starts_at).limit(1))
+    return later or db.session.scalar(db.select(Shift).where(Shift.activity_id == activity.id)
+                                      .order_by(Shift.ends_at.desc()).limit(1))
+
+
 def open_session(activity: Activity, volunteer: Volunteer) -> AttendanceSession | None:
     return db.session.scalar(db.select(AttendanceSession).where(
         AttendanceSession.activity_id == activity.id, AttendanceSession.volunteer_id == volunteer.id,
@@ -218,14 +265,26 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         raise CheckInError("event_id_invalid", field="event_id")
     if request.direction not in SCAN_DIRECTIONS:
         raise CheckInError("direction_invalid", field="direction")
-    if bool(request.volunteer_number) == bool(request.kiosk_token):
+    if sum(map(bool, (request.volunteer_number, request.kiosk_token, request.poster_token))) != 1:
         raise CheckInError("scan_subject_missing", field="volunteer_number")
+    if request.poster_token and None in (request.latitude, request.longitude):
+        raise CheckInError("location_required", field="location")
+    point = poster = None
+    if request.poster_token:
+        point, poster, poster_problem = poster_facts(request.poster_token)
+        if point is None:
+            raise CheckInError(poster_problem, field="poster_token")
     sender_id = actor.id  # read now: the rollback below expires the actor
     replay = _replay(sender_id, request, now)
     if replay is not None:
         return replay
 
-    if request.kiosk_token:
+    if poster is not None:
+        activity = db.session.get(Activity, point.activity_id)
+        method = "kiosk"
+        volunteer = volunteer_for_user(actor)
+        problem = poster_problem or (None if volunteer else "volunteer_profile_required")
+    elif request.kiosk_token:
         token_code, token_problem = kiosk_problem(request.kiosk_token, request.activity_code, now)
         activity = activity_by_code(request.activity_code or token_code)
         method = "kiosk"
@@ -249,20 +308,26 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
         moment = min(request.scanned_at, now) if (request.offline or "clock_skew" not in flags) else now
     if request.offline:
         flags.append("offline")
-    if (None not in (activity.latitude, activity.longitude, activity.radius_m, request.latitude, request.longitude)
-            and _distance_m(activity.latitude, activity.longitude, request.latitude, request.longitude)
-            > activity.radius_m):
+    place = point if point is not None else activity  # a poster's scans are measured from its point
+    if point is not None:
+        flags.append("static_qr")
+    if (None not in (place.latitude, place.longitude, place.radius_m, request.latitude, request.longitude)
+            and _distance_m(place.latitude, place.longitude, request.latitude, request.longitude)
+            > place.radius_m):
         flags.append("outside_radius")
 
     offline_age = now - request.scanned_at if request.offline and request.scanned_at is not None else None
+    current = open_session(activity, volunteer) if volunteer is not None and problem is None else None
+    shift = _shift_for(activity, current, volunteer, moment, request.shift_id)
     facts = ScanFacts(activity=activity, moment=moment, direction=request.direction,
                       offline_max_age=rules.offline_max_age(), sessions_per_day=rules.sessions_per_day(),
-                      problem=problem, offline_age=offline_age)
+                      problem=problem, offline_age=offline_age, shift=shift)
     if early_refusal(facts) is None:
-        facts = _with_person_facts(facts, volunteer)
+        facts = _with_person_facts(facts, volunteer, current)
     decision = scan_decision(facts)
     problem, result, session = decision.refusal, decision.direction, decision.session
     scan = Scan(event_id=request.event_id, activity_id=activity.id, organization_id=activity.organization_id,
+                shift_id=shift.id if shift is not None else None, poster_id=poster.id if poster is not None else None,
                 volunteer_id=volunteer.id if volunteer else None,
                 typed_number=((request.volunteer_number or "")[:TYPED_NUMBER_MAX]
                               if volunteer is None and method != "kiosk" else None),
@@ -272,6 +337,8 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
                 longitude=request.longitude, recorded_by_id=actor.id)
     if result == "in":
         session = AttendanceSession(activity_id=activity.id, organization_id=activity.organization_id,
+                                    shift_id=shift.id if shift is not None else None,
+                                    point_id=point.id if point is not None else None,
                                     volunteer_id=volunteer.id, source=method, checked_in_at=moment, flags=list(flags))
     elif result == "out":
         _close(session, moment, flags, cap or session_cap())
@@ -293,13 +360,13 @@ def record_scan(actor, request: ScanRequest, *, now: dt.datetime | None = None,
     return ScanResult(scan, session, error=_refusal_error(problem, activity.id), recorded=recorded)
 
 
-def _with_person_facts(facts: ScanFacts, volunteer: Volunteer) -> ScanFacts:
-    """The facts with what concerns the volunteer: their open session at the activity, then in one query whether
-    they hold an accepted place and when their sessions there within a day of the scan began."""
+def _with_person_facts(facts: ScanFacts, volunteer: Volunteer, current: AttendanceSession | None) -> ScanFacts:
+    """The facts with what concerns the volunteer: their open session at the activity (``current``), then in one
+    query whether they hold an accepted place in the scan's shift and when their sessions at the activity within a
+    day of the scan began."""
     activity, moment = facts.activity, facts.moment
-    current = open_session(activity, volunteer)
-    signed_up = exists().where(Signup.activity_id == activity.id, Signup.volunteer_id == volunteer.id,
-                               Signup.status == "accepted")
+    place = (Signup.shift_id == facts.shift.id) if facts.shift is not None else (Signup.activity_id == activity.id)
+    signed_up = exists().where(place, Signup.volunteer_id == volunteer.id, Signup.status == "accepted")
     # one row per session in the window, or a single row without one: the sign-up is known either way
     rows = db.session.execute(
         db.select(signed_up.label("signed_up"), AttendanceSession.checked_in_at).select_from(Volunteer)
@@ -326,30 +393,37 @@ def _announce_closed(session: AttendanceSession, actor=None, *, just_closed: boo
     return next((entry for _receiver, entry in answers if entry is not None), None)
 
 
+def _end_of(session: AttendanceSession, activity: Activity) -> dt.datetime:
+    """When the session's shift (the activity, for a session without one) ends."""
+    shift = db.session.get(Shift, session.shift_id) if session.shift_id is not None else None
+    return (shift or activity).ends_at
+
+
 def close_open_sessions(activity: Activity, *, now: dt.datetime | None = None,
-                        cap: dt.timedelta | None = None) -> int:
-    """Close the sessions left open at the activity's end (flagged auto_closed). Returns how many."""
+                        cap: dt.timedelta | None = None, ended_by: dt.datetime | None = None) -> int:
+    """Close the sessions left open at the activity, each at its shift's end (flagged auto_closed); with
+    ``ended_by``, only those whose shift's end plus the grace period is before it. Returns how many."""
     sessions = db.session.scalars(db.select(AttendanceSession).where(
         AttendanceSession.activity_id == activity.id, AttendanceSession.checked_out_at.is_(None))).all()
-    for session in sessions:
-        _close(session, max(activity.ends_at, session.checked_in_at), ["auto_closed"], cap or session_cap())
+    grace = dt.timedelta(minutes=activity.grace_minutes)
+    closing = [(session, _end_of(session, activity)) for session in sessions]
+    closing = [(session, end) for session, end in closing if ended_by is None or end + grace < ended_by]
+    for session, end in closing:
+        _close(session, max(end, session.checked_in_at), ["auto_closed"], cap or session_cap())
     db.session.flush()
-    for session in sessions:
+    for session, _end in closing:
         _announce_closed(session)
-    return len(sessions)
+    return len(closing)
 
 
 def close_ended_activities(now: dt.datetime | None = None) -> int:
-    """Close the open sessions of every activity whose end plus grace period has passed. Returns how many."""
+    """Close the open sessions whose shift (or activity) ended more than the grace period ago: a duty roster's
+    sessions close shift by shift while the roster runs on. Returns how many."""
     now = now or utcnow()
     activities = db.session.scalars(db.select(Activity).join(
         AttendanceSession, AttendanceSession.activity_id == Activity.id).where(
         AttendanceSession.checked_out_at.is_(None)).distinct()).all()
-    closed = 0
-    for activity in activities:
-        if activity.ends_at + dt.timedelta(minutes=activity.grace_minutes) < now:
-            closed += close_open_sessions(activity, now=now)
-    return closed
+    return sum(close_open_sessions(activity, now=now, ended_by=now) for activity in activities)
 
 
 def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.datetime | None, reason: str, *,
@@ -379,13 +453,13 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
         raise CheckInError("check_out_before_check_in", field="checked_out_at")
     if checked_out_at > now:
         raise CheckInError("checkout_in_future", field="checked_out_at")
-    if checked_out_at > activity.ends_at + dt.timedelta(minutes=activity.grace_minutes):
+    if checked_out_at > _end_of(session, activity) + dt.timedelta(minutes=activity.grace_minutes):
         raise CheckInError("outside_activity", field="checked_out_at")
     if checked_out_at - session.checked_in_at > dt.timedelta(minutes=rules.daily_cap_minutes()):
         raise CheckInError("daily_cap_exceeded", field="checked_out_at",
                            hours=f"{rules.limit('INTEGRITY_DAILY_CAP_HOURS'):g}")
     scan = Scan(event_id=f"correction-{uuid.uuid4().hex}", activity_id=session.activity_id,
-                organization_id=session.organization_id, volunteer_id=session.volunteer_id, method="correction",
+                shift_id=session.shift_id, organization_id=session.organization_id, volunteer_id=session.volunteer_id, method="correction",
                 direction="out", result="out", accepted=True, refusal_code=None, flags=["corrected"],
                 scanned_at=checked_out_at, client_time=None, received_at=now, recorded_by_id=actor.id,
                 session_id=session.id, reason=reason)
@@ -414,11 +488,12 @@ def served_minutes(activity_id: int, volunteer_id: int) -> int:
     return union_minutes(intervals)
 
 
-def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started_at, ended_at, reason: str
-                        ) -> ManualEntry:
-    """A coordinator back-fills a session; it waits for someone else's approval. Raises Forbidden unless
-    ``actor`` may scan for the activity's organization, then reason_required, text_*, datetime_invalid,
-    ends_before_start, outside_activity."""
+def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started_at, ended_at, reason: str, *,
+                        shift: Shift | None = None) -> ManualEntry:
+    """A coordinator back-fills a session (of ``shift``, by default the activity's shift that holds its start);
+    it waits for someone else's approval. Raises Forbidden unless ``actor`` may scan for the activity's
+    organization, then shift_unknown, reason_required, text_*, datetime_invalid, ends_before_start,
+    outside_activity (the shift's times and grace period)."""
     require("checkin.scan", activity.organization, user=actor)
     reason = check_plain_text(reason, multiline=True, field="reason", error=CheckInError)
     if not reason:
@@ -430,9 +505,17 @@ def record_manual_entry(actor, activity: Activity, volunteer: Volunteer, started
     if ended_at <= started_at:
         raise CheckInError("ends_before_start", field="ended_at")
     grace = dt.timedelta(minutes=activity.grace_minutes)
-    if started_at < activity.starts_at - grace or ended_at > activity.ends_at + grace:
+    if shift is None:
+        shift = db.session.scalar(db.select(Shift).where(
+            Shift.activity_id == activity.id, Shift.starts_at <= started_at + grace,
+            Shift.ends_at >= started_at - grace).order_by(Shift.starts_at, Shift.id).limit(1))
+    elif shift.activity_id != activity.id:
+        raise CheckInError("shift_unknown", field="shift")
+    span = shift or activity
+    if started_at < span.starts_at - grace or ended_at > span.ends_at + grace:
         raise CheckInError("outside_activity", field="started_at")
     entry = ManualEntry(activity_id=activity.id, organization_id=activity.organization_id, volunteer_id=volunteer.id,
+                        shift_id=shift.id if shift is not None else None,
                         started_at=started_at, ended_at=ended_at, reason=reason[:MANUAL_REASON_MAX],
                         entered_by_id=actor.id)
     db.session.add(entry)
@@ -459,7 +542,7 @@ def decide_manual_entry(actor, entry: ManualEntry, approve: bool, *, now: dt.dat
     entry.decided_at = now or utcnow()
     if approve:
         session = AttendanceSession(activity_id=entry.activity_id, organization_id=entry.organization_id,
-                                    volunteer_id=entry.volunteer_id, source="manual",
+                                    shift_id=entry.shift_id, volunteer_id=entry.volunteer_id, source="manual",
                                     checked_in_at=entry.started_at, checked_out_at=entry.ended_at, flags=["manual"])
         db.session.add(session)
         db.session.flush()

@@ -71,7 +71,7 @@ def may_decide(candidate_id: int, facts: DecisionFacts) -> bool:
 
 #: flags on a session or an entry that make it one a second person must check
 REVIEW_FLAGS = frozenset({"offline", "clock_skew", "manual", "corrected", "retroactive", "overlap", "long_day",
-                          "outside_radius", "too_long", "auto_closed"})
+                          "outside_radius", "too_long", "auto_closed", "static_qr"})
 
 
 def needs_review(source: str | None, flags) -> bool:

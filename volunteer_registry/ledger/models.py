@@ -29,6 +29,7 @@ FLAGS = {
     "retroactive": _l("Activity recorded after it started (补录)"),
     "overlap": _l("Overlaps another activity's service of this volunteer"),
     "long_day": _l("More hours in one day than the daily cap"),
+    "static_qr": _l("Checked in at a service point's printed QR"),
 }
 
 ENTRY_KINDS = {
@@ -82,6 +83,7 @@ class LedgerEntry(db.Model):
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  #: the recorder
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"))  #: the shift served (service entries)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("attendance_sessions.id"))
     refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
     minutes: Mapped[int | None]  #: service: the minutes served; correction: the minutes that now count
