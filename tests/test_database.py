@@ -227,3 +227,93 @@ def test_the_dashboards_migration_fills_the_monthly_totals_from_the_states(tmp_p
         engine.dispose()
     if engine.dialect.name != "sqlite":
         _drop_everything(os.environ["TEST_DATABASE_URL"])
+
+
+def test_the_shifts_migration_gives_every_activity_one_shift_and_moves_its_signups_to_it(tmp_path):
+    """Revision 0011: each activity gets one shift with its own times and places; its sign-ups and sessions move to
+    that shift, and a volunteer may then hold one place per shift (no longer one per activity)."""
+    upgrade, engine = _database_at(tmp_path, "0010")
+    start, end = dt.datetime(2026, 3, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 3, 1, 5, tzinfo=dt.timezone.utc)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":  # the rows alone, without the rows they point at
+                connection.execute(sa.text("SET session_replication_role = replica"))
+            fixed = {"users": {"email": "one@example.org"},  # what their CHECK constraints ask
+                     "organizations": {"org_type": "community_team", "join_mode": "open", "status": "approved"},
+                     "volunteers": {"gender": "female", "id_type": "passport"}}
+            for table, ids in (("users", (1,)), ("organizations", (1, 2)), ("volunteers", (7, 8))):
+                for row_id in ids:  # the rows the activities, sign-ups and sessions refer to
+                    _insert_filled(connection, table, row_id, start, fixed[table])
+            connection.execute(sa.text(
+                "INSERT INTO activities (id, code, organization_id, title, description, category, recipient, "
+                "region_code, address, starts_at, ends_at, capacity, is_recruiting, allows_walk_ins, grace_minutes, "
+                "signup_mode, person_in_charge, risk_disclosure, requires_training, requires_insurance, status, "
+                "created_by_id, created_at, is_retroactive) VALUES (:id, :code, :org, 't', '', 'community', 'r', "
+                "'630102', 'a', :start, :end, :capacity, true, false, 30, 'auto', 'p', '', false, false, "
+                "'published', 1, :start, false)"), [
+                {"id": 1, "code": "ACTONE", "org": 1, "start": start, "end": end, "capacity": 5},
+                {"id": 2, "code": "ACTTWO", "org": 2, "start": start + dt.timedelta(days=1),
+                 "end": end + dt.timedelta(days=1), "capacity": None}])
+            connection.execute(sa.text(
+                "INSERT INTO signups (id, activity_id, volunteer_id, status, created_at) VALUES "
+                "(:id, :activity, :volunteer, 'accepted', :start)"), [
+                {"id": 1, "activity": 1, "volunteer": 7, "start": start},
+                {"id": 2, "activity": 1, "volunteer": 8, "start": start},
+                {"id": 3, "activity": 2, "volunteer": 7, "start": start}])
+            connection.execute(sa.text(
+                "INSERT INTO attendance_sessions (id, activity_id, organization_id, volunteer_id, source, "
+                "checked_in_at, checked_out_at, flags) VALUES (1, 2, 2, 7, 'card', :start, NULL, '[]')"),
+                {"start": start + dt.timedelta(days=1)})
+        upgrade()
+        with engine.connect() as connection:
+            shifts = connection.execute(sa.text(
+                "SELECT id, activity_id, organization_id, starts_at, ends_at, capacity, status, series_id "
+                "FROM shifts ORDER BY activity_id")).all()
+            assert [(s.activity_id, s.organization_id, s.capacity, s.status, s.series_id) for s in shifts] == [
+                (1, 1, 5, "open", None), (2, 2, None, "open", None)]
+            shift_of = {s.activity_id: s.id for s in shifts}
+            signups = connection.execute(sa.text("SELECT id, shift_id FROM signups ORDER BY id")).all()
+            assert [tuple(row) for row in signups] == [(1, shift_of[1]), (2, shift_of[1]), (3, shift_of[2])]
+            assert connection.execute(sa.text("SELECT shift_id FROM attendance_sessions")).scalar() == shift_of[2]
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SET session_replication_role = replica"))
+            # a second shift of activity 1: the same volunteer may now hold a place in each
+            connection.execute(sa.text(
+                "INSERT INTO shifts (id, activity_id, organization_id, starts_at, ends_at, role, status, created_at) "
+                "VALUES (100, 1, 1, :start, :end, '', 'open', :start)"), {"start": start, "end": end})
+            connection.execute(sa.text("INSERT INTO signups (id, activity_id, shift_id, volunteer_id, status, "
+                                       "created_at) VALUES (10, 1, 100, 7, 'accepted', :start)"), {"start": start})
+        with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+            connection.execute(sa.text("INSERT INTO signups (id, activity_id, shift_id, volunteer_id, status, "
+                                       "created_at) VALUES (11, 1, 100, 7, 'pending', :start)"), {"start": start})
+    finally:
+        engine.dispose()
+    if engine.dialect.name != "sqlite":
+        _drop_everything(os.environ["TEST_DATABASE_URL"])
+
+
+def _insert_filled(connection, table: str, row_id: int, moment: dt.datetime, fixed: dict) -> None:
+    """A row of ``table`` with id ``row_id``, the ``fixed`` values, and a plain value in every other column that
+    needs one (the table as the database has it at this revision), referring to row 1 of any table: enough to be
+    referred to."""
+    values = dict(fixed)
+    for column in sa.inspect(connection).get_columns(table):
+        if column["nullable"] or column["name"] in ("id", *fixed):
+            continue
+        kind = column["type"]
+        if isinstance(kind, sa.Boolean):
+            values[column["name"]] = False
+        elif isinstance(kind, (sa.DateTime, sa.Date)):
+            values[column["name"]] = moment
+        elif isinstance(kind, sa.Integer):
+            values[column["name"]] = 1
+        elif isinstance(kind, sa.LargeBinary):
+            values[column["name"]] = f"{table}-{row_id}".encode()
+        elif isinstance(kind, sa.JSON):
+            values[column["name"]] = "[]"
+        else:
+            values[column["name"]] = f"{table[:3]}{row_id}"[:getattr(kind, "length", None) or 40]
+    names = ", ".join(["id", *values])
+    marks = ", ".join([":id", *(f":{name}" for name in values)])
+    connection.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({marks})"), {"id": row_id, **values})
