@@ -639,3 +639,29 @@ def leave_roster(user, series: ShiftSeries, now: dt.datetime | None = None) -> R
                  series=series.id, withdrawn=withdrawn)
     return member
 
+
+
+def series_values(series: ShiftSeries) -> dict:
+    """The roster's rule as its form's values (the opposite of SeriesData.from_mapping)."""
+    parts = dict(part.split("=", 1) for part in series.rule.split(";") if "=" in part)
+    until = parts.get("UNTIL")
+    hours, minutes = (int(part) for part in series.start_time.split(":"))
+    return {"frequency": "weekly" if parts.get("FREQ") == "WEEKLY" else "daily",
+            "weekdays": [day for day in parts.get("BYDAY", "").split(",") if day],
+            "interval": int(parts.get("INTERVAL", 1)), "first_day": series.first_day,
+            "until": dt.datetime.strptime(until[:8], "%Y%m%d").date() if until else None,
+            "count": int(parts["COUNT"]) if "COUNT" in parts else None, "start_time": dt.time(hours, minutes),
+            "duration_minutes": series.duration_minutes, "capacity": series.capacity, "role": series.role,
+            "exceptions": "\n".join(series.exceptions or ())}
+
+
+def next_days(series: ShiftSeries, now: dt.datetime, limit: int = 5) -> list[dt.datetime]:
+    """The starts (UTC) of the roster's next ``limit`` shifts after ``now``, by its rule."""
+    found = []
+    for day in series_of(series):
+        starts = shift_times(day, series.start_time, series.duration_minutes)[0]
+        if starts > now:
+            found.append(starts)
+            if len(found) == limit:
+                break
+    return found
