@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from volunteer_registry.activities.models import RosterMember, Shift, ShiftSeries, Signup
+from volunteer_registry.activities.models import Activity, RosterMember, Shift, ShiftSeries, Signup
 from volunteer_registry.activities.schedule import (
     ScheduleError,
     SeriesData,
@@ -23,6 +23,8 @@ from volunteer_registry.activities.schedule import (
 )
 from volunteer_registry.activities.schemas import HORIZON_DAYS
 from volunteer_registry.activities.services import ActivityError, sign_up, withdraw
+from volunteer_registry.checkin.models import AttendanceSession
+from volunteer_registry.demo.seed import seed_demo
 from volunteer_registry.errors import Forbidden
 from volunteer_registry.extensions import db
 from volunteer_registry.notifications.models import Notification
@@ -318,3 +320,40 @@ def test_coordinators_of_another_organization_are_forbidden(make):
     with pytest.raises(Forbidden):
         create_series(volunteer, other, weekly(), NOW)
     assert shift.status == "open" and series.rule.endswith("BYDAY=TU;UNTIL=20271228")
+
+
+def test_flask_shifts_extend_creates_the_next_shifts_once(app, make):
+    activity = roster_activity(make)
+    series = create_series(make.coordinator(activity.organization), activity, weekly(), NOW)
+    db.session.commit()
+    before = len(shifts_of(series))
+    runner = app.test_cli_runner()
+    later = (NOW + T(days=14)).isoformat()
+    result = runner.invoke(args=["shifts", "extend", "--now", later])
+    assert result.exit_code == 0 and result.output.strip() == "created 2 shifts"
+    assert runner.invoke(args=["shifts", "extend", "--now", later]).output.strip() == "created 0 shifts"
+    db.session.expire_all()
+    assert len(shifts_of(series)) == before + 2
+    bad = runner.invoke(args=["shifts", "extend", "--now", "someday"])
+    assert bad.exit_code != 0 and "--now" in bad.output
+
+
+def test_the_demo_duty_is_a_weekday_roster_and_keeps_its_check_ins(app):
+    assert seed_demo()
+    duty = db.session.scalars(db.select(Activity).where(Activity.title == "社区服务站日常值班")).one()
+    series = db.session.scalars(db.select(ShiftSeries).where(ShiftSeries.activity_id == duty.id)).one()
+    assert series.rule.startswith("FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR;UNTIL=")
+    ahead = shifts_of(series)
+    assert len(ahead) >= 30 and all(s.occurrence.weekday() < 5 for s in ahead)
+    assert all(s.starts_at.astimezone(LOCAL_ZONE).time() == dt.time(9) for s in ahead)
+    members = db.session.scalars(db.select(RosterMember).where(RosterMember.series_id == series.id)).all()
+    assert len(members) == 2 and {m.status for m in members} == {"active"}
+    # each member holds a place in every shift ahead (three places a shift)
+    for member in members:
+        held = db.session.scalars(db.select(Signup.status).where(Signup.volunteer_id == member.volunteer_id,
+                                                                 Signup.shift_id.in_([s.id for s in ahead])))
+        assert list(held) == ["accepted"] * len(ahead)
+    # today's open day keeps the two check-ins, on its own shift
+    sessions = db.session.scalars(db.select(AttendanceSession).where(AttendanceSession.activity_id == duty.id)).all()
+    assert len(sessions) == 2 and {s.shift_id for s in sessions} != {None}
+    assert all(db.session.get(Shift, s.shift_id).series_id is None for s in sessions)
