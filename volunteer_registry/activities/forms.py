@@ -31,6 +31,7 @@ from .schemas import (
     INTERVAL_MAX,
     SERIES,
     SHIFT,
+    SHIFT_CANCEL,
     SIGNUP_MODES,
     TITLE_MAX,
     WEEKDAYS,
@@ -132,7 +133,7 @@ class ShiftForm(FlaskForm):
 
 
 class CancelShiftForm(FlaskForm):
-    reason = StringField(_l("Reason (told to those signed up)"), validators=[Optional(), Length(max=200)])
+    reason = StringField(_l("Reason (told to those signed up)"), validators=validators_for(SHIFT_CANCEL, "reason"))
 
 
 class SeriesForm(FlaskForm):

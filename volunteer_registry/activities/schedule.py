@@ -34,6 +34,7 @@ from .schemas import (
     INTERVAL_MAX,
     ROLE_MAX,
     SERIES_DAYS_MAX,
+    SHIFT_CANCEL,
     SHIFT_MINUTES_MAX,
     SHIFTS_PER_ACTIVITY_MAX,
     WEEKDAYS,
@@ -397,11 +398,11 @@ def _cancel(actor, shift: Shift, reason: str, now: dt.datetime) -> list[Signup]:
 
 def cancel_shift(actor, shift: Shift, reason: str = "", now: dt.datetime | None = None) -> Shift:
     """Cancel a shift that has not started: the people signed up are released and told. Raises Forbidden unless
-    ``actor`` may run the organization's activities, then shift_cancelled (already), shift_started, text_* (the
-    reason)."""
+    ``actor`` may run the organization's activities, then text_* and too_long (the reason), shift_cancelled
+    (already), shift_started."""
     require("activities.manage", shift.activity.organization, user=actor)
     now = now or utcnow()
-    reason = check_plain_text(reason, field="reason", error=ScheduleError)[:200]
+    reason = SHIFT_CANCEL.check({"reason": reason}, error=ScheduleError)["reason"]
     if shift.status != "open":
         raise ScheduleError("shift_cancelled")
     if shift.starts_at <= now:

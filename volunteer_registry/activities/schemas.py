@@ -147,7 +147,7 @@ SERIES = Schema("SeriesFields", {
     "first_day": Date(required=True, description="The roster's first day (Beijing time), today or later."),
     "until": Date(nullable=True, description="The last day; give it or count."),
     "count": Integer(1, SERIES_DAYS_MAX, nullable=True, description="How many shifts; give it or until."),
-    "start_time": Text(5, required=True, plain=False, pattern=r"^\d{2}:\d{2}$",
+    "start_time": Text(required=True, plain=False, pattern=r"^\d{2}:\d{2}$",
                        description="HH:MM, Beijing time."),
     "duration_minutes": Integer(1, SHIFT_MINUTES_MAX, required=True),
     "capacity": Integer(1, CAPACITY_MAX, nullable=True, description="Places in each shift; empty: no limit."),
@@ -162,3 +162,7 @@ SIGNUP_REQUEST = Schema("SignupRequest", {
 
 #: GET /activities/{code}/shifts
 SHIFTS_OUT = Schema("Shifts", {"items": ListOf(SHIFT_OUT, required=True)})
+
+#: why a coordinator cancels a shift (told to those signed up)
+CANCEL_REASON_MAX = 200
+SHIFT_CANCEL = Schema("ShiftCancel", {"reason": Text(CANCEL_REASON_MAX)})

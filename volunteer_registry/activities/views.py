@@ -272,6 +272,8 @@ def cancel_shift_page(activity, shift_id: int):
         else:
             db.session.commit()
             flash(_("Shift cancelled; those signed up are told."), "info")
+    else:
+        flash(" ".join(form.reason.errors) or _("The form has expired; try again."), "error")
     return redirect(url_for("activities.shifts_page", code=activity.code))
 
 
