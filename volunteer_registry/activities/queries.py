@@ -30,8 +30,8 @@ from .rules import (
     signup_refusal,
     withdraw_refusal,
 )
-from .schemas import ACTIVE_SIGNUP_STATUSES, PUBLIC_ACTIVITY_STATUSES
 from .schedule import describe_series, next_days, roster_member, series_for
+from .schemas import ACTIVE_SIGNUP_STATUSES, PUBLIC_ACTIVITY_STATUSES
 from .services import signup_of
 
 

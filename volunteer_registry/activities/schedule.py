@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from dateutil.rrule import WEEKLY, rrulestr
+from dateutil.rrule import rrulestr
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, text
@@ -256,19 +256,18 @@ def series_of(series: ShiftSeries) -> list[dt.date]:
 
 def describe_series(series: ShiftSeries) -> str:
     """The rule in words: "Every week on Tuesday, 09:00–12:00, until 2027-12-07"."""
-    recurrence = _rrule(series.rule, series.first_day)
-    interval = recurrence._interval
+    values = series_values(series)
+    interval = values["interval"]
     start, end = shift_times(series.first_day, series.start_time, series.duration_minutes)
     hours = f"{local(start):%H:%M}–{local(end):%H:%M}"
-    if recurrence._freq == WEEKLY:
-        names = ", ".join(str(WEEKDAYS[code]) for code, number in zip(WEEKDAYS, range(7), strict=True)
-                          if number in (recurrence._byweekday or ()))
+    if values["frequency"] == "weekly":
+        names = ", ".join(str(label) for code, label in WEEKDAYS.items() if code in values["weekdays"])
         when = (_("Every week on %(days)s", days=names) if interval == 1
                 else _("Every %(n)s weeks on %(days)s", n=interval, days=names))
     else:
         when = _("Every day") if interval == 1 else _("Every %(n)s days", n=interval)
     days = series_of(series)
-    end_text = (_("until %(day)s", day=days[-1].isoformat()) if days else "")
+    end_text = _("until %(day)s", day=days[-1].isoformat()) if days else ""
     return f"{when}, {hours}" + (f", {end_text}" if end_text else "")
 
 

@@ -6,8 +6,8 @@ from ..access import loads_activity, loads_organization
 from ..accounts.permissions import can
 from ..errors import apply_to_form
 from ..extensions import db
-from ..models import utcnow
 from ..forms import ConfirmForm
+from ..models import utcnow
 from ..paging import requested_page
 from ..text import isolate
 from ..volunteers.queries import volunteer_for_user

@@ -7,8 +7,8 @@ from ..extensions import db
 from ..links import path_for
 from ..timeutil import local
 from . import events
-from .services import notify
 from .models import Delivery, Notification, NotificationPreference
+from .services import notify
 
 
 def forget_account(user, **_facts) -> None:
