@@ -4,6 +4,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from .accounts.cli import accounts_cli
+    from .activities.cli import shifts_cli
     from .backup.cli import backup_cli
     from .certificates.cli import certificates_cli
     from .demo.cli import demo_cli
@@ -13,5 +14,5 @@ def register(app: Flask) -> None:
     from .organizations.cli import volunteers_cli
 
     for group in (accounts_cli, backup_cli, certificates_cli, demo_cli, keys_cli, ledger_cli, notifications_cli,
-                  volunteers_cli):
+                  shifts_cli, volunteers_cli):
         app.cli.add_command(group)

@@ -87,3 +87,11 @@ account_deleted = domain.signal("account-deleted")
 #: volunteers.listeners, when a deleted account's volunteer profile has been anonymised; sender: the Volunteer;
 #: ``now``: the moment. Certificates replace the names in their content and delete the stored PDFs.
 volunteer_anonymised = domain.signal("volunteer-anonymised")
+
+#: activities.schedule, when a shift people hold places in moves (a duty roster's edit); sender: the Shift;
+#: ``signups``: the sign-ups holding or awaiting a place in it; ``previous_start``: its former start (UTC).
+shift_changed = domain.signal("shift-changed")
+
+#: activities.schedule, when a shift is cancelled (by a coordinator, or dropped by a roster's edit); sender: the
+#: Shift (status "cancelled"); ``signups``: the sign-ups it released; ``reason``: the reason given ("" for none).
+shift_cancelled = domain.signal("shift-cancelled")

@@ -12,6 +12,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from volunteer_registry.activities.forms import ActivityForm
+from volunteer_registry.activities.models import Shift
 from volunteer_registry.activities.schemas import ACTIVITY, ACTIVITY_INPUT
 from volunteer_registry.activities.services import ActivityData, ActivityError, clean_activity_data
 from volunteer_registry.activities.services import sign_up as sign_up_service
@@ -114,6 +115,13 @@ def _scene(key, api, make, certified_site):  # noqa: C901 (one small scene per d
                         "person_in_charge": "Ma Li", "capacity": 20, "grace_minutes": 15, "latitude": 36.62,
                         "longitude": 101.78, "radius_m": 300, "signup_mode": "auto",
                         "risk_disclosure": "Stairs", "description": "Weekly visits"}, "/activities", coordinator
+    if key == ("post", "/activities/{code}/signups"):
+        activity = make.activity(starts_at=dt.datetime(2031, 5, 1, 1, tzinfo=dt.UTC),
+                                 ends_at=dt.datetime(2031, 5, 1, 4, tzinfo=dt.UTC))
+        person = _person(make)
+        db.session.commit()
+        shift_id = db.session.scalar(db.select(Shift.id).where(Shift.activity_id == activity.id))
+        return lambda: {"shift": shift_id}, f"/activities/{activity.code}/signups", make.account_of(person)
     if key in (("post", "/scans"), ("post", "/entries/decisions")):
         activity = make.activity()
         coordinator = make.coordinator(activity.organization)
@@ -227,7 +235,7 @@ def test_every_documented_request_body_is_accepted_when_valid_and_refused_beyond
         validator = jsonschema_rs.Draft202012Validator(_schema_of(document, success))
         assert validator.is_valid(response.get_json()), (key, list(validator.iter_errors(response.get_json()))[:3])
         checked.append(key)
-    assert len(checked) == 9 and refused >= 40, (checked, refused)
+    assert len(checked) == 10 and refused >= 40, (checked, refused)
 
 
 # --- answers --------------------------------------------------------------------------------------------------------

@@ -12,16 +12,30 @@ from wtforms import (
     FloatField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import choices
 from ..regions import region_choices
 from ..schema import validators_for
 from ..timeutil import local
-from .schemas import ACTIVITY, CATEGORIES, SIGNUP_MODES, TITLE_MAX
+from .schemas import (
+    ACTIVITY,
+    CATEGORIES,
+    FREQUENCIES,
+    INTERVAL_MAX,
+    SERIES,
+    SHIFT,
+    SHIFT_CANCEL,
+    SIGNUP_MODES,
+    TITLE_MAX,
+    WEEKDAYS,
+)
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -104,3 +118,49 @@ class FindForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.region.choices = choices([("", _l("All regions")), *region_choices()])
         self.category.choices = choices([("", _l("All categories")), *CATEGORIES.items()])
+
+
+class ShiftForm(FlaskForm):
+    """One more shift of an activity."""
+
+    starts_at = LocalDateTimeField(_l("Starts"), validators=[DataRequired()], description=_l("Beijing time."))
+    ends_at = LocalDateTimeField(_l("Ends"), validators=[DataRequired()],
+                                 description=_l("At most 24 hours after the start."))
+    capacity = IntegerField(_l("Places (optional)"), validators=[Optional()],
+                            description=_l("Leave empty for no limit."),
+                            render_kw={"inputmode": "numeric", "min": SHIFT["capacity"].minimum})
+    role = StringField(_l("Role or skill needed (optional)"), validators=validators_for(SHIFT, "role"))
+
+
+class CancelShiftForm(FlaskForm):
+    reason = StringField(_l("Reason (told to those signed up)"), validators=validators_for(SHIFT_CANCEL, "reason"))
+
+
+class SeriesForm(FlaskForm):
+    """A duty roster's rule: shape only; activities.schedule.clean_series checks the rule."""
+
+    frequency = SelectField(_l("Repeats"), default="weekly")
+    weekdays = SelectMultipleField(_l("On"), validators=[Optional()], widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput())
+    interval = IntegerField(_l("Every how many days or weeks"), default=1, validators=[Optional()],
+                            render_kw={"inputmode": "numeric", "min": 1, "max": INTERVAL_MAX})
+    first_day = DateField(_l("First day"), validators=[DataRequired()])
+    until = DateField(_l("Last day"), validators=[Optional()],
+                      description=_l("Give a last day or a number of shifts. At most a year after the first day."))
+    count = IntegerField(_l("Or a number of shifts"), validators=[Optional()],
+                         render_kw={"inputmode": "numeric", "min": SERIES["count"].minimum,
+                                    "max": SERIES["count"].maximum})
+    start_time = TimeField(_l("Starts at"), validators=[DataRequired()], description=_l("Beijing time."))
+    duration_minutes = IntegerField(_l("Lasts (minutes)"), validators=[DataRequired()],
+                                    render_kw={"inputmode": "numeric", "min": 1,
+                                               "max": SERIES["duration_minutes"].maximum})
+    capacity = IntegerField(_l("Places in each shift (optional)"), validators=[Optional()],
+                            render_kw={"inputmode": "numeric", "min": SERIES["capacity"].minimum})
+    role = StringField(_l("Role or skill needed (optional)"), validators=validators_for(SERIES, "role"))
+    exceptions = TextAreaField(_l("Days skipped (holidays)"), validators=[Optional()],
+                               description=_l("One date per line, as 2027-10-01."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.frequency.choices = choices(FREQUENCIES)
+        self.weekdays.choices = choices(WEEKDAYS)

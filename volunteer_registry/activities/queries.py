@@ -18,17 +18,19 @@ from ..organizations.queries import _contains
 from ..regions import get_region
 from ..timeutil import LOCAL_ZONE
 from ..volunteers.models import Volunteer
-from .models import CATEGORIES, Activity, Signup
+from .models import CATEGORIES, Activity, RosterMember, Shift, ShiftSeries, Signup
 from .rules import (
     ORGANIZATION_RUNNING,
     close_refusal,
     decide_refusal,
     edit_refusal,
     publish_refusal,
+    roster_refusal,
     scan_refusal,
     signup_refusal,
     withdraw_refusal,
 )
+from .schedule import describe_series, next_days, roster_member, series_for
 from .schemas import ACTIVE_SIGNUP_STATUSES, PUBLIC_ACTIVITY_STATUSES
 from .services import signup_of
 
@@ -212,3 +214,72 @@ def activities_today(org_ids, now: dt.datetime | None = None, limit: int = 10) -
         if len(found[activity.organization_id]) < limit:
             found[activity.organization_id].append(activity)
     return found
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    """One upcoming shift of an activity as its page lists it, with what the person may do about it."""
+
+    shift: Shift
+    accepted: int
+    waitlisted: int
+    #: places still free (0: full, sign-ups join the waiting list); None for no limit
+    left: int | None
+    signup: Signup | None
+    can_sign_up: bool
+    can_withdraw: bool
+
+
+def upcoming_shifts(activity: Activity, volunteer=None, now: dt.datetime | None = None,
+                    limit: int = 60) -> list[ShiftRow]:
+    """The activity's open shifts that have not ended, soonest first, with their counts and the person's sign-up
+    and buttons (activities.rules, as the services enforce them)."""
+    now = now or utcnow()
+    shifts = list(db.session.scalars(db.select(Shift).where(Shift.activity_id == activity.id,
+                                                            Shift.status == "open", Shift.ends_at > now)
+                                     .order_by(Shift.starts_at, Shift.id).limit(limit)))
+    ids = [shift.id for shift in shifts]
+    counts: dict[tuple[int, str], int] = {}
+    mine: dict[int, Signup] = {}
+    if ids:
+        counts = {(shift_id, status): number for shift_id, status, number in db.session.execute(
+            db.select(Signup.shift_id, Signup.status, func.count()).where(Signup.shift_id.in_(ids))
+            .group_by(Signup.shift_id, Signup.status))}
+        if volunteer is not None:
+            mine = {s.shift_id: s for s in db.session.scalars(db.select(Signup).where(
+                Signup.shift_id.in_(ids), Signup.volunteer_id == volunteer.id))}
+    rows = []
+    for shift in shifts:
+        accepted = counts.get((shift.id, "accepted"), 0)
+        signup = mine.get(shift.id)
+        rows.append(ShiftRow(
+            shift=shift, accepted=accepted, waitlisted=counts.get((shift.id, "waitlisted"), 0),
+            left=None if shift.capacity is None else max(0, shift.capacity - accepted), signup=signup,
+            can_sign_up=signup_refusal(activity, signup, now, shift) is None,
+            can_withdraw=withdraw_refusal(activity, signup, now, shift) is None))
+    return rows
+
+
+@dataclass(frozen=True)
+class RosterView:
+    """An activity's duty roster as its page shows it: the rule in words, and whether the person is on it."""
+
+    series: ShiftSeries
+    summary: str
+    member: RosterMember | None
+    can_join: bool
+    can_leave: bool
+
+
+def roster_view(activity: Activity, volunteer=None, now: dt.datetime | None = None) -> RosterView | None:
+    """The activity's roster with the person's buttons (activities.rules.roster_refusal, as join_roster
+    enforces it); None without a roster."""
+    series = series_for(activity)
+    if series is None:
+        return None
+    now = now or utcnow()
+    member = roster_member(series, volunteer)
+    has_future = bool(next_days(series, now, limit=1))
+    return RosterView(series=series, summary=describe_series(series), member=member,
+                      can_join=roster_refusal(activity, member, has_future) is None,
+                      can_leave=member is not None and member.status == "active")

@@ -79,3 +79,18 @@ def scan_refusal(activity: Activity) -> str | None:
     if activity.status != "published":
         return "activity_not_open"
     return None
+
+
+def roster_refusal(activity: Activity, member, has_future_shifts: bool) -> str | None:
+    """Why a volunteer whose roster membership (if any) is ``member`` may not join the activity's duty roster:
+    activity_not_published (a draft, a closed activity, or one of an organization that is not approved),
+    recruitment_closed, roster_ended (no shift ahead), already_on_roster; None when they may."""
+    if activity.status != "published" or activity.organization.status != ORGANIZATION_RUNNING:
+        return "activity_not_published"
+    if not activity.is_recruiting:
+        return "recruitment_closed"
+    if not has_future_shifts:
+        return "roster_ended"
+    if member is not None and member.status == "active":
+        return "already_on_roster"
+    return None

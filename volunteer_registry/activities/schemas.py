@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..schema import Boolean, Choice, DateTime, Integer, Number, Schema, Text
+from ..schema import Boolean, Choice, Date, DateTime, Integer, ListOf, Number, Schema, Text
 
 CATEGORIES = {
     "community": _l("Community service"),
@@ -130,3 +130,39 @@ SHIFT_OUT = Schema("Shift", {
     "accepted": Integer(required=True, description="Places taken."),
     "waitlisted": Integer(required=True),
 })
+
+#: how often a duty roster recurs (the RRULE's FREQ)
+FREQUENCIES = {"daily": _l("Every day"), "weekly": _l("Every week, on chosen weekdays")}
+#: RFC 5545 weekday codes, Monday first
+WEEKDAYS = {"MO": _l("Monday"), "TU": _l("Tuesday"), "WE": _l("Wednesday"), "TH": _l("Thursday"),
+            "FR": _l("Friday"), "SA": _l("Saturday"), "SU": _l("Sunday")}
+#: every n days or weeks, at most
+INTERVAL_MAX = 52
+
+#: what a coordinator enters for a duty roster (activities.schedule.SeriesData, the form)
+SERIES = Schema("SeriesFields", {
+    "frequency": Choice(FREQUENCIES, required=True),
+    "weekdays": ListOf(Choice(WEEKDAYS), description="For a weekly roster: its weekdays (MO..SU)."),
+    "interval": Integer(1, INTERVAL_MAX, description="Every n days or weeks (default 1)."),
+    "first_day": Date(required=True, description="The roster's first day (Beijing time), today or later."),
+    "until": Date(nullable=True, description="The last day; give it or count."),
+    "count": Integer(1, SERIES_DAYS_MAX, nullable=True, description="How many shifts; give it or until."),
+    "start_time": Text(required=True, plain=False, pattern=r"^\d{2}:\d{2}$",
+                       description="HH:MM, Beijing time."),
+    "duration_minutes": Integer(1, SHIFT_MINUTES_MAX, required=True),
+    "capacity": Integer(1, CAPACITY_MAX, nullable=True, description="Places in each shift; empty: no limit."),
+    "role": Text(ROLE_MAX, description="A role or skill each shift needs; empty: anyone."),
+    "exceptions": ListOf(Date(), max_items=EXCEPTIONS_MAX, description="Dates skipped (holidays)."),
+})
+
+#: the sign-up body (POST /activities/{code}/signups)
+SIGNUP_REQUEST = Schema("SignupRequest", {
+    "shift": Integer(1, nullable=True, description="The shift's id; needed when the activity has several."),
+})
+
+#: GET /activities/{code}/shifts
+SHIFTS_OUT = Schema("Shifts", {"items": ListOf(SHIFT_OUT, required=True)})
+
+#: why a coordinator cancels a shift (told to those signed up)
+CANCEL_REASON_MAX = 200
+SHIFT_CANCEL = Schema("ShiftCancel", {"reason": Text(CANCEL_REASON_MAX)})

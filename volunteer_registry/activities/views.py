@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -7,21 +7,39 @@ from ..accounts.permissions import can
 from ..errors import apply_to_form
 from ..extensions import db
 from ..forms import ConfirmForm
+from ..models import utcnow
 from ..paging import requested_page
 from ..text import isolate
 from ..volunteers.queries import volunteer_for_user
 from . import bp
-from .forms import ActivityForm, FindForm, SignupDecisionForm
+from .forms import ActivityForm, CancelShiftForm, FindForm, SeriesForm, ShiftForm, SignupDecisionForm
+from .models import Shift
 from .queries import (
     activities_of_organization,
     activity_actions,
     find_activities,
     places_left,
+    roster_view,
     signup_counts,
     signup_decidable,
     signup_in,
     signup_options,
     signups,
+    upcoming_shifts,
+)
+from .schedule import (
+    ScheduleError,
+    SeriesData,
+    ShiftData,
+    add_shift,
+    cancel_shift,
+    create_series,
+    join_roster,
+    leave_roster,
+    next_days,
+    series_for,
+    series_values,
+    update_series,
 )
 from .services import (
     ActivityData,
@@ -56,7 +74,10 @@ def find():
 @loads_activity()
 def show(activity):
     volunteer = volunteer_for_user(current_user)
+    shifts, roster = upcoming_shifts(activity, volunteer), roster_view(activity, volunteer)
+    scheduled = roster is not None or len(shifts) > 1 or any(row.shift.series_id for row in shifts)
     return render_template("activities/show.html", activity=activity, options=signup_options(activity, volunteer),
+                           shifts=shifts, roster=roster, scheduled=scheduled,
                            left=places_left([activity])[activity.id], confirm=ConfirmForm(),
                            can_manage=can(current_user, "activities.manage", activity.organization),
                            can_scan=can(current_user, "checkin.scan", activity.organization),
@@ -68,7 +89,7 @@ def show(activity):
 @loads_activity()
 def signup(activity):
     try:
-        entry = sign_up(current_user, activity)
+        entry = sign_up(current_user, activity, shift=request.form.get("shift") or None)
     except ActivityError as error:
         flash(error.message, "error")
         if error.code == "volunteer_profile_required":
@@ -90,7 +111,7 @@ def signup(activity):
 @loads_activity()
 def withdraw_signup(activity):
     try:
-        withdraw(current_user, activity)
+        withdraw(current_user, activity, shift=request.form.get("shift") or None)
     except ActivityError as error:
         flash(error.message, "error")
         if error.code == "volunteer_profile_required":
@@ -198,6 +219,114 @@ def decide(activity, signup_id: int):
             db.session.commit()
             flash(_("%(name)s: %(status)s.", name=isolate(entry.volunteer.name), status=entry.status_label), "success")
     return redirect(url_for("activities.signups_page", code=activity.code))
+
+
+def _shifts_page(activity, *, shift_form=None, series_form=None, status=200):
+    series = series_for(activity)
+    if series_form is None:
+        series_form = SeriesForm(data=series_values(series)) if series is not None else SeriesForm()
+    return render_template("activities/shifts.html", activity=activity, series=series,
+                           roster=roster_view(activity), upcoming=next_days(series, utcnow(), 8) if series else [],
+                           shifts=upcoming_shifts(activity), shift_form=shift_form or ShiftForm(),
+                           series_form=series_form, cancel_form=CancelShiftForm(), confirm=ConfirmForm()), status
+
+
+@bp.route("/activities/<code>/shifts")
+@login_required
+@loads_activity("activities.manage")
+def shifts_page(activity):
+    return _shifts_page(activity)
+
+
+@bp.route("/activities/<code>/shifts/add", methods=["POST"])
+@login_required
+@loads_activity("activities.manage")
+def add_shift_page(activity):
+    form = ShiftForm()
+    if form.validate_on_submit():
+        try:
+            add_shift(current_user, activity, ShiftData.from_mapping(form.data))
+        except ActivityError as error:
+            _save_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("Shift added."), "success")
+            return redirect(url_for("activities.shifts_page", code=activity.code))
+    return _shifts_page(activity, shift_form=form, status=422)
+
+
+@bp.route("/activities/<code>/shifts/<int:shift_id>/cancel", methods=["POST"])
+@login_required
+@loads_activity("activities.manage")
+def cancel_shift_page(activity, shift_id: int):
+    shift = db.session.get(Shift, shift_id)
+    if shift is None or shift.activity_id != activity.id:
+        abort(404)
+    form = CancelShiftForm()
+    if form.validate_on_submit():
+        try:
+            cancel_shift(current_user, shift, form.reason.data or "")
+        except ActivityError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Shift cancelled; those signed up are told."), "info")
+    else:
+        flash(" ".join(form.reason.errors) or _("The form has expired; try again."), "error")
+    return redirect(url_for("activities.shifts_page", code=activity.code))
+
+
+@bp.route("/activities/<code>/roster", methods=["POST"])
+@login_required
+@loads_activity("activities.manage")
+def save_roster(activity):
+    form = SeriesForm()
+    if form.validate_on_submit():
+        series = series_for(activity)
+        try:
+            if series is None:
+                create_series(current_user, activity, SeriesData.from_mapping(form.data))
+            else:
+                update_series(current_user, series, SeriesData.from_mapping(form.data))
+        except ActivityError as error:
+            _save_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("Roster saved; its shifts ahead follow the rule."), "success")
+            return redirect(url_for("activities.shifts_page", code=activity.code))
+    return _shifts_page(activity, series_form=form, status=422)
+
+
+def _roster_change(activity, change, message: str):
+    series = series_for(activity)
+    if series is None:
+        abort(404)
+    try:
+        change(current_user, series)
+    except ScheduleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        if error.code == "volunteer_profile_required":
+            return redirect(url_for("volunteers.profile", next=url_for("activities.show", code=activity.code)))
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("activities.show", code=activity.code) + "#shifts")
+
+
+@bp.route("/activities/<code>/roster/join", methods=["POST"])
+@login_required
+@loads_activity()
+def join(activity):
+    return _roster_change(activity, join_roster, _("You are on the roster: signed up for each of its shifts."))
+
+
+@bp.route("/activities/<code>/roster/leave", methods=["POST"])
+@login_required
+@loads_activity()
+def leave(activity):
+    return _roster_change(activity, leave_roster, _("You have left the roster; your shifts ahead are withdrawn."))
 
 
 # Pages and lists ask activities.rules, through these, which staff actions an activity's or a sign-up's state allows.

@@ -7,7 +7,8 @@ from ..access import load_organization, loads_activity, loads_organization
 from ..accounts.permissions import can
 from ..accounts.schemas import ME_OUT
 from ..activities.models import Activity
-from ..activities.schemas import ACTIVITY_INPUT, ACTIVITY_OUT, SIGNUP_OUT
+from ..activities.queries import upcoming_shifts
+from ..activities.schemas import ACTIVITY_INPUT, ACTIVITY_OUT, SHIFT_OUT, SHIFTS_OUT, SIGNUP_OUT, SIGNUP_REQUEST
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..checkin.limits import scan_rate_limit, scanner_key
 from ..checkin.models import AttendanceSession
@@ -375,14 +376,27 @@ def get_activity(activity):
     return jsonify(activity_json(activity))
 
 
+@bp.route("/activities/<code>/shifts", methods=["GET"])
+@documented("The activity's shifts that have not ended, soonest first, with places taken and waiting",
+            path=ACTIVITY_CODE, responses={200: ok(SHIFTS_OUT), 401: UNAUTHORIZED, 404: NO_ACTIVITY})
+@token_optional
+@loads_activity()
+def activity_shifts(activity):
+    return jsonify({"items": [dump(SHIFT_OUT, row.shift, activity=activity.code, series=row.shift.series_id,
+                                   accepted=row.accepted, waitlisted=row.waitlisted)
+                              for row in upcoming_shifts(activity)]})
+
+
 @bp.route("/activities/<code>/signups", methods=["POST"])
-@documented("The caller signs up (accepted, pending a coordinator, or waitlisted when full)", path=ACTIVITY_CODE,
-            responses={201: ok(SIGNUP_OUT, "Signed up"), 401: UNAUTHORIZED, 404: NO_ACTIVITY, 409: INVALID,
-                       422: INVALID})
+@documented("The caller signs up for a shift (accepted, pending a coordinator, or waitlisted when full); `shift` "
+            "may be left out when the activity has one", path=ACTIVITY_CODE, request=SIGNUP_REQUEST,
+            responses={201: ok(SIGNUP_OUT, "Signed up"), 400: INVALID, 401: UNAUTHORIZED, 404: NO_ACTIVITY,
+                       409: INVALID, 422: INVALID})
 @token_required
 @loads_activity()
 def sign_up_endpoint(activity):
-    signup = sign_up(g.api_user, activity)
+    body = _body() if request.get_data() else {}
+    signup = sign_up(g.api_user, activity, shift=_shift_id(body))
     db.session.commit()
     return jsonify(dump(SIGNUP_OUT, signup, activity=activity.code,
                         volunteer_number=signup.volunteer.volunteer_number)), 201

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from ..accounts.models import User
 from ..accounts.services import create_account
+from ..activities.schedule import SeriesData, create_series, join_roster
 from ..activities.services import ActivityData, create_activity, publish_activity, sign_up
 from ..certificates.services import issue_certificate, revoke_certificate
 from ..checkin.services import ScanRequest, record_scan
@@ -122,7 +123,8 @@ def seed_demo() -> bool:
 
 
 def _activities(org_admin, coordinator, org, people) -> None:
-    """A duty running every day this month (walk-ins welcome, two volunteers already checked in), a visit tomorrow
+    """The service station's duty: open all day today (walk-ins welcome, two volunteers already checked in), then a
+    weekly roster, Monday to Friday mornings for half a year, two volunteers on it; a visit tomorrow
     with open places, a clean-up next week whose sign-ups a coordinator decides (卓玛's is waiting), and last
     week's visit in the ledger (two entries approved, two waiting), with the log's first signed checkpoint."""
     now = utcnow().replace(second=0, microsecond=0)
@@ -138,8 +140,9 @@ def _activities(org_admin, coordinator, org, people) -> None:
         return created
 
     duty = activity("社区服务站日常值班", "community", "城东区居民", "西宁市城东区八一路社区服务站", today,
-                    30 * 24 - 1, allows_walk_ins=True,
-                    description="每天到社区服务站值班：接待来访居民，协助办理事务。签到扫屏幕上的二维码。")
+                    24, allows_walk_ins=True,
+                    description="周一至周五上午到社区服务站值班：接待来访居民，协助办理事务。加入值班表即报名每一班；"
+                                "今天全天开放，签到扫屏幕上的二维码。")
     visit = activity("敬老院周末探访", "elderly", "城东区福利院老人", "西宁市城东区福利院",
                      today + dt.timedelta(days=1, hours=9), 3, capacity=12,
                      description="陪老人聊天、读报、做手工。请穿便于活动的衣服。",
@@ -155,6 +158,14 @@ def _activities(org_admin, coordinator, org, people) -> None:
         record_scan(coordinator, ScanRequest(event_id=f"demo-checkin-{n:04d}", activity_code=duty.code,
                                              volunteer_number=volunteer_for_user(person).volunteer_number,
                                              direction="in"))
+    # from tomorrow the duty is a weekly roster (today's open day, with its check-ins, stays a shift of its own)
+    roster = create_series(coordinator, duty, SeriesData.from_mapping({
+        "frequency": "weekly", "weekdays": ["MO", "TU", "WE", "TH", "FR"], "interval": 1,
+        "first_day": (today + dt.timedelta(days=1)).date(), "until": (today + dt.timedelta(days=182)).date(),
+        "start_time": "09:00", "duration_minutes": 180, "capacity": 3, "role": "前台接待",
+        "exceptions": [(today + dt.timedelta(days=days)).date() for days in (28, 29)]}), now)
+    for person in people[3:5]:
+        join_roster(person, roster, now)
     # last week's visit: served, recorded in the ledger; two entries approved, two waiting for the coordinator
     past = activity("敬老院周末探访（上周）", "elderly", "城东区福利院老人", "西宁市城东区福利院",
                     today - dt.timedelta(days=7, hours=-9), 3)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from .. import signals
 from ..extensions import db
+from ..links import path_for
+from ..timeutil import local
 from . import events
 from .models import Delivery, Notification, NotificationPreference
+from .services import notify
 
 
 def forget_account(user, **_facts) -> None:
@@ -15,6 +18,31 @@ def forget_account(user, **_facts) -> None:
     db.session.execute(db.delete(Delivery).where(Delivery.notification_id.in_(theirs)))
     db.session.execute(db.delete(Notification).where(Notification.user_id == user.id))
     db.session.execute(db.delete(NotificationPreference).where(NotificationPreference.user_id == user.id))
+
+
+def _shift_when(moment) -> tuple[str, str]:
+    return local(moment).date().isoformat(), local(moment).strftime("%H:%M")
+
+
+def shift_changed(shift, *, signups, previous_start) -> None:
+    """A shift moved (a roster's edit): everyone holding or awaiting a place in it hears its new time."""
+    activity = shift.activity
+    date, time = _shift_when(shift.starts_at)
+    previous = " ".join(_shift_when(previous_start))
+    for signup in signups:
+        notify(events._user_of_volunteer(signup.volunteer_id), "shift.changed", activity=activity.title,
+               organization=activity.organization.name, date=date, time=time, previous=previous,
+               link=path_for("activities.show", code=activity.code))
+
+
+def shift_cancelled(shift, *, signups, reason: str = "") -> None:
+    """A shift was cancelled: everyone whose place it released hears it, with the reason."""
+    activity = shift.activity
+    date, time = _shift_when(shift.starts_at)
+    for signup in signups:
+        notify(events._user_of_volunteer(signup.volunteer_id), "shift.cancelled", activity=activity.title,
+               organization=activity.organization.name, date=date, time=time, reason=reason or "",
+               link=path_for("activities.show", code=activity.code))
 
 
 def connect() -> None:
@@ -28,3 +56,5 @@ def connect() -> None:
     signals.certificate_issued.connect(events.certificate_issued)
     signals.certificate_revoked.connect(events.certificate_revoked)
     signals.account_deleted.connect(forget_account)
+    signals.shift_changed.connect(shift_changed)
+    signals.shift_cancelled.connect(shift_cancelled)

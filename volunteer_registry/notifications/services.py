@@ -65,6 +65,14 @@ KINDS = {
     "signup.decided": Kind(_l("Your place in an activity (accepted, wait-listed, moved up)"),
                            _l("%(activity)s: %(decision)s"),
                            _l("Your sign-up for %(activity)s of %(organization)s, on %(date)s, is %(decision)s.")),
+    "shift.changed": Kind(_l("A shift you signed up for moved (a duty roster changed)"),
+                          _l("%(activity)s: your shift moved"),
+                          _l("Your shift of %(activity)s of %(organization)s on %(previous)s now runs %(date)s "
+                             "%(time)s. Your place is kept; withdraw if you cannot come.")),
+    "shift.cancelled": Kind(_l("A shift you signed up for was cancelled"),
+                            _l("%(activity)s: shift cancelled"),
+                            _l("%(organization)s has cancelled the shift of %(activity)s on %(date)s %(time)s. "
+                               "%(reason)s")),
     "activity.reminder": Kind(_l("A reminder the day before an activity you signed up for"),
                               _l("Tomorrow: %(activity)s"),
                               _l("%(activity)s of %(organization)s starts tomorrow, %(date)s at %(time)s, at "
