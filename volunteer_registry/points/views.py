@@ -184,12 +184,12 @@ def poster_pdf(point, serial: int):
     not printed again (409); another size is 400."""
     poster = poster_of(point, serial)
     size = (request.args.get("size") or "A4").upper()
-    if size not in POSTER_SIZES:
-        raise PointError("size_invalid", field="size")
-    if poster.is_revoked:
-        raise PointError("poster_revoked")
-    if point.status != "active":
-        raise PointError("point_retired")
+    problem = ("size_invalid" if size not in POSTER_SIZES else "poster_revoked" if poster.is_revoked
+               else "point_retired" if point.status != "active" else None)
+    if problem is not None:  # a page saying why, not the redirect other refusals get: a PDF link has no page behind
+        error = PointError(problem)
+        return render_template("errors/error.html", status=error.http_status, message=error.message), \
+            error.http_status
     pdf = render_poster(point, poster, size)
     db.session.commit()  # the instance's signing keys, when this was their first use
     response = Response(pdf, mimetype="application/pdf")
