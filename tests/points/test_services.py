@@ -101,11 +101,11 @@ def test_another_organizations_coordinator_and_a_volunteer_cannot_manage_points(
     member = make.account_of(place.volunteer)
     db.session.commit()
     for actor in (outsider, member):
-        for call in (lambda: create_point(actor, place.activity, point_data()),
-                     lambda: update_point(actor, place.point, point_data(name="Taken")),
-                     lambda: retire_point(actor, place.point),
-                     lambda: issue_poster(actor, place.point),
-                     lambda: revoke_poster(actor, place.poster, "mine now")):
+        for call in (lambda actor=actor: create_point(actor, place.activity, point_data()),
+                     lambda actor=actor: update_point(actor, place.point, point_data(name="Taken")),
+                     lambda actor=actor: retire_point(actor, place.point),
+                     lambda actor=actor: issue_poster(actor, place.point),
+                     lambda actor=actor: revoke_poster(actor, place.poster, "mine now")):
             with pytest.raises(Forbidden):
                 call()
             db.session.rollback()
