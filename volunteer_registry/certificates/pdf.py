@@ -61,12 +61,13 @@ def certificate_html(data: dict, url: str, seal_png: bytes | None) -> str:
                            seal_src=_data_uri("image/png", seal_png) if seal_png else None)
 
 
-def render_pdf(html: str, token: bytes) -> bytes:
-    """The unsigned PDF of ``html`` with the token attached."""
+def render_pdf(html: str, token: bytes | None) -> bytes:
+    """The unsigned PDF of ``html`` with the token attached (None: nothing attached, e.g. a service point's
+    poster)."""
     fetcher = StaticOnlyFetcher(current_app.static_folder)
-    attachment = Attachment(file_obj=io.BytesIO(token), name=TOKEN_ATTACHMENT,
-                            description="COSE_Sign1 certificate token (RFC 9052), ES256")
-    pdf = HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf(attachments=[attachment])
+    attachments = [] if token is None else [Attachment(file_obj=io.BytesIO(token), name=TOKEN_ATTACHMENT,
+                                                       description="COSE_Sign1 certificate token (RFC 9052), ES256")]
+    pdf = HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf(attachments=attachments)
     gc.collect()  # repeated renders grow the process otherwise (STANDARDS.md)
     return pdf
 

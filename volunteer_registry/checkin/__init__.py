@@ -7,6 +7,6 @@ bp = Blueprint("checkin", __name__)
 def blueprint() -> Blueprint:
     """The part's blueprint with every route attached (imported here, when the app is built, rather than with the
     package: a route module imports other parts, and importing a model or a service must not pull them in)."""
-    from . import views  # noqa: F401
+    from . import poster_views, views  # noqa: F401
 
     return bp

@@ -21,3 +21,10 @@ SERVICE_POINT = Schema("ServicePointFields", {
     "radius_m": Integer(RADIUS_MIN, RADIUS_MAX, required=True,
                         description="A scan farther than this from the point is flagged outside_radius."),
 })
+
+#: why a poster is withdrawn (lost, photographed and shared, torn down)
+REVOCATION = Schema("PosterRevocation", {
+    "reason": Text(REVOCATION_REASON_MAX, required=True, multiline=True),
+})
+#: the paper sizes a poster is printed on, and the side of its QR code there
+POSTER_SIZES = {"A4": {"page": "210mm 297mm", "qr_mm": 150}, "A6": {"page": "105mm 148mm", "qr_mm": 72}}
