@@ -357,3 +357,24 @@ def test_the_demo_duty_is_a_weekday_roster_and_keeps_its_check_ins(app):
     sessions = db.session.scalars(db.select(AttendanceSession).where(AttendanceSession.activity_id == duty.id)).all()
     assert len(sessions) == 2 and {s.shift_id for s in sessions} != {None}
     assert all(db.session.get(Shift, s.shift_id).series_id is None for s in sessions)
+
+
+def test_a_roster_activity_keeps_its_span_when_its_details_are_edited(make):
+    """A roster spans up to a year: editing the activity's other details works (the 31-day rule is a one-off
+    activity's), and its times stay the span of its shifts whatever the form sent."""
+    from volunteer_registry.activities.services import ActivityData, update_activity
+
+    activity = roster_activity(make)
+    coordinator = make.coordinator(activity.organization)
+    create_series(coordinator, activity, weekly(), NOW)
+    span = (activity.starts_at, activity.ends_at)
+    assert span[1] - span[0] > dt.timedelta(days=31)
+    values = {key: getattr(activity, key) for key in (
+        "title", "category", "recipient", "region_code", "address", "person_in_charge", "grace_minutes",
+        "signup_mode", "capacity")}
+    values.update(title="Station duty, renamed", starts_at=span[0] + dt.timedelta(days=3),
+                  ends_at=span[0] + dt.timedelta(days=4))
+    update_activity(coordinator, activity, ActivityData.from_mapping(values))
+    db.session.flush()
+    assert activity.title == "Station duty, renamed"
+    assert (activity.starts_at, activity.ends_at) == span

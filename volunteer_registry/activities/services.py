@@ -17,7 +17,7 @@ from ..models import utcnow
 from ..regions import get_region
 from ..timeutil import parse_datetime
 from ..volunteers.queries import volunteer_for_user
-from .models import Activity, Shift, Signup
+from .models import Activity, Shift, ShiftSeries, Signup
 from .rules import (
     close_refusal,
     decide_refusal,
@@ -26,7 +26,7 @@ from .rules import (
     signup_refusal,
     withdraw_refusal,
 )
-from .schemas import ACTIVITY, CATEGORIES, SIGNUP_MODES
+from .schemas import ACTIVITY, CATEGORIES, SERIES_DAYS_MAX, SIGNUP_MODES
 
 
 class ActivityError(DomainError):
@@ -134,9 +134,10 @@ class ActivityData:
         )
 
 
-def clean_activity_data(data: ActivityData) -> dict:
+def clean_activity_data(data: ActivityData, *, scheduled: bool = False) -> dict:
     """Check every rule on an activity's details; return the column values. Raises ActivityError with a field
-    (text.check_plain_text's text_* codes for the texts)."""
+    (text.check_plain_text's text_* codes for the texts). ``scheduled``: the activity's times are the span of its
+    shifts (several, or a duty roster), which may be up to SERIES_DAYS_MAX days rather than 31."""
     data = replace(data, **ACTIVITY.check(data, error=ActivityError))
     if data.category not in CATEGORIES:
         raise ActivityError("category_unknown", field="category")
@@ -147,7 +148,7 @@ def clean_activity_data(data: ActivityData) -> dict:
             raise ActivityError("datetime_invalid", field=key)
     if data.ends_at <= data.starts_at:
         raise ActivityError("ends_before_start", field="ends_at")
-    if data.ends_at - data.starts_at > dt.timedelta(days=31):
+    if data.ends_at - data.starts_at > dt.timedelta(days=SERIES_DAYS_MAX if scheduled else 31):
         raise ActivityError("too_long_activity", field="ends_at")
     capacity, grace = ACTIVITY["capacity"], ACTIVITY["grace_minutes"]
     if "capacity" in data._invalid or (data.capacity is not None
@@ -195,7 +196,12 @@ def update_activity(actor, activity: Activity, data: ActivityData, *, now: dt.da
     require("activities.manage", activity.organization, user=actor)
     now = now or utcnow()
     _enforce(edit_refusal(activity))
-    values = clean_activity_data(data)
+    if is_scheduled(activity):
+        # its times are the span of its shifts, which the shifts page changes: the form's are not used
+        data = replace(data, starts_at=activity.starts_at, ends_at=activity.ends_at)
+        values = clean_activity_data(data, scheduled=True)
+    else:
+        values = clean_activity_data(data)
     changed = sorted(k for k, v in values.items() if getattr(activity, k) != v)
     moved_start_back = "starts_at" in changed and values["starts_at"] < min(now, activity.starts_at)
     extended_after_end = "ends_at" in changed and values["ends_at"] > activity.ends_at and activity.ends_at < now
@@ -239,6 +245,14 @@ def accepted_count(shift: Shift) -> int:
     """The places taken in ``shift``."""
     return db.session.scalar(db.select(func.count()).select_from(Signup)
                              .where(Signup.shift_id == shift.id, Signup.status == "accepted"))
+
+
+def is_scheduled(activity: Activity) -> bool:
+    """Whether the activity's shifts are managed on their own (a duty roster, or more than one shift): its times
+    are then their span."""
+    rows = db.session.execute(db.select(Shift.series_id).where(Shift.activity_id == activity.id).limit(2)).all()
+    return len(rows) > 1 or any(row.series_id is not None for row in rows) or db.session.scalar(
+        db.select(func.count()).select_from(ShiftSeries).where(ShiftSeries.activity_id == activity.id)) > 0
 
 
 def sole_shift(activity: Activity) -> Shift | None:

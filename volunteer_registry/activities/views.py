@@ -47,6 +47,7 @@ from .services import (
     close_activity,
     create_activity,
     decide_signup,
+    is_scheduled,
     publish_activity,
     sign_up,
     update_activity,
@@ -164,7 +165,8 @@ def edit(activity):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("activities.show", code=activity.code))
-    return render_template("activities/edit.html", form=form, org=activity.organization, activity=activity)
+    return render_template("activities/edit.html", form=form, org=activity.organization, activity=activity,
+                           scheduled=is_scheduled(activity))
 
 
 def _change_status(activity, change, message, category: str):
