@@ -159,8 +159,8 @@ def shifts_around(activity: Activity, shift: Shift | None, limit: int = 30) -> l
 
 @dataclass
 class RosterRow:
-    """A volunteer with an accepted place in a shift, and where they are: "present" (an open session at the
-    activity), "left" (sessions in this shift, all closed) or "expected"."""
+    """A volunteer with an accepted place in a shift, and where they are in it: "present" (an open session of the
+    shift), "left" (sessions of the shift, all closed) or "expected"."""
 
     volunteer: Volunteer
     state: str
@@ -188,12 +188,13 @@ def shift_rosters(activity: Activity, shifts: list[Shift]) -> list[ShiftRoster]:
                                             AttendanceSession.checked_out_at).where(
         AttendanceSession.activity_id == activity.id,
         AttendanceSession.volunteer_id.in_(volunteer_ids))).all() if volunteer_ids else []
-    present = {row.volunteer_id for row in sessions if row.checked_out_at is None}
+    # a session without a shift (recorded before shifts existed) counts for every shift of the activity
+    present = {(row.volunteer_id, row.shift_id) for row in sessions if row.checked_out_at is None}
     came = {(row.volunteer_id, row.shift_id) for row in sessions}
     by_shift: dict[int, list[RosterRow]] = {shift_id: [] for shift_id in ids}
     for shift_id, volunteer in signups:
-        state = ("present" if volunteer.id in present
-                 else "left" if (volunteer.id, shift_id) in came else "expected")
+        state = ("present" if {(volunteer.id, shift_id), (volunteer.id, None)} & present
+                 else "left" if {(volunteer.id, shift_id), (volunteer.id, None)} & came else "expected")
         by_shift[shift_id].append(RosterRow(volunteer, state))
     return [ShiftRoster(shift, by_shift[shift.id],
                         None if shift.capacity is None else max(shift.capacity - len(by_shift[shift.id]), 0))
