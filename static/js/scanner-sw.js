@@ -2,8 +2,9 @@
 // its files come from the cache when there is no network. Scans themselves are never cached or replayed here: the
 // page keeps its own queue (scanner.js) and sends it when the network returns.
 "use strict";
-var CACHE = "vr-scanner-v1";
-var ASSETS = ["/static/css/app.css", "/static/js/scanner.js", "/static/vendor/jsqr/jsQR.js", "/static/favicon.svg"];
+var CACHE = "vr-scanner-v2";
+var ASSETS = ["/static/css/app.css", "/static/js/scanner.js", "/static/js/group.js", "/static/vendor/jsqr/jsQR.js",
+              "/static/favicon.svg"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(ASSETS); })
@@ -18,7 +19,10 @@ self.addEventListener("activate", function (event) {
 });
 
 function sameOrigin(url) { return url.origin === self.location.origin; }
-function isScannerPage(url) { return sameOrigin(url) && /^\/activities\/[^/]+\/scanner(\.webmanifest)?$/.test(url.pathname); }
+// the scanner and a shift's group check-in page (which queues its scans in the same queue)
+function isScannerPage(url) {
+  return sameOrigin(url) && /^\/activities\/[^/]+\/(scanner(\.webmanifest)?|shifts\/[0-9]+\/group)$/.test(url.pathname);
+}
 
 // stores a good answer under ``path``; resolves to the response once it is stored (the worker may be stopped as
 // soon as the event's promises settle, so the write is part of them)

@@ -2,7 +2,8 @@
 // Every scan is first written to a queue in localStorage with its client event id and original time, then sent;
 // it leaves the queue only when the server has answered for it (accepted, replayed or refused). A network error
 // keeps it, and every scan waiting behind it, marked offline for the next try: on the "online" event and every
-// 15 seconds.
+// 15 seconds. Each item carries the shift the page is for (the group check-in page, group.js, queues its scans here
+// too, one item per person).
 (function () {
   "use strict";
   var root = document.getElementById("scanner");
@@ -57,7 +58,7 @@
 
   function record(number) {
     var items = load();
-    items.push({event_id: uuid(), url: d.scanUrl, activity: d.activity, volunteer_number: number,
+    items.push({event_id: uuid(), url: d.scanUrl, activity: d.activity, shift: d.shift || null, volunteer_number: number,
                 direction: direction(), scanned_at: new Date().toISOString(), offline: false});
     save(items);
     render();
@@ -70,7 +71,7 @@
     return fetch(item.url, {
       method: "POST", credentials: "same-origin", cache: "no-store",
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
-      body: JSON.stringify({event_id: item.event_id, volunteer_number: item.volunteer_number,
+      body: JSON.stringify({event_id: item.event_id, volunteer_number: item.volunteer_number, shift: item.shift || null,
                             direction: item.direction, scanned_at: item.scanned_at, offline: !!item.offline})
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {

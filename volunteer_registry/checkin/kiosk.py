@@ -63,8 +63,13 @@ def kiosk_problem(token: str, code: str | None, moment: dt.datetime) -> tuple[st
     return token_code, None
 
 
-def kiosk_url(token: str) -> str:
-    return public_url("checkin.kiosk_scan", token=token)
+def kiosk_url(token: str, shift_id: int | None = None) -> str:
+    """The link a kiosk QR holds; with ``shift_id`` the scan is for that shift. The shift is not under the MAC: it
+    only names which of the activity's shifts to check, and record_scan refuses a shift of another activity and a
+    scan outside the shift's window, whoever changed the link."""
+    if shift_id is None:
+        return public_url("checkin.kiosk_scan", token=token)
+    return public_url("checkin.kiosk_scan", token=token, shift=shift_id)
 
 
 def qr_svg(text: str) -> str:

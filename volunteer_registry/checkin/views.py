@@ -1,5 +1,7 @@
 """Check-in pages: the kiosk QR and the page it opens, the volunteer card, the coordinator's scanner (with its
-offline queue), the view of the day, and manual entries. Every rule is in services.record_scan and friends."""
+offline queue), group check-in of a shift, the view of the day, manual entries, and an organization's stations view
+(the week's shifts). Kiosk, scanner, day and group pages are for one shift (``?shift=<id>``, by default the one on
+now, else the next). Every rule is in services.record_scan and friends."""
 from __future__ import annotations
 
 import base64
@@ -23,11 +25,11 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..access import load_activity, loads_activity
+from ..access import load_activity, loads_activity, loads_organization
 from ..accounts.permissions import can
 from ..activities.queries import activity_by_code
 from ..codes import normalize_volunteer_number
-from ..errors import apply_to_form
+from ..errors import Forbidden, NotFound, apply_to_form
 from ..extensions import db, limiter
 from ..integrity.services import IntegrityRefusal
 from ..ledger.services import LedgerError
@@ -42,12 +44,19 @@ from .kiosk import WINDOW_SECONDS, kiosk_problem, kiosk_token, kiosk_url, qr_png
 from .limits import scan_rate_limit, scanner_key
 from .models import SCAN_METHODS
 from .queries import (
+    current_shift,
     day_view,
     flag_labels,
     manual_entries,
     manual_entry_in,
     present_count,
     session_in,
+    shift_in,
+    shift_is_on,
+    shift_rosters,
+    shifts_around,
+    stations_week,
+    week_start,
 )
 from .services import (
     CheckInError,
@@ -101,19 +110,44 @@ def local_input_value(moment: dt.datetime) -> str:
     return local(moment).strftime("%Y-%m-%dT%H:%M")
 
 
+_SHIFT_ID = re.compile(r"[0-9]{1,12}")
+
+
+def shift_id_of(raw) -> int | None:
+    """A shift id from a query argument or a JSON field: None when absent, ValueError when it is not one."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not _SHIFT_ID.fullmatch(str(raw)):
+        raise ValueError(raw)
+    return int(raw)
+
+
+def page_shift(activity):
+    """The shift a kiosk, scanner or day page is for: ``?shift=<id>`` (404 unless it is the activity's), else the
+    one on now, else the next."""
+    try:
+        shift_id = shift_id_of(request.args.get("shift"))
+    except ValueError:
+        raise NotFound("not_found") from None
+    return current_shift(activity, utcnow()) if shift_id is None else shift_in(activity, shift_id)
+
+
 # --- kiosk ---------------------------------------------------------------------------------------------------------
 
-def _kiosk_state(activity) -> dict:
-    url = kiosk_url(kiosk_token(activity.code, utcnow()))
-    return {"svg": qr_svg(url), "url": url, "present": present_count(activity), "refresh_seconds": REFRESH_SECONDS}
+def _kiosk_state(activity, shift) -> dict:
+    url = kiosk_url(kiosk_token(activity.code, utcnow()), shift.id if shift is not None else None)
+    return {"svg": qr_svg(url), "url": url, "present": present_count(activity), "refresh_seconds": REFRESH_SECONDS,
+            "shift": shift.id if shift is not None else None}
 
 
 @bp.route("/activities/<code>/kiosk")
 @login_required
 @loads_activity("checkin.scan")
 def kiosk(activity):
-    state = _kiosk_state(activity)
+    shift = page_shift(activity)
+    state = _kiosk_state(activity, shift)
     return render_template("checkin/kiosk.html", activity=activity, state=state, qr=svg_data_url(state["svg"]),
+                           shift=shift, shifts=shifts_around(activity, shift),
                            can_review=can(current_user, "checkin.review", activity.organization))
 
 
@@ -121,7 +155,7 @@ def kiosk(activity):
 @login_required
 @loads_activity("checkin.scan")
 def kiosk_state(activity):
-    response = jsonify(_kiosk_state(activity))
+    response = jsonify(_kiosk_state(activity, page_shift(activity)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -161,6 +195,10 @@ def kiosk_scan(token: str):
     (a photo forwarded home) goes to record_scan unchanged and is refused as stale, and that refusal is kept.
     """
     now = utcnow()
+    try:
+        shift_id = shift_id_of(request.args.get("shift"))  # which shift the kiosk shows; record_scan checks it
+    except ValueError:
+        return _kiosk_refusal(CheckInError("shift_unknown"))
     code, problem = kiosk_problem(token, None, now)
     if problem == "kiosk_qr_forged":
         return _kiosk_refusal(CheckInError("kiosk_qr_forged"))[0], 404
@@ -181,11 +219,11 @@ def kiosk_scan(token: str):
     form = KioskTapForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return _kiosk_page(activity, volunteer, token), 400
+            return _kiosk_page(activity, volunteer, token, shift_id), 400
         effective = kiosk_token(code, now) if vouched else token
         try:
-            result = record_scan(current_user, ScanRequest(event_id=form.event_id.data, kiosk_token=effective),
-                                 now=now)
+            result = record_scan(current_user, ScanRequest(event_id=form.event_id.data, kiosk_token=effective,
+                                                           shift_id=shift_id), now=now)
         except CheckInError as error:  # event_id_taken, event_id_reused: nothing written, nothing of the first
             db.session.rollback()
             return _kiosk_refusal(error, activity)
@@ -193,14 +231,14 @@ def kiosk_scan(token: str):
         status = result.error.http_status if result.error else 200
         return render_template("checkin/kiosk_result.html", activity=activity, result=result, error=result.error,
                                message=outcome_message(result)), status
-    return _kiosk_page(activity, volunteer, token)
+    return _kiosk_page(activity, volunteer, token, shift_id)
 
 
-def _kiosk_page(activity, volunteer, token: str) -> str:
+def _kiosk_page(activity, volunteer, token: str, shift_id: int | None = None) -> str:
     form = KioskTapForm(formdata=None, event_id=uuid.uuid4().hex)
     current = open_session(activity, volunteer)
     return render_template("checkin/kiosk_tap.html", activity=activity, volunteer=volunteer, form=form,
-                           current=current, token=token)
+                           current=current, token=token, shift_id=shift_id)
 
 
 # --- volunteer card ------------------------------------------------------------------------------------------------
@@ -228,7 +266,9 @@ def card_png(volunteer):
 @login_required
 @loads_activity("checkin.scan")
 def scanner(activity):
+    shift = page_shift(activity)
     return render_template("checkin/scanner.html", activity=activity, present=present_count(activity),
+                           shift=shift, shifts=shifts_around(activity, shift),
                            can_review=can(current_user, "checkin.review", activity.organization))
 
 
@@ -287,6 +327,7 @@ def _scan_json(result: ScanResult, activity) -> dict:
             "flag_labels": flag_labels(attendance.flags),
         },
         "present": present_count(activity),
+        "shift": result.scan.shift_id,
     }
 
 
@@ -298,7 +339,9 @@ def scans(code: str):
     201 for a new accepted scan, 200 for a known event id (``"replayed": true``) that was accepted, the refusal's
     4xx status otherwise (a refused scan is kept). A known event id sent by another account, or by this one for
     another scan, is 409 event_id_taken / event_id_reused with the error alone: nothing of the first scan. Session
-    sign-in, CSRF token in the X-CSRFToken header (or the csrf_token field of a form post)."""
+    sign-in, CSRF token in the X-CSRFToken header (or the csrf_token field of a form post). ``shift``: the id of
+    the shift the scan is for (the scanner's and group check-in's); without it, the one on at the scan's time. A
+    shift that is not a number is 400 shift_invalid, another activity's 404 shift_unknown."""
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "sign_in_required", "message": _("Please sign in to continue.")}}), 401
     activity = load_activity(code, "checkin.scan")  # not the decorator: a signed-out scanner gets JSON, not a page
@@ -310,12 +353,17 @@ def scans(code: str):
     scanned_at = parse_datetime(raw_time) if raw_time else None
     if raw_time and scanned_at is None:
         raise CheckInError("scanned_at_invalid", field="scanned_at")
+    try:
+        shift_id = shift_id_of(body.get("shift"))
+    except ValueError:
+        return jsonify({"error": {"code": "shift_invalid", "field": "shift",
+                                  "message": _("The shift is the number of one of the activity's shifts.")}}), 400
     number = body.get("volunteer_number")
     try:
         result = record_scan(current_user, ScanRequest(
             event_id=str(body.get("event_id") or ""), activity_code=activity.code,
             volunteer_number=str(number) if number else None, direction=str(body.get("direction") or "auto"),
-            scanned_at=scanned_at, offline=body.get("offline") in (True, "true", "1", "on")))
+            scanned_at=scanned_at, offline=body.get("offline") in (True, "true", "1", "on"), shift_id=shift_id))
     except CheckInError as error:  # not a scan, or a known event id that is not this caller's scan: written nothing
         db.session.rollback()
         return jsonify(error.to_json()), error.http_status
@@ -336,7 +384,9 @@ def day(activity):
     now = utcnow()
     if close_ended_activities(now):
         db.session.commit()
+    shift = page_shift(activity)
     return render_template("checkin/day.html", activity=activity, view=day_view(activity), fix_form=FixCheckoutForm(),
+                           shift=shift, rosters=shift_rosters(activity, shifts_around(activity, shift)),
                            default_out=local_input_value(min(now, activity.ends_at)), input_value=local_input_value,
                            methods={key: str(label) for key, label in SCAN_METHODS.items()},
                            can_scan=can(current_user, "checkin.scan", activity.organization))
@@ -419,3 +469,53 @@ def decide_entry(activity, entry_id: int):
             flash(_("Approved: the session now counts.") if entry.status == "approved" else _("Rejected."),
                   "success")
     return redirect(url_for("checkin.manual_entries_page", code=activity.code))
+
+
+# --- group check-in of a shift -------------------------------------------------------------------------------------
+
+@bp.route("/activities/<code>/shifts/<int:shift_id>/group")
+@login_required
+@loads_activity("checkin.scan")
+def group(activity, shift_id: int):
+    """A shift's signed-up volunteers to check in or out together. The page only lists them: each selected person
+    becomes one scan with its own event id, made in the browser and sent to :func:`scans` through the scanner's
+    offline queue (static/js/group.js), so a group is as idempotent, and as offline-proof, as single scans."""
+    shift = shift_in(activity, shift_id)
+    roster = shift_rosters(activity, [shift])[0]
+    return render_template("checkin/group.html", activity=activity, shift=shift, roster=roster,
+                           on_now=shift_is_on(shift, activity, utcnow()),
+                           can_review=can(current_user, "checkin.review", activity.organization))
+
+
+# --- an organization's stations: the week's shifts -----------------------------------------------------------------
+
+def _week_of(raw: str | None, today: dt.date) -> tuple[dt.date, bool]:
+    """The Monday of the week ``?week=YYYY-MM-DD`` falls in, and whether it could be read (this week otherwise)."""
+    if not raw:
+        return week_start(today), True
+    try:
+        day = dt.date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        return week_start(today), False
+    if not 1971 <= day.year <= 9998:  # a week whose ends still convert between Beijing time and UTC
+        return week_start(today), False
+    return week_start(day), True
+
+
+@bp.route("/organizations/<code>/stations")
+@login_required
+@loads_organization()
+def stations(org):
+    """The week (Monday to Sunday, Beijing time) of the organization's published activities' shifts, by day, with
+    one-tap links to the kiosk, scanner and group check-in of the shift on now. Coordinators and org admins."""
+    if not (can(current_user, "checkin.scan", org) or can(current_user, "activities.manage", org)):
+        raise Forbidden("forbidden")
+    now = utcnow()
+    monday, readable = _week_of(request.args.get("week"), local(now).date())
+    if not readable:
+        flash(_("The week could not be read (use a date such as 2026-03-02): this week is shown."), "error")
+    return render_template("checkin/stations.html", org=org, days=stations_week(org, monday, now), monday=monday,
+                           sunday=monday + dt.timedelta(days=6), today=local(now).date(),
+                           previous=(monday - dt.timedelta(days=7)).isoformat(),
+                           following=(monday + dt.timedelta(days=7)).isoformat(),
+                           can_scan=can(current_user, "checkin.scan", org))
