@@ -233,7 +233,7 @@ def test_the_shifts_migration_gives_every_activity_one_shift_and_moves_its_signu
     """Revision 0011: each activity gets one shift with its own times and places; its sign-ups and sessions move to
     that shift, and a volunteer may then hold one place per shift (no longer one per activity)."""
     upgrade, engine = _database_at(tmp_path, "0010")
-    start, end = dt.datetime(2026, 3, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 3, 1, 5, tzinfo=dt.timezone.utc)
+    start, end = dt.datetime(2026, 3, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 1, 5, tzinfo=dt.UTC)
     try:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":  # the rows alone, without the rows they point at

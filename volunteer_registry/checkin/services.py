@@ -459,7 +459,8 @@ def fix_missed_checkout(actor, session: AttendanceSession, checked_out_at: dt.da
         raise CheckInError("daily_cap_exceeded", field="checked_out_at",
                            hours=f"{rules.limit('INTEGRITY_DAILY_CAP_HOURS'):g}")
     scan = Scan(event_id=f"correction-{uuid.uuid4().hex}", activity_id=session.activity_id,
-                shift_id=session.shift_id, organization_id=session.organization_id, volunteer_id=session.volunteer_id, method="correction",
+                shift_id=session.shift_id, organization_id=session.organization_id,
+                volunteer_id=session.volunteer_id, method="correction",
                 direction="out", result="out", accepted=True, refusal_code=None, flags=["corrected"],
                 scanned_at=checked_out_at, client_time=None, received_at=now, recorded_by_id=actor.id,
                 session_id=session.id, reason=reason)

@@ -163,7 +163,8 @@ def record_session(session, actor=None, *, just_closed: bool = False) -> LedgerE
         session.volunteer_id, activity, session.checked_in_at, session.checked_out_at, minutes, day))
     return _add_service_entry(LedgerEntry(
         kind="service", volunteer_id=session.volunteer_id, organization_id=activity.organization_id,
-        activity_id=activity.id, shift_id=session.shift_id, session_id=session.id, minutes=minutes, started_at=session.checked_in_at,
+        activity_id=activity.id, shift_id=session.shift_id, session_id=session.id, minutes=minutes,
+        started_at=session.checked_in_at,
         ended_at=session.checked_out_at, service_date=day,
         activity_title=activity.title, place=activity.address, recipient=activity.recipient,
         content=str(CATEGORIES.get(activity.category, activity.category)), person_in_charge=activity.person_in_charge,
