@@ -65,8 +65,8 @@ KINDS = {
     "signup.decided": Kind(_l("Your place in an activity (accepted, wait-listed, moved up)"),
                            _l("%(activity)s: %(decision)s"),
                            _l("Your sign-up for %(activity)s of %(organization)s, on %(date)s, is %(decision)s.")),
-    "activity.reminder": Kind(_l("A reminder the day before an activity you signed up for"),
-                              _l("Tomorrow: %(activity)s"),
+    "activity.reminder": Kind(_l("A reminder the day before each shift you signed up for"),
+                              _l("Tomorrow at %(time)s: %(activity)s"),
                               _l("%(activity)s of %(organization)s starts tomorrow, %(date)s at %(time)s, at "
                                  "%(place)s. If you cannot come, please withdraw so that someone else can take your "
                                  "place.")),
