@@ -216,7 +216,8 @@ def test_the_calendar_page_needs_a_signed_in_volunteer(app, client, make):
     db.session.commit()
     login(client, user)
     page = client.get("/volunteer/calendar")
-    assert page.status_code == 200 and "Complete my profile" in page.get_data(as_text=True)
+    assert page.status_code == 302 and page.headers["Location"].startswith("/volunteer/profile")
+    assert client.post("/volunteer/calendar").status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarFeed)) == 0
 
 

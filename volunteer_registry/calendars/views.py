@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from flask import abort, make_response, render_template, url_for
+from flask import abort, make_response, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_login import current_user, login_required
 
@@ -59,7 +59,7 @@ def mine():
     """The volunteer's calendar page: the feed is made on the first visit and its URL shown then; a POST (the
     reset button) makes a new secret, shows its URL, and the old one stops working."""
     if volunteer_for_user(current_user) is None:
-        return make_response(render_template("calendars/mine.html", volunteer=None, form=ConfirmForm()), 200)
+        return redirect(url_for("volunteers.profile", next=url_for("calendars.mine")))
     form = ConfirmForm()
     if form.validate_on_submit():
         feed, token = reset_feed(current_user)
@@ -68,7 +68,7 @@ def mine():
         feed, token = open_feed(current_user)
         reset = False
     db.session.commit()
-    response = make_response(render_template("calendars/mine.html", volunteer=True, feed=feed, reset=reset,
+    response = make_response(render_template("calendars/mine.html", feed=feed, reset=reset,
                                              urls=_feed_urls(token) if token else None, form=form))
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
