@@ -10,15 +10,18 @@ import re
 import icalendar
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
+from volunteer_registry.accounts.deletion import delete_account
 from volunteer_registry.activities.models import Shift, Signup
+from volunteer_registry.activities.schemas import SIGNUP_STATUSES
 from volunteer_registry.activities.services import sign_up, withdraw
 from volunteer_registry.calendars.models import CalendarFeed
 from volunteer_registry.calendars.queries import PAST_DAYS
 from volunteer_registry.extensions import db
 from volunteer_registry.models import utcnow
 
-from ..conftest import Factory, build_app, login, serve
+from ..conftest import PASSWORD, Factory, build_app, login, serve
 
 T = dt.timedelta
 REQUIRED = ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY", "STATUS", "URL")
@@ -312,3 +315,25 @@ def test_only_an_approved_organization_has_a_public_feed(app, client, make, stat
     login(client, admin)  # not even for its own staff: the feed is for the public
     assert client.get(f"/organizations/{org.code}/shifts.ics").status_code == 404
     assert client.get("/organizations/NOSUCHCODE/shifts.ics").status_code == 404
+
+
+def test_a_deleted_accounts_feed_stops_working(scene, client):
+    url, _ = open_feed_page(client, scene["me_user"])
+    phone = client.application.test_client()
+    assert phone.get(path_of(url)).status_code == 200
+    delete_account(scene["me_user"], PASSWORD)
+    db.session.commit()
+    assert phone.get(path_of(url)).status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarFeed)) == 0
+
+
+def test_the_feed_speaks_its_owners_language(scene, client):
+    scene["me_user"].locale = "zh_Hans_CN"
+    db.session.commit()
+    with force_locale("zh_Hans_CN"):
+        waiting = str(SIGNUP_STATUSES["waitlisted"])
+    assert waiting != "On the waiting list"
+    url, _ = open_feed_page(client, scene["me_user"])
+    events = events_of(check_wire_format(client.application.test_client().get(path_of(url)).data))
+    summary = str(events[f"signup-{scene['mine']['full'].id}@registry.test"]["SUMMARY"])
+    assert summary == f"{LONG_TITLE} ({waiting})"

@@ -38,10 +38,10 @@ def feed(token: str):
     """A volunteer's private feed. No sign-in (a phone's calendar cannot sign in): the secret URL is the
     credential, so an unknown or reset secret is simply not found."""
     found = feed_by_token(token)
-    if found is None:
+    volunteer = db.session.get(Volunteer, found.volunteer_id) if found is not None else None
+    if volunteer is None or volunteer.user_id is None:  # unknown, reset, or its account deleted
         abort(404)
-    volunteer = db.session.get(Volunteer, found.volunteer_id)
-    owner = db.session.get(User, volunteer.user_id) if volunteer.user_id else None
+    owner = db.session.get(User, volunteer.user_id)
     language = force_locale(owner.locale) if owner is not None and owner.locale else nullcontext()
     with language:  # the feed speaks its owner's language: a phone's request says nothing of it
         body = volunteer_calendar(volunteer)
