@@ -317,9 +317,15 @@ def test_only_an_approved_organization_has_a_public_feed(app, client, make, stat
     assert client.get("/organizations/NOSUCHCODE/shifts.ics").status_code == 404
 
 
-def test_a_deleted_accounts_feed_stops_working(scene, client):
+def test_a_disabled_or_deleted_accounts_feed_stops_working(scene, client):
     url, _ = open_feed_page(client, scene["me_user"])
     phone = client.application.test_client()
+    assert phone.get(path_of(url)).status_code == 200
+    scene["me_user"].is_disabled = True  # a disabled account's feed is not served
+    db.session.commit()
+    assert phone.get(path_of(url)).status_code == 404
+    scene["me_user"].is_disabled = False
+    db.session.commit()
     assert phone.get(path_of(url)).status_code == 200
     delete_account(scene["me_user"], PASSWORD)
     db.session.commit()

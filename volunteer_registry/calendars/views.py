@@ -39,10 +39,10 @@ def feed(token: str):
     credential, so an unknown or reset secret is simply not found."""
     found = feed_by_token(token)
     volunteer = db.session.get(Volunteer, found.volunteer_id) if found is not None else None
-    if volunteer is None or volunteer.user_id is None:  # unknown, reset, or its account deleted
+    owner = db.session.get(User, volunteer.user_id) if volunteer is not None and volunteer.user_id else None
+    if owner is None or not owner.is_active:  # unknown, reset, its account deleted or disabled
         abort(404)
-    owner = db.session.get(User, volunteer.user_id)
-    language = force_locale(owner.locale) if owner is not None and owner.locale else nullcontext()
+    language = force_locale(owner.locale) if owner.locale else nullcontext()
     with language:  # the feed speaks its owner's language: a phone's request says nothing of it
         body = volunteer_calendar(volunteer)
     return _ics(body, "volunteer-shifts.ics", private=True)
