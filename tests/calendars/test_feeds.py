@@ -96,7 +96,8 @@ def scene(app, make):
     first = db.session.scalar(sa.select(Shift).where(Shift.activity_id == activity.id))
     second = add_shift(activity, start + T(days=1), role="导诊")
     full = add_shift(activity, start + T(days=2), capacity=1)
-    ran = make.activity(org, title="冬季送温暖", starts_at=utcnow() - T(days=60), ends_at=utcnow() - T(days=60, hours=-2))
+    ran = make.activity(org, title="冬季送温暖", starts_at=utcnow() - T(days=60),
+                        ends_at=utcnow() - T(days=60, hours=-2))
     recent = add_shift(ran, utcnow().replace(microsecond=0) - T(days=10))
     old = add_shift(ran, utcnow().replace(microsecond=0) - T(days=PAST_DAYS + 10))
     me, other = make.volunteer(name="卓玛"), make.volunteer(name="才让", birth_date=dt.date(1990, 1, 2))

@@ -60,7 +60,8 @@ def test_two_shifts_of_one_activity_give_two_reminders_each_naming_its_time(app,
     assert send_reminders(now=at(today, 21)) == 0
     texts = sorted(english(n)[1] for n in notifications_of(both, "activity.reminder"))
     day = tomorrow.isoformat()
-    assert texts[0].startswith(f"社区义诊 of 西宁市城东区志愿者协会 starts tomorrow, {day} at 09:30, at 东关大街 12 号.")
+    assert texts[0].startswith(
+        f"社区义诊 of 西宁市城东区志愿者协会 starts tomorrow, {day} at 09:30, at 东关大街 12 号.")
     assert texts[1].startswith(f"社区义诊 of 西宁市城东区志愿者协会 starts tomorrow, {day} at 14:00, at ")
     subjects = sorted(english(n)[0] for n in notifications_of(both, "activity.reminder"))
     assert subjects == ["Tomorrow at 09:30: 社区义诊", "Tomorrow at 14:00: 社区义诊"]

@@ -8,8 +8,8 @@ from flask import abort, make_response, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_login import current_user, login_required
 
-from ..accounts.models import User
 from ..access import loads_organization
+from ..accounts.models import User
 from ..activities.rules import ORGANIZATION_RUNNING
 from ..extensions import db
 from ..forms import ConfirmForm
