@@ -316,6 +316,7 @@ PNG = Download("image/png", b"\x89PNG")
 CSV = Download("text/csv", b"\xef\xbb\xbf")  # UTF-8 with its byte-order mark
 XLSX = Download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04")
 JSON = Download("application/json", b"{")
+ICS = Download("text/calendar", b"BEGIN:VCALENDAR\r\n")
 E401 = Err(401, "token_required")
 E403 = Err(403, "forbidden")
 E404 = Err(404, "not_found")
@@ -387,6 +388,15 @@ def org_name(key):
 
 def has_seal(key):
     return lambda w, actor, client: w.orgs[key].seal_png is not None
+
+
+def own_calendar_feeds(w, actor, client):
+    """How many secrets the actor's calendar feed has had (audited), or None without a volunteer profile."""
+    volunteer = volunteer_for_user(actor) if actor is not None else None
+    if volunteer is None:
+        return None
+    return db.session.scalar(db.select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.actor_id == actor.id, AuditEvent.action.in_(("calendar.opened", "calendar.reset"))))
 
 
 def request_status(key):
@@ -817,6 +827,14 @@ WEB_PAGES = [
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/volunteer/profile",
         LOGIN,     200,       200,       200,       200,       200,       200,       200,       200,       200),
+    # calendars: the private feed's page (its secret URL shown once), the feed behind an unknown secret, one shift,
+    # an approved organization's public feed of the shifts it recruits for (none for one not approved)
+    get("/volunteer/calendar",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/calendar/" + "N" * 43 + ".ics", *everyone(404)),
+    get("/shifts/999999999.ics", *everyone(404)),
+    get("/organizations/{A}/shifts.ics", *everyone(ICS)),
+    get("/organizations/{P}/shifts.ics", *everyone(404)),
     # activities: published ones are public; a draft exists only for its organization's staff
     get("/activities",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
@@ -1110,6 +1128,8 @@ WEB_WRITES = [
         data=profile_form, state=own_volunteer_name, after=becomes(NEW_NAME)),
     Row("POST", "/volunteer/id-number", signed_in(no(PROFILE), member_a=ok(200), volunteer=ok(200)),
         data={}, state=id_number_views(own=True), after=plus_one, shows=own_id_number),
+    Row("POST", "/volunteer/calendar", signed_in(no(PROFILE), member_a=ok(200), volunteer=ok(200)),
+        data={}, state=own_calendar_feeds, after=plus_one),
     # activities
     Row("POST", "/activities/{act_a}/signup", signed_in(no(PROFILE), member_a=ok(ACT_A), volunteer=ok(ACT_A)),
         data={}, state=own_signup("act_a"), after=becomes("accepted")),

@@ -89,6 +89,7 @@ def connect_listeners() -> None:
     """Every part that reacts to another's signals (volunteer_registry.signals) connects its receivers here, once
     per process in effect (connecting again changes nothing), so no receiver depends on what was imported first."""
     from .activities import listeners as activities
+    from .calendars import listeners as calendars
     from .certificates import listeners as certificates
     from .checkin import listeners as checkin
     from .ledger import listeners as ledger
@@ -96,5 +97,5 @@ def connect_listeners() -> None:
     from .organizations import listeners as organizations
     from .volunteers import listeners as volunteers
 
-    for part in (activities, organizations, volunteers, certificates, checkin, ledger, notifications):
+    for part in (activities, organizations, volunteers, certificates, checkin, ledger, notifications, calendars):
         part.connect()

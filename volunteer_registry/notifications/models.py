@@ -24,7 +24,7 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     link: Mapped[str | None] = mapped_column(String(300))  #: a path on this site
-    #: a key that makes it once only per user (the day-before reminder of an activity, the day's digest)
+    #: a key that makes it once only per user (the day-before reminder of a shift, the day's digest)
     once: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""Notifications that come from the clock rather than from a change: the reminder the day before an activity
+"""Notifications that come from the clock rather than from a change: the reminder the day before each shift
 and the coordinators' daily digest of decisions waiting. The worker runs them every round; each is written once
 (``once`` keys), so running them again, from one worker or several, adds nothing."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections import defaultdict
 from flask import current_app
 
 from ..accounts.models import User
-from ..activities.models import Activity, Signup
+from ..activities.models import Activity, Shift, Signup
 from ..checkin.models import ManualEntry
 from ..corrections.models import CorrectionRequest
 from ..extensions import db
@@ -27,8 +27,10 @@ DIGEST_FROM = dt.time(8, 0)
 
 
 def send_reminders(now: dt.datetime | None = None) -> int:
-    """From 09:00 (Beijing time), remind every volunteer with an accepted place in an activity that starts
-    tomorrow; once per volunteer per activity, however often it runs. How many reminders it wrote."""
+    """From 09:00 (Beijing time), remind every volunteer with an accepted place in a shift that starts tomorrow
+    of that shift, naming its day and time: a volunteer in two shifts (two days of a roster, a morning and an
+    afternoon) is reminded of each. Once per volunteer per shift, however often it runs. How many reminders it
+    wrote."""
     now = now or utcnow()
     today = local(now)
     if today.time() < REMINDERS_FROM:
@@ -36,18 +38,19 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     tomorrow = today.date() + dt.timedelta(days=1)
     start = dt.datetime.combine(tomorrow, dt.time(0), LOCAL_ZONE).astimezone(dt.UTC)
     rows = db.session.execute(
-        db.select(Activity, Organization.name, User)
+        db.select(Shift, Activity, Organization.name, User)
+        .join(Activity, Activity.id == Shift.activity_id)
         .join(Organization, Organization.id == Activity.organization_id)
-        .join(Signup, Signup.activity_id == Activity.id)
+        .join(Signup, Signup.shift_id == Shift.id)
         .join(Volunteer, Volunteer.id == Signup.volunteer_id)
         .join(User, User.id == Volunteer.user_id)
-        .where(Activity.status == "published", Activity.starts_at >= start,
-               Activity.starts_at < start + dt.timedelta(days=1), Signup.status == "accepted")
-        .order_by(Activity.id, User.id)).all()
+        .where(Activity.status == "published", Shift.status == "open", Shift.starts_at >= start,
+               Shift.starts_at < start + dt.timedelta(days=1), Signup.status == "accepted")
+        .order_by(Shift.starts_at, Shift.id, User.id)).all()
     written = 0
-    for activity, organization, user in rows:
-        begins = local(activity.starts_at)
-        if notify(user, "activity.reminder", once=f"reminder:{activity.id}", activity=activity.title,
+    for shift, activity, organization, user in rows:
+        begins = local(shift.starts_at)
+        if notify(user, "activity.reminder", once=f"reminder:shift:{shift.id}", activity=activity.title,
                   organization=organization, date=begins.date().isoformat(), time=begins.strftime("%H:%M"),
                   place=activity.address, link=path_for("activities.show", code=activity.code)):
             written += 1

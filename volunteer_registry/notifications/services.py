@@ -73,8 +73,8 @@ KINDS = {
                             _l("%(activity)s: shift cancelled"),
                             _l("%(organization)s has cancelled the shift of %(activity)s on %(date)s %(time)s. "
                                "%(reason)s")),
-    "activity.reminder": Kind(_l("A reminder the day before an activity you signed up for"),
-                              _l("Tomorrow: %(activity)s"),
+    "activity.reminder": Kind(_l("A reminder the day before each shift you signed up for"),
+                              _l("Tomorrow at %(time)s: %(activity)s"),
                               _l("%(activity)s of %(organization)s starts tomorrow, %(date)s at %(time)s, at "
                                  "%(place)s. If you cannot come, please withdraw so that someone else can take your "
                                  "place.")),
