@@ -378,3 +378,20 @@ def test_a_roster_activity_keeps_its_span_when_its_details_are_edited(make):
     db.session.flush()
     assert activity.title == "Station duty, renamed"
     assert (activity.starts_at, activity.ends_at) == span
+
+
+def test_an_activity_of_several_shifts_counts_the_places_of_those_not_yet_over(make):
+    from volunteer_registry.activities.queries import places_left
+
+    activity = roster_activity(make, capacity=2)
+    coordinator = make.coordinator(activity.organization)
+    first = db.session.scalars(db.select(Shift).where(Shift.activity_id == activity.id)).one()
+    add_shift(coordinator, activity, ShiftData.from_mapping({
+        "starts_at": "2027-01-05T14:00", "ends_at": "2027-01-05T17:00", "capacity": "3", "role": ""}), NOW)
+    sign_up(make.account_of(make.volunteer()), activity, NOW, shift=first.id)
+    assert places_left([activity], NOW)[activity.id] == 1 + 3
+    # the first shift (09:00-12:00 Beijing) is over at 13:00: only the afternoon's places are left
+    assert places_left([activity], beijing(dt.date(2027, 1, 5), 13))[activity.id] == 3
+    add_shift(coordinator, activity, ShiftData.from_mapping({
+        "starts_at": "2027-01-06T14:00", "ends_at": "2027-01-06T17:00", "capacity": "", "role": ""}), NOW)
+    assert places_left([activity], NOW)[activity.id] is None  # a shift without a limit

@@ -86,17 +86,31 @@ def find_activities(*, text: str = "", region_code: str = "", category: str = ""
                        error_out=False)
 
 
-def places_left(activities) -> dict[int, int | None]:
-    """Activity id → places still free (0 when full: new sign-ups join the waiting list); None for no limit."""
-    limited = {a.id: a.capacity for a in activities if a.capacity is not None}
-    counts = {}
-    if limited:
-        counts = dict(db.session.execute(
-            db.select(Signup.activity_id, func.count()).where(Signup.activity_id.in_(limited),
-                                                               Signup.status == "accepted")
-            .group_by(Signup.activity_id)).all())
-    return {a.id: (max(0, a.capacity - counts.get(a.id, 0)) if a.capacity is not None else None)
-            for a in activities}
+def places_left(activities, now: dt.datetime | None = None) -> dict[int, int | None]:
+    """Activity id → places still free (0 when full: new sign-ups join the waiting list); None for no limit. An
+    activity's places are its open shifts' (for an activity of several shifts, those not yet over): two queries
+    whatever the number of activities."""
+    now = now or utcnow()
+    ids = [a.id for a in activities]
+    shifts = db.session.execute(db.select(Shift.id, Shift.activity_id, Shift.capacity, Shift.ends_at).where(
+        Shift.activity_id.in_(ids), Shift.status == "open")).all() if ids else []
+    limited = [shift.id for shift in shifts if shift.capacity is not None]
+    taken = dict(db.session.execute(
+        db.select(Signup.shift_id, func.count()).where(Signup.shift_id.in_(limited), Signup.status == "accepted")
+        .group_by(Signup.shift_id)).all()) if limited else {}
+    by_activity: dict[int, list] = {}
+    for shift in shifts:
+        by_activity.setdefault(shift.activity_id, []).append(shift)
+    left: dict[int, int | None] = {}
+    for activity in activities:
+        rows = by_activity.get(activity.id, [])
+        if len(rows) > 1:
+            rows = [shift for shift in rows if shift.ends_at > now]
+        if any(shift.capacity is None for shift in rows):
+            left[activity.id] = None
+        else:
+            left[activity.id] = sum(max(0, shift.capacity - taken.get(shift.id, 0)) for shift in rows)
+    return left
 
 
 def activities_of_organization(org: Organization, page: int = 1) -> Pagination:
