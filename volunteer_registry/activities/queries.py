@@ -201,13 +201,15 @@ def signup_decidable(signup: Signup) -> bool:
 
 
 def upcoming_signups(volunteer, now: dt.datetime | None = None, limit: int = 10) -> list[Signup]:
-    """The volunteer's places (accepted, pending or waiting) in activities that have not ended, soonest first."""
+    """The volunteer's places (accepted, pending or waiting) in open shifts that have not ended, of published
+    activities, soonest first."""
     if volunteer is None:
         return []
-    query = (db.select(Signup).join(Activity, Activity.id == Signup.activity_id)
+    query = (db.select(Signup).join(Shift, Shift.id == Signup.shift_id)
+             .join(Activity, Activity.id == Signup.activity_id)
              .where(Signup.volunteer_id == volunteer.id, Signup.status.in_(ACTIVE_SIGNUP_STATUSES),
-                    Activity.status == "published", Activity.ends_at > (now or utcnow()))
-             .order_by(Activity.starts_at, Activity.id).limit(limit))
+                    Activity.status == "published", Shift.status == "open", Shift.ends_at > (now or utcnow()))
+             .order_by(Shift.starts_at, Shift.id).limit(limit))
     return list(db.session.scalars(query))
 
 
@@ -219,9 +221,13 @@ def activities_today(org_ids, now: dt.datetime | None = None, limit: int = 10) -
     if not org_ids:
         return {}
     end_of_day = _local_midnight(now.astimezone(LOCAL_ZONE).date() + dt.timedelta(days=1))
-    query = (db.select(Activity).where(Activity.organization_id.in_(org_ids), Activity.status == "published",
-                                       Activity.starts_at < end_of_day, Activity.ends_at > now)
-             .order_by(Activity.starts_at, Activity.id).limit(limit * len(org_ids)))
+    # an activity with an open shift running now or later today: a roster's on the days it has one
+    first_today = (db.select(Shift.activity_id, func.min(Shift.starts_at).label("starts_at"))
+                   .where(Shift.organization_id.in_(org_ids), Shift.status == "open", Shift.starts_at < end_of_day,
+                          Shift.ends_at > now).group_by(Shift.activity_id).subquery())
+    query = (db.select(Activity).join(first_today, first_today.c.activity_id == Activity.id)
+             .where(Activity.organization_id.in_(org_ids), Activity.status == "published")
+             .order_by(first_today.c.starts_at, Activity.id).limit(limit * len(org_ids)))
     found: dict[int, list[Activity]] = {}
     for activity in db.session.scalars(query):
         found.setdefault(activity.organization_id, [])
