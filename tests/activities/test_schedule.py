@@ -395,3 +395,14 @@ def test_an_activity_of_several_shifts_counts_the_places_of_those_not_yet_over(m
     add_shift(coordinator, activity, ShiftData.from_mapping({
         "starts_at": "2027-01-06T14:00", "ends_at": "2027-01-06T17:00", "capacity": "", "role": ""}), NOW)
     assert places_left([activity], NOW)[activity.id] is None  # a shift without a limit
+
+
+def test_a_roster_replacing_the_unused_one_off_shift_takes_its_times_from_the_roster(make):
+    """The activity's times were its one-off shift's (Monday afternoon); once the roster (Tuesdays at 09:00)
+    replaces that unused shift, they are the roster's span, not a span that still starts on the Monday."""
+    start = beijing(dt.date(2027, 1, 4), 14)
+    activity = make.activity(starts_at=start, ends_at=start + T(hours=2))
+    coordinator = make.coordinator(activity.organization)
+    create_series(coordinator, activity, weekly(until="2027-03-30"), NOW)
+    assert (activity.starts_at, activity.ends_at) == (beijing(dt.date(2027, 1, 5), 9),
+                                                      beijing(dt.date(2027, 3, 30), 12))

@@ -313,8 +313,9 @@ def series_for(activity: Activity) -> ShiftSeries | None:
                              .order_by(ShiftSeries.id).limit(1))
 
 
-def _widen(activity: Activity, series: ShiftSeries | None = None) -> None:
-    """The activity's start and end cover its open shifts (and its roster's whole span)."""
+def _widen(activity: Activity, series: ShiftSeries | None = None, *, exact: bool = False) -> None:
+    """The activity's start and end cover its open shifts (and its roster's whole span); ``exact``: they become
+    that span (the automatic one-off shift was removed, so its times no longer count)."""
     db.session.flush()  # the shifts first: the one-off hook must see that the activity has several
     spans = [(shift.starts_at, shift.ends_at) for shift in _shifts(activity, open_only=True)]
     if series is not None:
@@ -325,9 +326,9 @@ def _widen(activity: Activity, series: ShiftSeries | None = None) -> None:
     if not spans:
         return
     starts, ends = min(span[0] for span in spans), max(span[1] for span in spans)
-    if starts < activity.starts_at:
+    if starts < activity.starts_at or exact:
         activity.starts_at = starts
-    if ends > activity.ends_at:
+    if ends > activity.ends_at or exact:
         activity.ends_at = ends
     db.session.flush()
 
@@ -457,7 +458,7 @@ def create_series(actor, activity: Activity, data: SeriesData, now: dt.datetime 
         db.session.delete(unused)
         db.session.flush()
     created = _extend(series, now)
-    _widen(activity, series)
+    _widen(activity, series, exact=unused is not None)
     record_event("series.created", actor=actor, organization=activity.organization, target=activity,
                  series=series.id, rule=series.rule, shifts=len(created))
     return series
