@@ -39,7 +39,7 @@ from .schemas import (
     SHIFTS_PER_ACTIVITY_MAX,
     WEEKDAYS,
 )
-from .services import ActivityError, _move_up, _place, release
+from .services import ActivityError, move_up, place_in_shift, release
 
 #: an activity without a series spans at most this long (services.clean_activity_data's rule)
 ONE_OFF_DAYS_MAX = 31
@@ -498,7 +498,7 @@ def update_series(actor, series: ShiftSeries, data: SeriesData, now: dt.datetime
         shift.capacity, shift.role = clean.capacity, clean.role
         db.session.flush()
         if grew:
-            while _move_up(shift, now) is not None:
+            while move_up(shift, now) is not None:
                 pass
         if changed_time:
             moved += 1
@@ -544,7 +544,7 @@ def _extend(series: ShiftSeries, now: dt.datetime) -> list[Shift]:
                                           .order_by(RosterMember.joined_at, RosterMember.id)))
         for shift in created:
             for member in members:
-                signup = _place(None, activity, shift, member.volunteer, None, now, announce=False)
+                signup = place_in_shift(None, activity, shift, member.volunteer, None, now, announce=False)
                 if signup.status == "waitlisted":  # a full shift: they should know they have no place yet
                     signals.signup_decided.send(signup)
     return created
@@ -612,7 +612,7 @@ def join_roster(user, series: ShiftSeries, now: dt.datetime | None = None) -> Ro
                                                            Signup.volunteer_id == volunteer.id))
         if holds_place(signup):
             continue
-        _place(user, activity, shift, volunteer, signup, now, announce=False)
+        place_in_shift(user, activity, shift, volunteer, signup, now, announce=False)
         places += 1
     record_event("roster.joined", actor=user, organization=activity.organization, target=activity,
                  series=series.id, signups=places)

@@ -311,12 +311,13 @@ def sign_up(user, activity: Activity, now: dt.datetime | None = None, shift: Shi
     shift = shift_of(activity, shift)
     signup = signup_of(activity, volunteer, shift)
     _enforce(signup_refusal(activity, signup, now, shift))
-    return _place(user, activity, shift, volunteer, signup, now, announce=announce)
+    return place_in_shift(user, activity, shift, volunteer, signup, now, announce=announce)
 
 
-def _place(actor, activity: Activity, shift: Shift, volunteer, signup: Signup | None, now: dt.datetime, *,
-           announce: bool = True) -> Signup:
-    """Give (or queue) the volunteer a place in ``shift``; the caller has checked the rules."""
+def place_in_shift(actor, activity: Activity, shift: Shift, volunteer, signup: Signup | None, now: dt.datetime, *,
+                   announce: bool = True) -> Signup:
+    """Give (or queue) the volunteer a place in ``shift``: accepted (or pending) while places remain, waitlisted
+    when full. The caller has checked the rules (activities.rules); a roster's horizon places its members too."""
     full = shift.capacity is not None and accepted_count(shift) >= shift.capacity
     status = "waitlisted" if full else ("accepted" if activity.signup_mode == "auto" else "pending")
     if signup is None:
@@ -355,11 +356,13 @@ def release(actor, signup: Signup, now: dt.datetime, *, event: str = "signup.wit
                  shift=shift.id)
     db.session.flush()
     if freed:
-        _move_up(shift, now)
+        move_up(shift, now)
     return signup
 
 
-def _move_up(shift: Shift, now: dt.datetime) -> Signup | None:
+def move_up(shift: Shift, now: dt.datetime) -> Signup | None:
+    """The first on the shift's waiting list takes a free place (accepted, or pending a coordinator); None when
+    there is no free place or nobody waits."""
     activity = shift.activity
     if shift.capacity is not None and accepted_count(shift) >= shift.capacity:
         return None
