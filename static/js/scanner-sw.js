@@ -1,10 +1,10 @@
 // Service worker of the coordinator's scanner (served at /scanner-sw.js, scope /activities/): the scanner page and
 // its files come from the cache when there is no network. Scans themselves are never cached or replayed here: the
-// page keeps its own queue (scanner.js) and sends it when the network returns.
+// page keeps its own queue (scan-queue.js) and sends it when the network returns.
 "use strict";
-var CACHE = "vr-scanner-v2";
-var ASSETS = ["/static/css/app.css", "/static/js/scanner.js", "/static/js/group.js", "/static/vendor/jsqr/jsQR.js",
-              "/static/favicon.svg"];
+var CACHE = "vr-scanner-v3";
+var ASSETS = ["/static/css/app.css", "/static/js/scan-queue.js", "/static/js/scanner.js", "/static/js/group.js",
+              "/static/vendor/jsqr/jsQR.js", "/static/favicon.svg"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(ASSETS); })

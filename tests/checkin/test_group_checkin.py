@@ -54,15 +54,19 @@ def test_the_group_page_lists_the_shift_and_is_for_coordinators(app, make, crew)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert f'data-shift="{shift.id}"' in html and f'data-scan-url="/activities/{activity.code}/scans"' in html
-    assert 'src="/static/js/group.js"' in html and "<script>" not in html
+    # the shared offline queue first, then the page's own script
+    assert html.index('src="/static/js/scan-queue.js"') < html.index('src="/static/js/group.js"')
+    assert "<script>" not in html
     assert len(re.findall(r'name="volunteer" value="', html)) == GROUP
     for volunteer in volunteers:
         assert volunteer.volunteer_number in html
     assert "All present" in html and "Check in selected" in html and "Check out selected" in html
-    # the service worker caches this page for offline use, and group.js with it
+    # the service worker caches this page for offline use, and group.js and the queue with it
     worker = client.get("/scanner-sw.js").get_data(as_text=True)
-    assert "/static/js/group.js" in worker and "group" in worker
+    assert "/static/js/group.js" in worker and "/static/js/scan-queue.js" in worker and "group" in worker
     with client.get("/static/js/group.js") as script:
+        assert script.status_code == 200 and b"ScanQueue.create" in script.data
+    with client.get("/static/js/scan-queue.js") as script:
         assert script.status_code == 200 and b"vr-scanner-queue" in script.data
 
     other_shift = make.activity()

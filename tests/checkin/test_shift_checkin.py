@@ -112,7 +112,7 @@ def test_the_scanner_sends_its_shift_and_the_shift_picks_the_window(app, make, r
     default = client.get(f"/activities/{activity.code}/scanner").get_data(as_text=True)
     assert f'data-shift="{shifts["now"].id}"' in default
     assert f'/activities/{activity.code}/shifts/{shifts["now"].id}/group' in default
-    with client.get("/static/js/scanner.js") as script:
+    with client.get("/static/js/scan-queue.js") as script:   # the queue scanner.js sends through
         assert b"shift: item.shift" in script.data
 
     url = f"/activities/{activity.code}/scans"
