@@ -357,6 +357,14 @@ def test_the_demo_duty_is_a_weekday_roster_and_keeps_its_check_ins(app):
     sessions = db.session.scalars(db.select(AttendanceSession).where(AttendanceSession.activity_id == duty.id)).all()
     assert len(sessions) == 2 and {s.shift_id for s in sessions} != {None}
     assert all(db.session.get(Shift, s.shift_id).series_id is None for s in sessions)
+    # the station's printed poster, in use: its QR opens the point's check-in page
+    from volunteer_registry.points.models import ServicePoint, ServicePointPoster
+    from volunteer_registry.points.tokens import poster_facts, poster_token
+
+    point = db.session.scalars(db.select(ServicePoint).where(ServicePoint.activity_id == duty.id)).one()
+    poster = db.session.scalars(db.select(ServicePointPoster).where(ServicePointPoster.point_id == point.id)).one()
+    assert (point.status, poster.is_revoked, point.radius_m) == ("active", False, 150)
+    assert poster_facts(poster_token(point, poster)) == (point, poster, None)
 
 
 def test_a_roster_activity_keeps_its_span_when_its_details_are_edited(make):

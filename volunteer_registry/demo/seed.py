@@ -28,6 +28,7 @@ from ..organizations.services import (
     decide_organization,
     set_seal,
 )
+from ..points.services import PointData, create_point, issue_poster
 from ..timeutil import LOCAL_ZONE
 from ..volunteers.identity import resident_id_check_character
 from ..volunteers.queries import volunteer_for_user
@@ -124,7 +125,8 @@ def seed_demo() -> bool:
 
 def _activities(org_admin, coordinator, org, people) -> None:
     """The service station's duty: open all day today (walk-ins welcome, two volunteers already checked in), then a
-    weekly roster, Monday to Friday mornings for half a year, two volunteers on it; a visit tomorrow
+    weekly roster, Monday to Friday mornings for half a year, two volunteers on it, and the station's poster (a
+    service point); a visit tomorrow
     with open places, a clean-up next week whose sign-ups a coordinator decides (卓玛's is waiting), and last
     week's visit in the ledger (two entries approved, two waiting), with the log's first signed checkpoint."""
     now = utcnow().replace(second=0, microsecond=0)
@@ -166,6 +168,10 @@ def _activities(org_admin, coordinator, org, people) -> None:
         "exceptions": [(today + dt.timedelta(days=days)).date() for days in (28, 29)]}), now)
     for person in people[3:5]:
         join_roster(person, roster, now)
+    # the station's printed poster: volunteers on the roster scan it with their phone at arrival and departure
+    issue_poster(coordinator, create_point(coordinator, duty, PointData(
+        name="八一路社区服务站", address="西宁市城东区八一路社区服务站", latitude=36.6209, longitude=101.8055,
+        radius_m=150)))
     # last week's visit: served, recorded in the ledger; two entries approved, two waiting for the coordinator
     past = activity("敬老院周末探访（上周）", "elderly", "城东区福利院老人", "西宁市城东区福利院",
                     today - dt.timedelta(days=7, hours=-9), 3)
