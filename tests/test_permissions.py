@@ -48,9 +48,11 @@ from volunteer_registry.accounts.services import (
     make_signup_token,
     revoke_api_token,
 )
-from volunteer_registry.activities.models import Activity, Signup
+from volunteer_registry.activities.models import Activity, RosterMember, Shift, ShiftSeries, Signup
+from volunteer_registry.activities.schedule import SeriesData, create_series, join_roster
 from volunteer_registry.activities.services import sign_up
 from volunteer_registry.audit.models import AuditEvent
+from volunteer_registry.calendars.services import open_feed
 from volunteer_registry.certificates.models import Certificate, CertificateRequest
 from volunteer_registry.certificates.services import issue_certificate, request_certificate, today
 from volunteer_registry.certificates.tokens import token_text
@@ -73,6 +75,9 @@ from volunteer_registry.organizations.services import (
     invite_member,
     set_seal,
 )
+from volunteer_registry.points.models import ServicePoint, ServicePointPoster
+from volunteer_registry.points.services import PointData, create_point, issue_poster
+from volunteer_registry.points.tokens import poster_token
 from volunteer_registry.records.models import VolunteerRecord
 from volunteer_registry.records.services import TrainingData, record_training
 from volunteer_registry.supervision.models import Complaint, ScanCursor, SpotCheck
@@ -209,6 +214,19 @@ def build_world(make: Factory) -> World:
             now=solo_run.starts_at + dt.timedelta(minutes=minutes))
     correction = report_omission(users["member_a"], run_a, run_a.starts_at + dt.timedelta(minutes=40),
                                  run_a.starts_at + dt.timedelta(minutes=70), "I came back after lunch")
+    # ongoing service: a service point of now_a with its first poster; roster_a, a weekly duty roster of A from
+    # the day after tomorrow (its automatic one-off shift gone) that member_a has joined; member_a's calendar feed
+    point_a = create_point(admins["A"], now_a, PointData(name="东关社区服务站", address="8 Kunlun Road",
+                                                        latitude=36.6171, longitude=101.7782, radius_m=150))
+    poster_a = issue_poster(admins["A"], point_a)
+    roster_a = make.activity(orgs["A"], **tomorrow)
+    first_day = local(now).date() + dt.timedelta(days=2)
+    series = create_series(admins["A"], roster_a, SeriesData.from_mapping(roster_rule(first_day, "09:00")))
+    join_roster(users["member_a"], series)
+    roster_shifts = list(db.session.scalars(db.select(Shift).where(Shift.series_id == series.id)
+                                            .order_by(Shift.starts_at)))
+    _feed, feed_token = open_feed(users["member_a"])
+    draft_shift = db.session.scalar(db.select(Shift.id).where(Shift.activity_id == activities["draft_a"].id))
     for user in users.values():  # one unread notification each, for the rows that read or mark them
         notify(user, "membership.decided", organization="Organization A", decision="approved")
     db.session.commit()
@@ -230,9 +248,22 @@ def build_world(make: Factory) -> World:
         "volunteer_id_member_a": member.id,
         "kiosk_a": kiosk_token(now_a.code, utcnow()),
         "spot_a": spot_check.code, "complaint": complaint.code, "complaint_id": complaint.id,
+        "point_a": point_a.code, "poster_a": poster_token(point_a, poster_a),
+        "poster_a_lower": poster_token(point_a, poster_a).lower(), "roster_a": roster_a.code,
+        "roster_day": first_day, "shift_r1": roster_shifts[0].id, "shift_r2": roster_shifts[1].id,
+        "feed_a": feed_token, "draft_shift": draft_shift,
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
     return World(users, orgs, memberships, id_numbers, member_token, target, values)
+
+
+def roster_rule(first_day: dt.date, start_time: str) -> dict:
+    """A weekly duty roster's rule from ``first_day`` (its weekday), four shifts of three hours, as its form posts
+    it (SeriesData.from_mapping reads the same)."""
+    weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[first_day.weekday()]
+    return {"frequency": "weekly", "weekdays": [weekday], "interval": "1", "first_day": first_day.isoformat(),
+            "until": "", "count": "4", "start_time": start_time, "duration_minutes": "180", "capacity": "",
+            "role": "", "exceptions": ""}
 
 
 def seal_image() -> bytes:
@@ -305,6 +336,10 @@ APPR_A = Redirect("/activities/{appr_a}")
 DRAFT_A = Redirect("/activities/{draft_a}")
 SIGNUPS_APPR_A = Redirect("/activities/{appr_a}/signups")
 DAY_A = Redirect("/activities/{now_a}/day")
+ROSTER_A = Redirect("/activities/{roster_a}")
+SHIFTS_ACT_A = Redirect("/activities/{act_a}/shifts")
+SHIFTS_ROSTER_A = Redirect("/activities/{roster_a}/shifts")
+POINT_A = Redirect("/points/{point_a}")
 CORRECTIONS_A = Redirect("/organizations/{A}/corrections")
 LEDGER_PAGE_A = Redirect("/organizations/{A}/entries")
 RECORDS_A = Redirect("/organizations/{A}/members/{number_member_a}/records")
@@ -519,6 +554,69 @@ def session_closed(key):
     return lambda w, actor, client: db.session.get(AttendanceSession, w.values[key]).checked_out_at is not None
 
 
+def shifts_of(key):
+    """How many shifts (open or cancelled) the world's activity ``key`` has."""
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(Shift).join(Activity, Activity.id == Shift.activity_id).where(
+            Activity.code == w.values[key]))
+
+
+def shift_status(key):
+    return lambda w, actor, client: db.session.get(Shift, w.values[key]).status
+
+
+def roster_of(key):
+    """The world's activity ``key``'s duty roster: (its start time, its rule), or None without one."""
+    def state(w, actor, client):
+        series = db.session.scalar(db.select(ShiftSeries).join(Activity, Activity.id == ShiftSeries.activity_id)
+                                   .where(Activity.code == w.values[key]))
+        return (series.start_time, series.rule) if series else None
+    return state
+
+
+def own_roster(key):
+    """The actor's membership of the world's activity ``key``'s roster: its status, or None."""
+    def state(w, actor, client):
+        volunteer = volunteer_for_user(actor) if actor is not None else None
+        if volunteer is None:
+            return None
+        return db.session.scalar(db.select(RosterMember.status).join(ShiftSeries).join(
+            Activity, Activity.id == ShiftSeries.activity_id).where(
+            Activity.code == w.values[key], RosterMember.volunteer_id == volunteer.id))
+    return state
+
+
+def own_shift_signup(key):
+    """The actor's sign-up status for the world's shift ``key`` (shift_r2), or None."""
+    def state(w, actor, client):
+        volunteer = volunteer_for_user(actor) if actor is not None else None
+        if volunteer is None:
+            return None
+        return db.session.scalar(db.select(Signup.status).where(Signup.shift_id == w.values[key],
+                                                                Signup.volunteer_id == volunteer.id))
+    return state
+
+
+def points_of_activity(key):
+    return lambda w, actor, client: db.session.scalar(
+        db.select(func.count()).select_from(ServicePoint).join(Activity, Activity.id == ServicePoint.activity_id)
+        .where(Activity.code == w.values[key]))
+
+
+def point_value(attribute):
+    """An attribute of point_a (name, status)."""
+    return lambda w, actor, client: getattr(
+        db.session.scalar(db.select(ServicePoint).where(ServicePoint.code == w.values["point_a"])), attribute)
+
+
+def posters_of_point(w, actor, client):
+    """point_a's posters: (serial, withdrawn) each."""
+    return tuple((serial, revoked) for serial, revoked in db.session.execute(
+        db.select(ServicePointPoster.serial, ServicePointPoster.revoked_at.is_not(None))
+        .join(ServicePoint, ServicePoint.id == ServicePointPoster.point_id)
+        .where(ServicePoint.code == w.values["point_a"]).order_by(ServicePointPoster.serial)))
+
+
 def manual_entry_count(w, actor, client):
     return db.session.scalar(db.select(func.count()).select_from(ManualEntry))
 
@@ -681,6 +779,28 @@ def manual_form(w, actor):
             "ended_at": _typed(activity.starts_at + dt.timedelta(minutes=65)), "reason": "phone battery died"}
 
 
+def shift_form(w, actor):
+    """One more shift of act_a, the day after it (act_a is tomorrow)."""
+    starts = utcnow() + dt.timedelta(days=2)
+    return {"starts_at": _typed(starts), "ends_at": _typed(starts + dt.timedelta(hours=3)), "capacity": "4",
+            "role": "driver"}
+
+
+def roster_form(start_time: str):
+    """roster_a's rule from its first day (a new roster for act_a, or roster_a's own moved to another time)."""
+    return lambda w, actor: roster_rule(w.values["roster_day"], start_time)
+
+
+#: a service point as its form posts it (created for now_a, or point_a renamed)
+POINT_FORM = {"name": "湟水河巡护站", "address": "3 Huangshui North Bank", "latitude": "36.6402",
+              "longitude": "101.7451", "radius_m": "200"}
+
+
+def poster_scan_here(w, actor) -> dict:
+    """A tap on the page point_a's poster opens, standing at the point."""
+    return {"event_id": "matrix-poster-0001", "latitude": "36.6171", "longitude": "101.7782"}
+
+
 def checkout_form(w, actor):
     # a check-out that has happened: a fixed one may not lie in the future
     return {"checked_out_at": _typed(utcnow() - dt.timedelta(minutes=1)), "reason": "forgot to scan out"}
@@ -831,7 +951,10 @@ WEB_PAGES = [
     # an approved organization's public feed of the shifts it recruits for (none for one not approved)
     get("/volunteer/calendar",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/calendar/{feed_a}.ics", *everyone(ICS)),
     get("/calendar/" + "N" * 43 + ".ics", *everyone(404)),
+    get("/shifts/{shift_a}.ics", *everyone(ICS)),
+    get("/shifts/{draft_shift}.ics", *everyone(404)),
     get("/shifts/999999999.ics", *everyone(404)),
     get("/organizations/{A}/shifts.ics", *everyone(ICS)),
     get("/organizations/{P}/shifts.ics", *everyone(404)),
@@ -856,6 +979,28 @@ WEB_PAGES = [
         LOGIN,     404,       404,       404,       200,       404,       200,       404,       404,       404),
     get("/activities/{act_a}/signups",
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    # shifts and the duty roster: the staff of the activity's organization
+    get("/activities/{roster_a}/shifts",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_b}/shifts",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    get("/activities/{draft_a}/shifts",
+        LOGIN,     404,       404,       404,       200,       404,       200,       404,       404,       404),
+    # service points and their posters: the staff of the activity's organization
+    get("/activities/{now_a}/points",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/activities/{now_b}/points",
+        LOGIN,     403,       403,       403,       403,       200,       403,       200,       403,       403),
+    get("/points/{point_a}",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/points/{point_a}/edit",
+        LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/points/{point_a}/posters/1.pdf",
+        LOGIN,     403,       403,       403,       PDF,       403,       PDF,       403,       403,       403),
+    get("/points/{point_a}/posters/2.pdf",
+        LOGIN,     403,       403,       403,       404,       403,       404,       403,       403,       403),
+    get("/points/NOSUCHPT",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
     # check-in: the staff of the activity's organization
     get("/activities/{now_a}/kiosk",
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
@@ -876,8 +1021,13 @@ WEB_PAGES = [
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
     get("/activities/{now_a}/shifts/{shift_a}/group",
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    # A's shift through B's activity: B's staff must not reach it
+    get("/activities/{now_b}/shifts/{shift_a}/group",
+        LOGIN,     403,       403,       403,       403,       404,       403,       404,       403,       403),
     get("/organizations/{A}/stations",
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
+    get("/organizations/{P}/stations",
+        LOGIN,     404,       404,       404,       404,       404,       404,       404,       403,       403),
     get("/activities/{now_a}/manual-entries",
         LOGIN,     403,       403,       403,       200,       403,       200,       403,       403,       403),
     # public: holds only the code from the URL (browsers fetch manifests without cookies)
@@ -889,6 +1039,14 @@ WEB_PAGES = [
     get("/k/{kiosk_a}",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/k/not-a-token",
+        404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
+    # the page a service point's poster opens: like the kiosk's (a QR reader may lowercase the path); a token the
+    # server did not print is 404 before anything else
+    get("/P/{poster_a}",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/p/{poster_a_lower}",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/P/not-a-token",
         404,       404,       404,       404,       404,       404,       404,       404,       404,       404),
     get("/volunteer/card",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
@@ -1157,6 +1315,54 @@ WEB_WRITES = [
     Row("POST", "/activities/{now_b}/signups/{pending_signup}/decision",
         signed_in(no(403), coord_b=no(404), admin_b=no(404)),
         data={"decision": "approve"}, state=signup_status("pending_signup")),
+    # shifts and rosters: A's staff add and cancel shifts and set the roster's rule; a volunteer joins or leaves the
+    # roster (member_a is on roster_a's), or signs up for or withdraws from one of its shifts
+    Row("POST", "/activities/{act_a}/shifts/add",
+        signed_in(no(403), coord_a=ok(SHIFTS_ACT_A), admin_a=ok(SHIFTS_ACT_A)),
+        data=shift_form, state=shifts_of("act_a"), after=plus_one),
+    Row("POST", "/activities/{roster_a}/shifts/{shift_r1}/cancel",
+        signed_in(no(403), coord_a=ok(SHIFTS_ROSTER_A), admin_a=ok(SHIFTS_ROSTER_A)),
+        data={"reason": "the hall is closed"}, state=shift_status("shift_r1"), after=becomes("cancelled")),
+    # A's shift through B's activity: B's staff must not reach it
+    Row("POST", "/activities/{now_b}/shifts/{shift_r1}/cancel", signed_in(no(403), coord_b=no(404), admin_b=no(404)),
+        data={"reason": "the hall is closed"}, state=shift_status("shift_r1")),
+    Row("POST", "/activities/{act_a}/roster",
+        signed_in(no(403), coord_a=ok(SHIFTS_ACT_A), admin_a=ok(SHIFTS_ACT_A)),
+        data=roster_form("09:00"), state=roster_of("act_a"),
+        after=lambda before, w, actor: roster_of("roster_a")(w, actor, None)),
+    Row("POST", "/activities/{roster_a}/roster",
+        signed_in(no(403), coord_a=ok(SHIFTS_ROSTER_A), admin_a=ok(SHIFTS_ROSTER_A)),
+        data=roster_form("14:00"), state=roster_of("roster_a"), after=lambda before, w, actor: ("14:00", before[1])),
+    Row("POST", "/activities/{roster_a}/roster/join",
+        signed_in(no(PROFILE), member_a=no(ROSTER_A), volunteer=ok(ROSTER_A)),
+        data={}, state=own_roster("roster_a"), after=becomes("active")),
+    Row("POST", "/activities/{roster_a}/roster/leave",
+        signed_in(no(PROFILE), member_a=ok(ROSTER_A), volunteer=no(ROSTER_A)),
+        data={}, state=own_roster("roster_a"), after=becomes("left")),
+    Row("POST", "/activities/{roster_a}/signup",
+        signed_in(no(PROFILE), member_a=no(ROSTER_A), volunteer=ok(ROSTER_A)),
+        data=lambda w, actor: {"shift": w.values["shift_r2"]}, state=own_shift_signup("shift_r2"),
+        after=becomes("accepted")),
+    Row("POST", "/activities/{roster_a}/withdraw",
+        signed_in(no(PROFILE), member_a=ok(ROSTER_A), volunteer=no(ROSTER_A)),
+        data=lambda w, actor: {"shift": w.values["shift_r2"]}, state=own_shift_signup("shift_r2"),
+        after=becomes("withdrawn")),
+    # service points: A's staff set one up (with its first poster), edit it, print another poster, withdraw one,
+    # retire the point
+    Row("POST", "/activities/{now_a}/points",
+        signed_in(no(403), coord_a=ok(Redirect("/points/[A-Z0-9]+")), admin_a=ok(Redirect("/points/[A-Z0-9]+"))),
+        data=POINT_FORM, state=points_of_activity("now_a"), after=plus_one),
+    Row("POST", "/activities/{now_b}/points", signed_in(no(403), coord_b=ok(Redirect("/points/[A-Z0-9]+")),
+                                                         admin_b=ok(Redirect("/points/[A-Z0-9]+"))),
+        data=POINT_FORM, state=points_of_activity("now_b"), after=plus_one),
+    Row("POST", "/points/{point_a}/edit", signed_in(no(403), coord_a=ok(POINT_A), admin_a=ok(POINT_A)),
+        data=POINT_FORM, state=point_value("name"), after=becomes(POINT_FORM["name"])),
+    Row("POST", "/points/{point_a}/posters", signed_in(no(403), coord_a=ok(POINT_A), admin_a=ok(POINT_A)),
+        data={}, state=posters_of_point, after=lambda before, w, actor: (*before, (2, False))),
+    Row("POST", "/points/{point_a}/posters/1/revoke", signed_in(no(403), coord_a=ok(POINT_A), admin_a=ok(POINT_A)),
+        data={"poster1-reason": "lost"}, state=posters_of_point, after=becomes(((1, True),))),
+    Row("POST", "/points/{point_a}/retire", signed_in(no(403), coord_a=ok(POINT_A), admin_a=ok(POINT_A)),
+        data={}, state=point_value("status"), after=becomes("retired")),
     Row("POST", "/organizations/{A}/entries/decision",
         signed_in(no(403), coord_a=ok(LEDGER_PAGE_A), admin_a=ok(LEDGER_PAGE_A)),
         data=lambda w, actor: {"entries": w.values["ledger_a"], "decision": "approve", "reason": ""},
@@ -1204,6 +1410,9 @@ WEB_WRITES = [
     # (refused, the refusal kept but not accepted)
     Row("POST", "/k/{kiosk_a}", signed_in(no(PROFILE), member_a=ok(200), volunteer=no(403)),
         data={"event_id": "matrix-kiosk-0001"}, state=accepted_scans, after=plus_one),
+    # the same at point_a's poster, with the phone's location
+    Row("POST", "/P/{poster_a}", signed_in(no(PROFILE), member_a=ok(200), volunteer=no(403)),
+        data=poster_scan_here, state=accepted_scans, after=plus_one),
     # the scanner page's JSON endpoint: 401 (not a redirect) for nobody signed in
     Row("POST", "/activities/{now_a}/scans",
         everyone(no(403), anonymous=no(401), coord_a=ok(201), admin_a=ok(201)),
@@ -1313,6 +1522,10 @@ API_CALLS = [
     get("/api/v1/activities/{act_a}",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/api/v1/activities/{draft_a}",
+        E404,      E404,      E404,      E404,      200,       E404,      200,       E404,      E404,      E404),
+    get("/api/v1/activities/{roster_a}/shifts",
+        200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
+    get("/api/v1/activities/{draft_a}/shifts",
         E404,      E404,      E404,      E404,      200,       E404,      200,       E404,      E404,      E404),
     get("/api/v1/activities/NOSUCHACT",
         E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404,      E404),
