@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,51 +27,16 @@ from volunteer_registry.organizations.models import Organization, StaffRole
 from volunteer_registry.timeutil import LOCAL_ZONE
 
 from ..conftest import PASSWORD, valid_credit_code, valid_resident_id
-from .conftest import TIMEOUT_MS
+from .journeys import DESKTOP, PHONE, ROOT, Journey, decode_qr, fresh, sign_in
 
 time_machine = pytest.importorskip("time_machine", reason="pip install -r requirements.txt")
 expect = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt").expect
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "journey"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 ORG_NAME = "玉树州结古镇青年志愿者协会"
 ACTIVITY = "结古寺广场清洁"
-
-
-class Journey:
-    """The people, each with a browser context of their own, and the screenshots taken on the way."""
-
-    def __init__(self, browser, live_server):
-        self.browser, self.base = browser, live_server.url
-        self.contexts = []
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
-            old.unlink()
-
-    def person(self, device: dict):
-        context = self.browser.new_context(base_url=self.base, locale="en-US", **device)
-        context.set_default_timeout(TIMEOUT_MS)
-        self.contexts.append(context)
-        return context.new_page()
-
-    def shot(self, target, name: str) -> Path:
-        """A screenshot of a whole page, or of one element (a locator)."""
-        self.step += 1
-        path = ARTIFACTS / f"{self.step:02d}-{name}.png"
-        if hasattr(target, "goto"):
-            target.screenshot(path=str(path), full_page=True)
-        else:
-            target.screenshot(path=str(path))
-        return path
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
 
 
 def sign_up(page, identifier: str) -> None:
@@ -90,37 +54,14 @@ def sign_up(page, identifier: str) -> None:
     page.wait_for_load_state()
 
 
-def sign_in(page, identifier: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=identifier]", identifier)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
-
-
-def decode_qr(image: Path) -> str:
-    """What a phone's camera reads: zbarimg on the image, one QR code expected."""
-    result = subprocess.run(["zbarimg", "--quiet", "--raw", str(image)], capture_output=True, text=True,
-                            timeout=60)
-    lines = result.stdout.split()
-    assert result.returncode == 0 and len(lines) == 1, (result.returncode, result.stdout, result.stderr)
-    return lines[0]
-
-
 def local_input(moment: dt.datetime) -> str:
     """A datetime-local input's value, in Beijing time."""
     return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
 
 
-def fresh(query):
-    """Rows as the server committed them."""
-    db.session.rollback()
-    return db.session.execute(query).all()
-
-
 @pytest.fixture
 def journey(browser, live_server):
-    journey = Journey(browser, live_server)
+    journey = Journey(browser, live_server, ARTIFACTS)
     try:
         yield journey
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,72 +24,18 @@ from volunteer_registry.ledger.models import LedgerEntry, LedgerState
 from volunteer_registry.points.models import ServicePoint
 from volunteer_registry.timeutil import LOCAL_ZONE
 
-from ..conftest import PASSWORD
-from .conftest import TIMEOUT_MS
+from .journeys import PHONE, ROOT, Journey, decode_qr, fresh, sign_in
 
 time_machine = pytest.importorskip("time_machine", reason="pip install -r requirements.txt")
 expect = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt").expect
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "roster"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 #: the service point: Jiegu's square, and a phone 40 m from it
 POINT = {"latitude": 33.00540, "longitude": 97.00850}
 NEAR = {"latitude": 33.00576, "longitude": 97.00850}
-
-
-class Journey:
-    """The people, each with a browser context of their own, and the screenshots taken on the way."""
-
-    def __init__(self, browser, live_server):
-        self.browser, self.base = browser, live_server.url
-        self.contexts = []
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
-            old.unlink()
-
-    def person(self, device: dict, **options):
-        context = self.browser.new_context(base_url=self.base, locale="en-US", **device, **options)
-        context.set_default_timeout(TIMEOUT_MS)
-        self.contexts.append(context)
-        return context.new_page()
-
-    def shot(self, page, name: str) -> Path:
-        self.step += 1
-        path = ARTIFACTS / f"{self.step:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
-
-
-def sign_in(page, identifier: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=identifier]", identifier)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
-
-
-def decode_qr(image: Path) -> str:
-    """What a phone's camera reads: zbarimg on the image, one QR code expected."""
-    result = subprocess.run(["zbarimg", "--quiet", "--raw", str(image)], capture_output=True, text=True,
-                            timeout=60)
-    lines = result.stdout.split()
-    assert result.returncode == 0 and len(lines) == 1, (result.returncode, result.stdout, result.stderr)
-    return lines[0]
-
-
-def fresh(query):
-    """Rows as the server committed them."""
-    db.session.rollback()
-    return db.session.execute(query).all()
 
 
 def fits_the_phone(page) -> None:
@@ -101,7 +46,7 @@ def fits_the_phone(page) -> None:
 
 @pytest.fixture
 def journey(browser, live_server):
-    journey = Journey(browser, live_server)
+    journey = Journey(browser, live_server, ARTIFACTS)
     try:
         yield journey
     finally:
