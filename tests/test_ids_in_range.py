@@ -1,8 +1,9 @@
 """Ids out of range are 404 (in a URL) or a field error (in a form), never a 500.
 
 SQLite stores integers in 64 bits and raises ``OverflowError`` when a larger one is bound to a query; PostgreSQL's
-keys are 32 or 64 bits. Every route whose URL takes an id is tried with ids just past both limits, by the role that
-may use the route, so the request reaches the code that would query with it.
+keys (INTEGER) are 32 bits, and a larger number bound to a query there fails the whole transaction. Every route
+whose URL takes an id is tried with ids just past both limits, by the role that may use the route, so the request
+reaches the code that would query with it.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from volunteer_registry.ledger.models import LedgerState
 
 from .conftest import login
 
-TOO_LARGE = (2**63, 2**64 + 5, 10**40)
+TOO_LARGE = (2**31, 2**32 + 5, 2**63, 2**64 + 5, 10**40)
 
 
 def _int_rules(app):

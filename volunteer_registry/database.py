@@ -8,9 +8,10 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 
-#: the largest key either database can hold (SQLite's integers and PostgreSQL's bigint are 64-bit signed); a larger
-#: number bound to a query raises OverflowError on SQLite, so no id from outside may exceed it
-MAX_ID = 2**63 - 1
+#: the largest key every table can hold: the keys are INTEGER columns, 32-bit signed on PostgreSQL (a larger number
+#: bound to a query there fails the whole transaction, and on SQLite past 64 bits raises OverflowError), so no id
+#: from outside may exceed it
+MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -414,3 +414,15 @@ def test_a_roster_replacing_the_unused_one_off_shift_takes_its_times_from_the_ro
     create_series(coordinator, activity, weekly(until="2027-03-30"), NOW)
     assert (activity.starts_at, activity.ends_at) == (beijing(dt.date(2027, 1, 5), 9),
                                                       beijing(dt.date(2027, 3, 30), 12))
+
+
+@pytest.mark.parametrize("shift", ["2147483648", "2200000000", "99999999999999999999", "-1", "0", "x"])
+def test_a_shift_id_past_the_largest_key_is_unknown(make, shift):
+    """Past INTEGER's 32 bits a shift id would fail PostgreSQL's whole transaction; it is shift_unknown instead."""
+    activity = roster_activity(make)
+    volunteer = make.volunteer()
+    with pytest.raises(ActivityError) as info:
+        sign_up(make.account_of(volunteer), activity, NOW, shift=shift)
+    assert info.value.code == "shift_unknown"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Signup)
+                             .where(Signup.volunteer_id == volunteer.id)) == 0

@@ -11,6 +11,7 @@ from .. import signals
 from ..accounts.permissions import require
 from ..audit.services import record_event
 from ..codes import new_public_code
+from ..database import MAX_ID
 from ..errors import DomainError
 from ..extensions import db
 from ..models import utcnow
@@ -271,9 +272,10 @@ def shift_of(activity: Activity, shift: Shift | int | None) -> Shift:
         return shift
     if not isinstance(shift, Shift):
         try:
-            shift = db.session.get(Shift, int(shift))
+            number = int(shift)
         except (TypeError, ValueError, OverflowError):
-            shift = None
+            number = 0
+        shift = db.session.get(Shift, number) if 1 <= number <= MAX_ID else None
     if shift is None or shift.activity_id != activity.id:
         raise ActivityError("shift_unknown", field="shift")
     return shift

@@ -29,6 +29,7 @@ from ..access import load_activity, loads_activity, loads_organization
 from ..accounts.permissions import can
 from ..activities.queries import activity_by_code
 from ..codes import normalize_volunteer_number
+from ..database import MAX_ID
 from ..errors import Forbidden, NotFound, apply_to_form
 from ..extensions import db, limiter
 from ..integrity.services import IntegrityRefusal
@@ -117,7 +118,7 @@ def shift_id_of(raw) -> int | None:
     """A shift id from a query argument or a JSON field: None when absent, ValueError when it is not one."""
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool) or not _SHIFT_ID.fullmatch(str(raw)):
+    if isinstance(raw, bool) or not _SHIFT_ID.fullmatch(str(raw)) or not 1 <= int(raw) <= MAX_ID:
         raise ValueError(raw)
     return int(raw)
 
