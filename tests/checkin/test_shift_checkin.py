@@ -165,3 +165,27 @@ def test_the_day_view_lists_each_shifts_volunteers_with_their_state_and_places(a
     assert "Evening desk" in later and "4 places open" in later and "1 signed up" in later
     assert volunteer.name in later and "not yet here" in later
     assert client.get(f"/activities/{activity.code}/day?shift=x").status_code == 404
+
+
+def test_a_session_left_open_closes_at_its_shifts_end_while_the_activity_runs_on(app, rota):
+    """Nobody checked out of the shift on now: once its end and the grace period are past, the batch closes the
+    session at the shift's end (flagged auto_closed) and records it, hours before the activity itself ends; the
+    later shift is untouched."""
+    from volunteer_registry.checkin.services import ScanRequest, close_ended_activities, record_scan
+    from volunteer_registry.ledger.models import LedgerEntry
+
+    activity, shifts, volunteer, coordinator = rota
+    now = utcnow().replace(microsecond=0)
+    result = record_scan(coordinator, ScanRequest(event_id=uuid.uuid4().hex, activity_code=activity.code,
+                                                  volunteer_number=volunteer.volunteer_number, direction="in"),
+                         now=now)
+    assert result.accepted and result.session.shift_id == shifts["now"].id
+    grace = T(minutes=activity.grace_minutes)
+    assert close_ended_activities(shifts["now"].ends_at + grace - T(minutes=1)) == 0  # within the grace period
+    assert close_ended_activities(shifts["now"].ends_at + grace + T(minutes=1)) == 1
+    session = db.session.get(AttendanceSession, result.session.id)
+    assert (session.checked_out_at, "auto_closed" in session.flags) == (shifts["now"].ends_at, True)
+    assert shifts["now"].ends_at + grace < activity.ends_at  # the activity runs on
+    entry = db.session.scalar(sa.select(LedgerEntry).where(LedgerEntry.session_id == session.id))
+    served = int((shifts["now"].ends_at - session.checked_in_at).total_seconds() // 60)
+    assert (entry.shift_id, entry.minutes) == (shifts["now"].id, served) and served >= 179
