@@ -59,6 +59,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
         certificates,
         checkin,
         corrections,
+        exchange,
         home,
         keys,
         ledger,
@@ -75,7 +76,7 @@ def create_app(config: dict | None = None, *, instance_path: str | None = None) 
     # each part hands over its blueprint with all its routes attached
     for part in (home, accounts, organizations, volunteers, activities, checkin, points, calendars, ledger,
                  corrections, records, certificates, verification, reports, keys, audit, notifications, supervision,
-                 api):
+                 exchange, api):
         app.register_blueprint(part.blueprint())
     csrf.exempt(api.bp)
 

@@ -23,21 +23,32 @@ def check_character(body: str) -> str:
     return ALPHABET[(n - total % n) % n]
 
 
-def new_volunteer_number() -> str:
+def new_checked_code() -> str:
     """Three groups of four characters (``K7QF-3MXA-9T44``): eleven random ones and a check character."""
     body = random_code(11)
     raw = body + check_character(body)
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def normalize_volunteer_number(text: str) -> str | None:
-    """The canonical form of a typed volunteer number, or None when it cannot be one (bad character or check)."""
+def normalize_checked_code(text: str) -> str | None:
+    """The canonical form of a typed code of :func:`new_checked_code`'s shape, or None when it cannot be one (bad
+    character, length or check character)."""
     raw = re.sub(r"[\s\-]", "", (text or "").upper())
     if len(raw) != 12 or any(ch not in _VALUE for ch in raw):
         return None
     if check_character(raw[:11]) != raw[11]:
         return None
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def new_volunteer_number() -> str:
+    """A volunteer's number: a checked code (``K7QF-3MXA-9T44``)."""
+    return new_checked_code()
+
+
+def normalize_volunteer_number(text: str) -> str | None:
+    """The canonical form of a typed volunteer number, or None when it cannot be one (bad character or check)."""
+    return normalize_checked_code(text)
 
 
 def new_public_code(length: int = 8) -> str:

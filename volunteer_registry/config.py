@@ -72,6 +72,15 @@ class Config:
     #: certificates' QR codes, the kiosk's QR), e.g. https://volunteer.example.gov.cn; never the request's Host.
     #: Required in production; elsewhere SERVER_NAME, else http://localhost:5000 (links.py)
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    #: the key of the ID-number hash that registries exchange (docs/EXCHANGE.md): shared by every registry of the
+    #: exchange network (a province's, or the ministry's), so that two systems can tell that a record is of the same
+    #: person without either revealing the number. Unset: bundles carry no such hash and transfers in are refused.
+    EXCHANGE_ID_KEY = os.environ.get("EXCHANGE_ID_KEY")
+    #: the superior platform this registry pushes its feed to, and the token it issued for that (both or neither)
+    EXCHANGE_PUSH_URL = os.environ.get("EXCHANGE_PUSH_URL")
+    EXCHANGE_PUSH_TOKEN = os.environ.get("EXCHANGE_PUSH_TOKEN")
+    #: transfer codes tried per address: a code is 12 characters of 24, but a guess costs nothing else
+    TRANSFER_RATE_LIMIT = "10 per minute"
     VERIFY_RATE_LIMIT = "60 per minute"
     #: scans per scanning account (token or session): ten a second on average, enough for an offline queue's flush
     SCAN_RATE_LIMIT = "600 per minute"

@@ -4,7 +4,6 @@ recomputes all of it from the rows. The entries and their decisions are services
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from ..organizations.models import Organization
 from ..volunteers.vault import volunteer_pseudonym
 from . import aggregates
 from .checkpoint import checkpoint_body, open_note, sign_note
+from .leaves import text_sha256
 from .merkle import CompactRange, StoredTree, leaf_hash
 from .models import LedgerCheckpoint, LedgerEntry, LedgerLeaf, LedgerState
 from .services import fold_ledger
@@ -50,8 +50,6 @@ def leaf_bytes(values, organization_code: str | None, activity_code: str | None)
     """The leaf of an entry given as its column values (a row or a mapping with ``LEAF_COLUMNS``): canonical JSON
     (RFC 8785: sorted keys, no spaces, UTF-8; integers and strings only). The volunteer is a keyed pseudonym and the
     free text is only hashed, so no leaf names anyone."""
-    text = {"activity_title": values["activity_title"], "place": values["place"], "recipient": values["recipient"],
-            "content": values["content"], "person_in_charge": values["person_in_charge"], "reason": values["reason"]}
     service_date = values["service_date"]
     record = {
         "v": 1, "id": values["id"], "kind": values["kind"], "volunteer": volunteer_pseudonym(values["volunteer_id"]),
@@ -60,8 +58,7 @@ def leaf_bytes(values, organization_code: str | None, activity_code: str | None)
         "started_at": _iso(values["started_at"]), "ended_at": _iso(values["ended_at"]),
         "service_date": service_date.isoformat() if service_date else None, "source": values["source"],
         "flags": sorted(values["flags"] or []), "actor": values["actor_id"], "created_at": _iso(values["created_at"]),
-        "text_sha256": hashlib.sha256(json.dumps(text, sort_keys=True, separators=(",", ":"),
-                                                 ensure_ascii=False).encode()).hexdigest(),
+        "text_sha256": text_sha256(values),
     }
     if values["certificate_code"] is not None:  # only certificate entries carry it: older leaves keep their bytes
         record["certificate"] = values["certificate_code"]

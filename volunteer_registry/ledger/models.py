@@ -10,7 +10,18 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..activities.schemas import ADDRESS_MAX, PERSON_IN_CHARGE_MAX, RECIPIENT_MAX, TITLE_MAX
@@ -199,3 +210,45 @@ class LedgerCheckpoint(db.Model):
 
 
 make_append_only(LedgerCheckpoint.__table__)
+
+
+class TransferredService(db.Model):
+    """A service entry recorded by another registry and transferred here with the volunteer's consent
+    (docs/EXCHANGE.md): it keeps its origin (the system's log, the organization, the entry and its leaf), counts in
+    the volunteer's totals and stars here when the origin approved it, and is never certified here (only the
+    recording organization certifies, and it is not one of ours). One row per origin entry, however often it
+    comes; a later bundle (a larger checkpoint of the origin's log) brings the origin's later decisions."""
+
+    __tablename__ = "transferred_services"
+    __table_args__ = (
+        UniqueConstraint("origin", "source_entry_id"),
+        CheckConstraint(f"status IN ({_in(STATES)})", name="status"),
+        CheckConstraint("minutes >= 0", name="minutes"),
+        Index("ix_transferred_services_volunteer_id_status", "volunteer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    #: the origin's log (its checkpoints' origin line): with the entry's id there, what makes the row unique. The
+    #: exchange part keeps the peers and the transfers (``transfers.id`` here, by value: the ledger does not import
+    #: the exchange that builds on it)
+    origin: Mapped[str] = mapped_column(String(200))
+    transfer_id: Mapped[int]  #: the transfer that last changed it
+    source_entry_id: Mapped[int] = mapped_column(BigInteger)  #: the entry's id in the origin's ledger
+    leaf_index: Mapped[int] = mapped_column(BigInteger)  #: its leaf in the origin's log
+    as_of_size: Mapped[int] = mapped_column(BigInteger)  #: the origin's checkpoint the status was read at
+    organization_code: Mapped[str] = mapped_column(String(16))
+    organization_name: Mapped[str] = mapped_column(String(200))
+    activity_title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
+    place: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
+    content: Mapped[str | None] = mapped_column(String(120))
+    service_date: Mapped[dt.date | None] = mapped_column(Date)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  #: as the origin decided
+    minutes: Mapped[int]  #: the minutes that count, as the origin decided
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return str(STATES.get(self.status, self.status))

@@ -27,7 +27,8 @@ from ..text import check_plain_text
 from ..timeutil import local
 from ..volunteers.models import Volunteer
 from . import aggregates  # noqa: F401  (its listeners keep the monthly totals in step with every flush of ledger_states)
-from .models import LIVE_STATES, LedgerEntry, LedgerState
+from .fold import Fact, fold
+from .models import LIVE_STATES, LedgerEntry, LedgerState, TransferredService
 from .schemas import DECISIONS_PER_CALL, STAR_HOURS
 
 #: decisions per request, as the API documents it
@@ -475,6 +476,8 @@ class Hours:
     by_organization: dict[int, int] = field(default_factory=dict)
     by_year: dict[int, int] = field(default_factory=dict)
     pending_minutes: int = 0
+    #: approved minutes recorded by other registries and transferred here (counted in ``minutes`` and the stars)
+    transferred_minutes: int = 0
 
     @property
     def hours(self) -> float:
@@ -498,7 +501,9 @@ class Hours:
 
 
 def hours_of(volunteer_id: int, organization_id: int | None = None) -> Hours:
-    """Totals from the projection (indexed by volunteer), never a fold of the whole ledger."""
+    """Totals from the projection (indexed by volunteer), never a fold of the whole ledger. The whole (no
+    ``organization_id``) includes the approved service transferred from other registries; an organization's never
+    does."""
     query = db.select(LedgerState.organization_id, LedgerState.service_date, LedgerState.status,
                       func.sum(LedgerState.minutes)).where(
         LedgerState.volunteer_id == volunteer_id, LedgerState.status.in_(LIVE_STATES))
@@ -515,38 +520,25 @@ def hours_of(volunteer_id: int, organization_id: int | None = None) -> Hours:
         hours.by_organization[org_id] = hours.by_organization.get(org_id, 0) + minutes
         if day is not None:
             hours.by_year[day.year] = hours.by_year.get(day.year, 0) + minutes
+    if organization_id is None:  # service transferred from another registry counts in the whole, never an org's
+        for day, minutes in db.session.execute(
+                db.select(TransferredService.service_date, func.sum(TransferredService.minutes))
+                .where(TransferredService.volunteer_id == volunteer_id, TransferredService.status == "approved")
+                .group_by(TransferredService.service_date)):
+            minutes = int(minutes or 0)
+            hours.minutes += minutes
+            hours.transferred_minutes += minutes
+            if day is not None:
+                hours.by_year[day.year] = hours.by_year.get(day.year, 0) + minutes
     return hours
 
 
 def fold_ledger() -> dict[int, dict]:
     """Service entry id → its status, counted minutes, counted interval and waiting correction, recomputed from
-    the entries alone: the definition that the projection (``ledger_states``) must equal.
-
-    A correction waits until an approval refers to it (its minutes, and its times when it has them, then count)
-    or a rejection does (it is dropped); an annulment drops a waiting one with the entry."""
-    states: dict[int, dict] = {}
-    corrections: dict[int, LedgerEntry] = {}
-    for entry in db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id)):
-        if entry.kind == "service":
-            states[entry.id] = {"status": "pending", "minutes": entry.minutes or 0, "started_at": entry.started_at,
-                                "ended_at": entry.ended_at, "pending_correction_id": None}
-        elif entry.kind == "correction" and entry.refers_to_id in states:
-            corrections[entry.id] = entry
-            states[entry.refers_to_id]["pending_correction_id"] = entry.id
-        elif entry.refers_to_id in corrections:  # a decision about a correction
-            correction = corrections.pop(entry.refers_to_id)
-            state = states[correction.refers_to_id]
-            state["pending_correction_id"] = None
-            if entry.kind == "approval":
-                state["minutes"] = correction.minutes or 0
-                if correction.ended_at is not None:
-                    state["started_at"], state["ended_at"] = correction.started_at, correction.ended_at
-        elif entry.refers_to_id in states:
-            state = states[entry.refers_to_id]
-            state["status"] = {"approval": "approved", "rejection": "rejected", "annulment": "annulled"}[entry.kind]
-            if entry.kind == "annulment":
-                state["pending_correction_id"] = None
-    return states
+    the entries alone (ledger/fold.py): the definition that the projection (``ledger_states``) must equal."""
+    rows = db.session.execute(db.select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.refers_to_id,
+                                        LedgerEntry.minutes, LedgerEntry.started_at, LedgerEntry.ended_at))
+    return fold(Fact(*row) for row in rows)
 
 
 def fold_states() -> dict[int, tuple[str, int]]:

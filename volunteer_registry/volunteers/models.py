@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
 from .identity import GENDERS, ID_TYPES
-from .schemas import EMAIL_MAX, NAME_MAX, PHONE_MAX
+from .schemas import EMAIL_MAX, NAME_MAX, NATIONAL_NUMBER_MAX, PHONE_MAX
 
 
 def _in(values) -> str:
@@ -26,6 +26,8 @@ class Volunteer(db.Model):
     __table_args__ = (
         CheckConstraint(f"gender IN ({_in(GENDERS)})", name="gender"),
         CheckConstraint(f"id_type IN ({_in(ID_TYPES)})", name="id_type"),
+        #: one national number, one volunteer (a unique index: migration 0012 could add one to SQLite in place)
+        Index("ix_volunteers_national_number", "national_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +42,9 @@ class Volunteer(db.Model):
     #: HMAC of type and number: one document, one volunteer
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_masked: Mapped[str] = mapped_column(String(32))
+    #: the national volunteer service system's unified number for this person, when known (entered, imported or
+    #: matched): printed on certificates and carried in the exchange
+    national_number: Mapped[str | None] = mapped_column(String(NATIONAL_NUMBER_MAX))
     phone: Mapped[str] = mapped_column(String(PHONE_MAX))
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
     region_code: Mapped[str] = mapped_column(String(6), index=True)

@@ -14,6 +14,8 @@ PHONE_MAX = 20
 EMAIL_MAX = 254
 SKILLS_MAX = 500
 ID_NUMBER_TYPED_MAX = 32
+#: the national volunteer service system's unified volunteer number: its digits and capital letters, as issued
+NATIONAL_NUMBER_MAX = 32
 
 #: PUT /me/volunteer, and the profile form
 VOLUNTEER_PROFILE = Schema("VolunteerProfile", {
