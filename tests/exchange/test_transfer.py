@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.conftest import login
 from tests.ledger.test_ledger import serve, site  # noqa: F401  (the fixture)
 from volunteer_registry.audit.models import AuditEvent
+from volunteer_registry.certificates.services import CertificateError, issue_certificate
 from volunteer_registry.exchange import services
 from volunteer_registry.exchange.bundle import build_bundle
 from volunteer_registry.exchange.models import Peer, Transfer, TransferCode
@@ -39,6 +40,8 @@ from volunteer_registry.models import utcnow
 
 PEER_ORIGIN = "peer.registry.example/ledger"
 PEER_URL = "https://peer.registry.example"
+#: a certificate's period around today
+YEAR = (dt.date.today() - dt.timedelta(days=365), dt.date.today() + dt.timedelta(days=1))
 
 
 def _key(seed: int) -> Ed25519PrivateKey:
@@ -224,3 +227,20 @@ def test_the_volunteers_page_makes_a_code_and_reports_a_refusal_at_its_field(exc
     assert [details["code"] for details in codes] == ["code_invalid", "peer_unknown"]
     download = client.get("/volunteer/record.json")
     assert download.status_code == 200 and download.get_json()["format"] == BUNDLE_FORMAT
+
+
+def test_transferred_service_is_never_certified_here(exchange, make):
+    """Who records certifies: the organization here certifies its own approved minutes, not those transferred."""
+    activity, _coordinator, admin, zhuoma, tashi = exchange
+    import_bundle(zhuoma, as_peers(build_bundle(zhuoma), _key(7)))
+    db.session.commit()
+    assert hours_of(zhuoma.id).transferred_minutes == 100
+    admin.display_name = "Ma Li"
+    certificate = issue_certificate(admin, activity.organization, zhuoma, *YEAR, render=False)
+    assert certificate.minutes == hours_of(zhuoma.id, activity.organization_id).minutes == 100  # its own 100
+    # a volunteer whose only approved service was transferred has nothing here to certify
+    other = make.org()
+    make.org_admin_of(other).display_name = "Zhang Wei"
+    with pytest.raises(CertificateError) as refused:
+        issue_certificate(make.org_admin_of(other), other, zhuoma, *YEAR, render=False)
+    assert refused.value.code == "no_approved_service"
