@@ -61,6 +61,8 @@ from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Sc
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.corrections.models import CorrectionRequest
 from volunteer_registry.corrections.services import report_omission
+from volunteer_registry.exchange.models import TransferCode
+from volunteer_registry.exchange.services import create_transfer_code
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.ledger.models import LedgerLeaf, LedgerState
@@ -226,6 +228,7 @@ def build_world(make: Factory) -> World:
     roster_shifts = list(db.session.scalars(db.select(Shift).where(Shift.series_id == series.id)
                                             .order_by(Shift.starts_at)))
     _feed, feed_token = open_feed(users["member_a"])
+    transfer_code, _row = create_transfer_code(member, users["member_a"])
     draft_shift = db.session.scalar(db.select(Shift.id).where(Shift.activity_id == activities["draft_a"].id))
     for user in users.values():  # one unread notification each, for the rows that read or mark them
         notify(user, "membership.decided", organization="Organization A", decision="approved")
@@ -251,7 +254,7 @@ def build_world(make: Factory) -> World:
         "point_a": point_a.code, "poster_a": poster_token(point_a, poster_a),
         "poster_a_lower": poster_token(point_a, poster_a).lower(), "roster_a": roster_a.code,
         "roster_day": first_day, "shift_r1": roster_shifts[0].id, "shift_r2": roster_shifts[1].id,
-        "feed_a": feed_token, "draft_shift": draft_shift,
+        "feed_a": feed_token, "draft_shift": draft_shift, "transfer_a": transfer_code,
     }
     id_numbers = {key: decrypt_id_number(v.id_number_encrypted) for key, v in applicants.items()}
     return World(users, orgs, memberships, id_numbers, member_token, target, values)
@@ -356,6 +359,7 @@ E401 = Err(401, "token_required")
 E403 = Err(403, "forbidden")
 E404 = Err(404, "not_found")
 NO_PROFILE = Err(422, "volunteer_profile_required")
+NO_RECORD = Err(404, "no_volunteer_record")
 
 
 def _cells(anonymous, default, overrides: dict) -> tuple:
@@ -432,6 +436,27 @@ def own_calendar_feeds(w, actor, client):
         return None
     return db.session.scalar(db.select(func.count()).select_from(AuditEvent).where(
         AuditEvent.actor_id == actor.id, AuditEvent.action.in_(("calendar.opened", "calendar.reset"))))
+
+
+def own_transfer_codes(w, actor, client):
+    """How many transfer codes the actor's volunteer record has, or None without one."""
+    volunteer = volunteer_for_user(actor) if actor is not None else None
+    if volunteer is None:
+        return None
+    return db.session.scalar(db.select(func.count()).select_from(TransferCode)
+                             .where(TransferCode.volunteer_id == volunteer.id))
+
+
+def refused_transfers(w, actor, client):
+    """Transfers in refused for the actor (audited, whatever the reason)."""
+    if actor is None:
+        return 0
+    return db.session.scalar(db.select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.actor_id == actor.id, AuditEvent.action == "exchange.transfer_refused"))
+
+
+def spent_transfer_codes(w, actor, client):
+    return db.session.scalar(db.select(func.count()).select_from(TransferCode).where(TransferCode.used_at.is_not(None)))
 
 
 def request_status(key):
@@ -951,6 +976,13 @@ WEB_PAGES = [
     # an approved organization's public feed of the shifts it recruits for (none for one not approved)
     get("/volunteer/calendar",
         LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    # the exchange: a volunteer's transfer page (codes out, the form in), and their signed record as a file
+    get("/volunteer/record/transfer",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/volunteer/record/transfer-in",
+        LOGIN,     PROFILE,   200,       200,       PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
+    get("/volunteer/record.json",
+        LOGIN,     PROFILE,   JSON,      JSON,      PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE,   PROFILE),
     get("/calendar/{feed_a}.ics", *everyone(ICS)),
     get("/calendar/" + "N" * 43 + ".ics", *everyone(404)),
     get("/shifts/{shift_a}.ics", *everyone(ICS)),
@@ -1288,6 +1320,12 @@ WEB_WRITES = [
         data={}, state=id_number_views(own=True), after=plus_one, shows=own_id_number),
     Row("POST", "/volunteer/calendar", signed_in(no(PROFILE), member_a=ok(200), volunteer=ok(200)),
         data={}, state=own_calendar_feeds, after=plus_one),
+    Row("POST", "/volunteer/record/transfer-codes", signed_in(no(PROFILE), member_a=ok(200), volunteer=ok(200)),
+        data={}, state=own_transfer_codes, after=plus_one),
+    # a transfer in from a system this one does not trust: refused at its field, and the refusal audited
+    Row("POST", "/volunteer/record/transfer-in", signed_in(no(PROFILE), member_a=ok(422), volunteer=ok(422)),
+        data={"url": "https://registry.elsewhere.example", "code": "K7QF-3MXA-9T44"}, state=refused_transfers,
+        after=plus_one),
     # activities
     Row("POST", "/activities/{act_a}/signup", signed_in(no(PROFILE), member_a=ok(ACT_A), volunteer=ok(ACT_A)),
         data={}, state=own_signup("act_a"), after=becomes("accepted")),
@@ -1479,6 +1517,12 @@ API_CALLS = [
         E401,      200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/api/v1/me/volunteer",
         E401,      E404,      200,       200,       E404,      E404,      E404,      E404,      E404,      E404),
+    get("/api/v1/me/record", *token_required(NO_RECORD, member_a=JSON, volunteer=JSON)),
+    # the bundle behind member_a's transfer code: no token (the code is the consent), spent on first use
+    Row("POST", "/api/v1/exchange/transfers", everyone(ok(JSON)),
+        data=lambda w, actor: {"code": w.values["transfer_a"]}, state=spent_transfer_codes, after=plus_one),
+    Row("POST", "/api/v1/exchange/transfers", everyone(no(Err(404, "code_invalid"))),
+        data={"code": "K7QF-3MXA-9T44"}, state=spent_transfer_codes),
     get("/api/v1/organizations",
         200,       200,       200,       200,       200,       200,       200,       200,       200,       200),
     get("/api/v1/organizations/{A}",
@@ -1841,7 +1885,8 @@ def first_permitted_role(row: Row) -> str | None:
 PUBLIC_API = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/organizations"),
               ("GET", "/api/v1/ledger/leaves?start=0&end=10"),
               ("GET", "/api/v1/ledger/proof/inclusion?index=0&tree_size=1"),
-              ("GET", "/api/v1/ledger/proof/consistency?first=1&second=1")}
+              ("GET", "/api/v1/ledger/proof/consistency?first=1&second=1"),
+              ("POST", "/api/v1/exchange/transfers")}  # the volunteer's code is the credential
 REVOKED_CASES = [
     pytest.param(row, first_permitted_role(row) or "platform", id=f"{row} | {first_permitted_role(row) or 'platform'}")
     for row in API_CALLS if (row.method, row.url) not in PUBLIC_API

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 
-from flask import current_app
+from flask import Response, current_app
 from sqlalchemy.orm import joinedload
 
 from ..certificates.models import Certificate
@@ -138,3 +138,11 @@ def _summary(entries: list[dict]) -> dict:
 def bundle_bytes(bundle: dict) -> bytes:
     """The bundle as the file a volunteer downloads: canonical JSON."""
     return canonical_json(bundle)
+
+
+def bundle_response(bundle: dict, volunteer_number: str) -> Response:
+    """The bundle as a JSON download (canonical bytes: what was signed is what is sent), never cached."""
+    response = Response(bundle_bytes(bundle), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="record-{volunteer_number}.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

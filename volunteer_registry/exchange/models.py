@@ -42,6 +42,13 @@ class TransferCode(db.Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     used_by: Mapped[str | None] = mapped_column(String(200))  #: the address that fetched the bundle with it
 
+    @property
+    def state(self) -> str:
+        """used, expired or valid (now)."""
+        if self.used_at is not None:
+            return "used"
+        return "expired" if self.expires_at <= utcnow() else "valid"
+
 
 class Peer(db.Model):
     """Another registry this one trusts, with its keys pinned when a platform admin added it: a bundle or a feed

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ..schema import Raw, Schema, Text
+
 #: a volunteer's whole record, signed (``GET /api/v1/me/record``)
 BUNDLE_FORMAT = "volunteer-registry/record-bundle/1"
 #: the first line of the signed note that signs a bundle (the log's checkpoint key signs it; a checkpoint's first
@@ -28,6 +30,7 @@ REFUSALS = {
     "malformed": _l("This is not a record bundle: it cannot be read."),
     "format_unknown": _l("The bundle is of a format this system does not know."),
     "untrusted_issuer": _l("The bundle comes from a system this one does not trust."),
+    "own_record": _l("This record is this system's own: its service counts here already."),
     "signature_invalid": _l("The bundle's signature does not verify with the issuer's pinned keys."),
     "checkpoint_invalid": _l("The bundle's checkpoint is not signed by the issuer's pinned keys."),
     "checkpoint_inconsistent": _l("The issuer's log in the bundle is not consistent with what this system saw "
@@ -46,3 +49,18 @@ REFUSALS = {
     "no_volunteer_record": _l("Fill in your volunteer profile first."),
     "exchange_not_configured": _l("Record exchange is not set up on this system (no exchange key)."),
 }
+
+
+# --- the API's bodies (declared once: the endpoints and the OpenAPI document read them) ----------------------------
+
+#: POST /api/v1/exchange/transfers
+TRANSFER_REQUEST = Schema("TransferRequest", {
+    "code": Text(plain=False, required=True, description="The volunteer's one-time transfer code, e.g. K7QF-3MXA-9T44"),
+})
+#: a record bundle (docs/EXCHANGE.md; docs/exchange/record-bundle-1.schema.json)
+BUNDLE_OUT = Schema("RecordBundle", {
+    "format": Text(plain=False, required=True, description=BUNDLE_FORMAT),
+    "record": Raw({"type": "object", "description": "The record: issuer, volunteer, checkpoint, entries with their "
+                   "proofs, training, awards, evaluations, certificates, summary (docs/EXCHANGE.md)"}, required=True),
+    "signature": Text(plain=False, required=True, description="A C2SP signed note over the record's digest"),
+})

@@ -20,6 +20,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..keys.ids import NoteError
 from ..ledger.checkpoint import Checkpoint, open_note
+from ..ledger.log import log_origin
 from ..ledger.merkle import verify_consistency
 from ..ledger.models import TransferredService
 from ..models import utcnow
@@ -37,8 +38,8 @@ WELL_KNOWN = "/.well-known/volunteer-registry"
 
 class ExchangeError(DomainError):
     messages = REFUSALS
-    statuses = {"code_invalid": 404, "code_expired": 410, "code_used": 409, "peer_unreachable": 502,
-                "exchange_not_configured": 503}
+    statuses = {"no_volunteer_record": 404, "peer_unknown": 404, "code_invalid": 404, "code_expired": 410,
+                "code_used": 409, "peer_unreachable": 502, "exchange_not_configured": 503}
 
 
 def _refuse(error: BundleError) -> ExchangeError:
@@ -160,6 +161,8 @@ def add_peer(url: str, *, name: str | None = None, keys: PublishedKeys | None = 
     Raises peer_unreachable."""
     base = normalize_url(url)
     keys = keys or fetch_published_keys(base)
+    if keys.origin == log_origin():
+        raise ExchangeError("own_record", field="url")
     peer = db.session.scalar(db.select(Peer).where((Peer.url == base) | (Peer.origin == keys.origin)))
     if peer is None:
         peer = Peer(url=base, origin=keys.origin, name=name or keys.origin, verifier_keys=keys.verifier_keys,
@@ -235,9 +238,12 @@ class TransferResult:
     repeated: bool  #: the same bundle was imported before: nothing changed
 
     @property
-    def transferred_minutes(self) -> int:
-        return sum(row.minutes for row in db.session.scalars(db.select(TransferredService).where(
-            TransferredService.transfer_id == self.transfer.id, TransferredService.status == "approved")))
+    def counted_minutes(self) -> int:
+        """The approved minutes from the transfer's origin that now count for the volunteer here."""
+        return int(db.session.scalar(db.select(db.func.coalesce(db.func.sum(TransferredService.minutes), 0)).where(
+            TransferredService.volunteer_id == self.transfer.volunteer_id,
+            TransferredService.origin == self.transfer.peer.origin,
+            TransferredService.status == "approved")))
 
 
 def _same_person(volunteer: Volunteer, verified: VerifiedBundle) -> None:
@@ -258,6 +264,8 @@ def verify_from_peer(data, peer: Peer | None = None) -> tuple[Peer, VerifiedBund
     checkpoint_inconsistent, peer_unreachable."""
     try:
         origin = bundle_origin(data)
+        if origin == log_origin():  # our own record would count twice
+            raise ExchangeError("own_record")
         if peer is None:
             peer = peer_by_origin(origin)
         if peer is None or peer.origin != origin:
