@@ -270,3 +270,30 @@ def test_the_exchange_migration_gives_the_rows_already_there_their_events(tmp_pa
         engine.dispose()
     if engine.dialect.name != "sqlite":
         _drop_everything(os.environ["TEST_DATABASE_URL"])
+
+
+def test_the_exchange_commands(app, lived):
+    from volunteer_registry.exchange.models import ExchangeToken
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["exchange", "token", "create", "--name", "青海省平台", "--regions", "63,6327"])
+    assert created.exit_code == 0, created.output
+    plaintext = created.output.split(": ", 1)[1].split()[0]
+    row = db.session.scalar(sa.select(ExchangeToken))
+    assert (row.scope, row.regions, row.peer_id) == ("read", ["63", "6327"], None)
+    assert plaintext.startswith("vrx_") and plaintext not in runner.invoke(args=["exchange", "token", "list"]).output
+    refused = runner.invoke(args=["exchange", "token", "create", "--name", "x", "--regions", "63a"])
+    assert refused.exit_code != 0 and "regions_invalid" in refused.output
+    no_peer = runner.invoke(args=["exchange", "token", "create", "--name", "x", "--scope", "push"])
+    assert no_peer.exit_code != 0 and "peer_required" in no_peer.output
+    sequenced = runner.invoke(args=["exchange", "sequence"])
+    assert sequenced.exit_code == 0 and "events numbered" in sequenced.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExchangeEvent)
+                             .where(ExchangeEvent.seq.is_(None))) == 0
+    assert "waiting for a number" in runner.invoke(args=["exchange", "status"]).output
+    assert runner.invoke(args=["exchange", "token", "revoke", str(row.id)]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(ExchangeToken, row.id).revoked_at is not None
+    assert "Set EXCHANGE_PUSH_URL" in runner.invoke(args=["exchange", "push", "--once"]).output
+    unknown = runner.invoke(args=["exchange", "pull", "http://nowhere.test"])
+    assert unknown.exit_code != 0 and "peer_unknown" in unknown.output

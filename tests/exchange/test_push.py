@@ -169,3 +169,17 @@ def test_a_revoked_push_token_is_a_failure_with_its_code(app, lived, receiver): 
     db.session.commit()
     result = push_once()
     assert result.error == "HTTP 401 token_invalid" and result.cursor == 0
+
+
+def test_a_pull_reads_the_peers_feed_page_by_page_once(app, lived, receiver):  # noqa: F811
+    from volunteer_registry.exchange.ingest import pull, pull_token
+
+    server, peer = receiver
+    token, _row = create_exchange_token("province", "read", "all")
+    db.session.commit()
+    result = pull(server.url, token, limit=4)
+    assert result.received == last_seq() and result.cursor == last_seq()
+    assert held(peer.id) == list(range(1, last_seq() + 1))
+    assert pull_token(db.session.get(type(peer), peer.id)) == token  # kept, encrypted
+    assert token.encode() not in db.session.get(type(peer), peer.id).pull_token_encrypted
+    assert pull(server.url).received == 0  # with the kept token; nothing new
