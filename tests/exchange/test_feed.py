@@ -241,3 +241,59 @@ def test_the_backfill_gives_every_existing_row_one_event_once(app, lived):
 def test_the_feed_is_in_the_openapi_document(app, client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "get" in paths["/exchange/records"] and "post" in paths["/exchange/ingest"]
+
+
+def test_the_exchange_migration_gives_the_rows_already_there_their_events(tmp_path):
+    """Revision 0012 fills the feed with one upsert per existing row (INSERT … SELECT), in id order."""
+    import os
+
+    from tests.test_database import _database_at, _drop_everything
+
+    upgrade, engine = _database_at(tmp_path, "0011")
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":  # the organizations alone, without their applicants
+                connection.execute(sa.text("SET session_replication_role = replica"))
+            connection.execute(sa.text(
+                "INSERT INTO organizations (id, code, name, org_type, region_code, address, person_in_charge, "
+                "contact_phone, contact_email, description, status, join_mode, applicant_id, created_at) VALUES "
+                "(:id, :code, 'x', 'community_team', :region, 'x', 'x', 'x', 'x', '', 'approved', 'open', 1, "
+                "'2026-01-01 00:00:00')"),
+                [{"id": 1, "code": "ORGONE", "region": "630102"}, {"id": 2, "code": "ORGTWO", "region": "632701"}])
+        upgrade()
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT category, action, subject_id, region_code, seq FROM exchange_events ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [("organization", "upsert", 1, "630102", None),
+                                                ("organization", "upsert", 2, "632701", None)]
+    finally:
+        engine.dispose()
+    if engine.dialect.name != "sqlite":
+        _drop_everything(os.environ["TEST_DATABASE_URL"])
+
+
+def test_the_exchange_commands(app, lived):
+    from volunteer_registry.exchange.models import ExchangeToken
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["exchange", "token", "create", "--name", "青海省平台", "--regions", "63,6327"])
+    assert created.exit_code == 0, created.output
+    plaintext = created.output.split(": ", 1)[1].split()[0]
+    row = db.session.scalar(sa.select(ExchangeToken))
+    assert (row.scope, row.regions, row.peer_id) == ("read", ["63", "6327"], None)
+    assert plaintext.startswith("vrx_") and plaintext not in runner.invoke(args=["exchange", "token", "list"]).output
+    refused = runner.invoke(args=["exchange", "token", "create", "--name", "x", "--regions", "63a"])
+    assert refused.exit_code != 0 and "regions_invalid" in refused.output
+    no_peer = runner.invoke(args=["exchange", "token", "create", "--name", "x", "--scope", "push"])
+    assert no_peer.exit_code != 0 and "peer_required" in no_peer.output
+    sequenced = runner.invoke(args=["exchange", "sequence"])
+    assert sequenced.exit_code == 0 and "events numbered" in sequenced.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExchangeEvent)
+                             .where(ExchangeEvent.seq.is_(None))) == 0
+    assert "waiting for a number" in runner.invoke(args=["exchange", "status"]).output
+    assert runner.invoke(args=["exchange", "token", "revoke", str(row.id)]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(ExchangeToken, row.id).revoked_at is not None
+    assert "Set EXCHANGE_PUSH_URL" in runner.invoke(args=["exchange", "push", "--once"]).output
+    unknown = runner.invoke(args=["exchange", "pull", "http://nowhere.test"])
+    assert unknown.exit_code != 0 and "peer_unknown" in unknown.output

@@ -139,3 +139,26 @@ def test_only_a_push_token_of_a_trusted_peer_may_deliver(app, client, lived, pee
     db.session.commit()
     answer = push(client, token, page)
     assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "token_invalid"
+
+
+def test_the_regional_view_and_the_dashboard_count_what_came_from_below(app, client, lived, peer, make):  # noqa: F811
+    from tests.conftest import login
+    from volunteer_registry.exchange.regional_queries import regional_totals
+
+    peer, token = peer
+    assert push(client, token, page_of()).status_code == 200
+    totals = regional_totals()
+    assert (totals.volunteers, totals.entries, totals.approved_minutes) == (1, 2, 100)
+    platform, stranger = make.admin(), make.user()
+    db.session.commit()
+    login(client, platform)
+    page = client.get("/platform/regional")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "城东区" in text and "http://county.test" in text
+    dashboard = client.get("/platform/dashboard").get_data(as_text=True)
+    assert 'id="from-below"' in dashboard and "/platform/regional" in dashboard
+    # nothing there writes: the view has no form, and the rows change only by a page of the feed
+    assert "<form" not in text.split("<main", 1)[-1].split("</main>", 1)[0]
+    login(client, stranger)
+    assert client.get("/platform/regional").status_code == 403

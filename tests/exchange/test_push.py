@@ -96,8 +96,8 @@ def state() -> PushState:
     return db.session.scalar(sa.select(PushState))
 
 
-def test_the_feed_is_delivered_in_pages_and_the_cursor_follows_the_acknowledgements(app, lived, receiver,
-                                                                                      monkeypatch):
+def test_the_feed_is_delivered_in_pages_and_the_cursor_follows_the_acknowledgements(
+        app, lived, receiver, monkeypatch):  # noqa: F811
     server, peer = receiver
     monkeypatch.setattr("volunteer_registry.exchange.push.PUSH_PAGE", 4)
     result = push_once()
@@ -114,7 +114,7 @@ def test_the_feed_is_delivered_in_pages_and_the_cursor_follows_the_acknowledgeme
     assert push_once().delivered == 1 and held(peer.id) == list(range(1, total + 2))
 
 
-def test_a_failing_receiver_means_back_off_then_retries(app, lived, receiver):
+def test_a_failing_receiver_means_back_off_then_retries(app, lived, receiver):  # noqa: F811
     server, peer = receiver
     server.failures = 2
     now = utcnow()
@@ -134,7 +134,7 @@ def test_a_failing_receiver_means_back_off_then_retries(app, lived, receiver):
     assert backoff(20) == dt.timedelta(hours=1)
 
 
-def test_a_lost_acknowledgement_sends_the_page_again_and_it_is_stored_once(app, lived, receiver, monkeypatch):
+def test_a_lost_acknowledgement_sends_the_page_again_and_it_is_stored_once(app, lived, receiver, monkeypatch):  # noqa: F811
     server, peer = receiver
     monkeypatch.setattr("volunteer_registry.exchange.push.PUSH_PAGE", 5)
     server.lose_ack = 1
@@ -146,7 +146,7 @@ def test_a_lost_acknowledgement_sends_the_page_again_and_it_is_stored_once(app, 
     assert held(peer.id) == list(range(1, last_seq() + 1))
 
 
-def test_a_sender_that_lost_its_cursor_duplicates_nothing(app, lived, receiver):
+def test_a_sender_that_lost_its_cursor_duplicates_nothing(app, lived, receiver):  # noqa: F811
     """As a sender restored from a backup taken before its last pushes: everything is sent again, nothing is
     stored twice."""
     _server, peer = receiver
@@ -159,7 +159,7 @@ def test_a_sender_that_lost_its_cursor_duplicates_nothing(app, lived, receiver):
     assert result.error is None and result.cursor == last_seq() and held(peer.id) == before
 
 
-def test_a_revoked_push_token_is_a_failure_with_its_code(app, lived, receiver):
+def test_a_revoked_push_token_is_a_failure_with_its_code(app, lived, receiver):  # noqa: F811
     from volunteer_registry.exchange.feed import revoke_exchange_token
     from volunteer_registry.exchange.models import ExchangeToken
 
@@ -169,3 +169,17 @@ def test_a_revoked_push_token_is_a_failure_with_its_code(app, lived, receiver):
     db.session.commit()
     result = push_once()
     assert result.error == "HTTP 401 token_invalid" and result.cursor == 0
+
+
+def test_a_pull_reads_the_peers_feed_page_by_page_once(app, lived, receiver):  # noqa: F811
+    from volunteer_registry.exchange.ingest import pull, pull_token
+
+    server, peer = receiver
+    token, _row = create_exchange_token("province", "read", "all")
+    db.session.commit()
+    result = pull(server.url, token, limit=4)
+    assert result.received == last_seq() and result.cursor == last_seq()
+    assert held(peer.id) == list(range(1, last_seq() + 1))
+    assert pull_token(db.session.get(type(peer), peer.id)) == token  # kept, encrypted
+    assert token.encode() not in db.session.get(type(peer), peer.id).pull_token_encrypted
+    assert pull(server.url).received == 0  # with the kept token; nothing new
