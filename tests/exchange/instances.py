@@ -3,7 +3,8 @@ database (a SQLite file, or a PostgreSQL database of its own when TEST_DATABASE_
 and keys, its own log origin, and is served by its own gunicorn on 127.0.0.1. The test process writes into an
 instance's database through an app built on the same database and instance folder (so with the same keys), commits,
 and the server serves what it wrote; commands of the app (``flask db upgrade``, a worker) run as subprocesses with
-the instance's environment. Every process started here is stopped by :meth:`Instance.stop`, also on failure."""
+the instance's environment. A server is stopped by :meth:`Instance.stop` (the fixture's teardown, also on failure),
+a command started with :meth:`Instance.spawn` by :func:`stop_process` (the test's ``finally``)."""
 from __future__ import annotations
 
 import os

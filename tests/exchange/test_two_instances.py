@@ -236,7 +236,7 @@ def test_a_record_moved_from_a_to_b_on_the_pages_counts_once_in_bs_totals_and_st
     assert totals(b, on_b.volunteer_id) == (3000, 0, 0)
     before = counts(b)
 
-    # on A: the volunteer signs in and creates a code; A's page shows it once
+    # on A: the volunteer signs in and creates a code, which A's page shows
     at_a, at_b = Browser(a), Browser(b)
     try:
         at_a.sign_in(on_a.identifier)
@@ -389,7 +389,6 @@ def test_a_bundle_inconsistent_with_what_b_saw_of_a_is_refused(network, moved):
     assert counts(b) == before and totals(b, on_b.volunteer_id) == minutes
 
 
-
 # --- the upward feed: A pushes, B ingests --------------------------------------------------------------------------
 
 def grow_feed(a, enrolled: Enrolled, served: Served, trainings: int) -> None:
@@ -400,10 +399,10 @@ def grow_feed(a, enrolled: Enrolled, served: Served, trainings: int) -> None:
         admin = Factory(a.app).org_admin_of(org)
         volunteer = db.session.get(Volunteer, enrolled.volunteer_id)
         decide_membership(admin, apply_for_membership(Factory(a.app).account_of(volunteer), org), True)
+        day = utcnow().date() - T(days=30)
         for number in range(trainings):
             record_training(admin, org, volunteer, TrainingData(title=f"First aid, part {number + 1}",
-                                                                provider="Red Cross", date=dt.date(2026, 1, 5),
-                                                                minutes=60))
+                                                                provider="Red Cross", date=day, minutes=60))
         db.session.commit()
 
 
