@@ -7,6 +7,7 @@ the instance's environment. A server is stopped by :meth:`Instance.stop` (the fi
 a command started with :meth:`Instance.spawn` by :func:`stop_process` (the test's ``finally``)."""
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import signal
@@ -29,6 +30,12 @@ BIN = Path(sys.executable).parent
 TIMEOUT = 60
 #: what the instances of one network share: the key of the ID numbers' exchange hash (config.EXCHANGE_ID_KEY)
 EXCHANGE_ID_KEY = "two-instances-exchange-key"
+
+
+def _die_with_the_tests() -> None:
+    """In a child before it runs: the kernel sends it SIGTERM when the test process dies (PR_SET_PDEATHSIG), so a
+    server or worker is not left behind even when pytest itself is killed."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -117,7 +124,8 @@ class Instance:
         """``flask <args>`` started in a process group of its own (stopped with :func:`stop_process`)."""
         with log.open("ab") as out:  # the child keeps its own copy of the descriptor
             return subprocess.Popen([str(BIN / "flask"), *args], cwd=ROOT, env=self.environment(**extra),
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_die_with_the_tests)
 
     @contextmanager
     def context(self):
@@ -136,7 +144,8 @@ class Instance:
             self.process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", str(workers), "--preload", "--bind", f"127.0.0.1:{self.port}",
                  "--timeout", str(TIMEOUT), "--graceful-timeout", "5", "wsgi:app"],
-                cwd=ROOT, env=self.environment(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=ROOT, env=self.environment(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_the_tests)
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + TIMEOUT
