@@ -198,6 +198,8 @@ def verify_bundle(data: bytes | str | dict, verifier_keys: Iterable[str], *, ori
     bundle = load_bundle(data)
     record, signature = bundle["record"], bundle["signature"]
     claimed = bundle_origin(bundle)
+    # an origin spelled as the bundle note's first line would let a signed bundle and a checkpoint pass for each other
+    _require(claimed != BUNDLE_NOTE_HEADER, "malformed", "the issuer's origin is the bundle format's name")
     if origin is not None and claimed != origin:
         raise BundleError("untrusted_issuer", f"the bundle is from {claimed!r}, not {origin!r}")
     keys = list(verifier_keys)
