@@ -10,6 +10,8 @@ import copy
 import hashlib
 import hmac
 import json
+import re
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -298,3 +300,23 @@ def test_changed_text_and_summary_are_refused_with_their_codes(issued):
     changed["record"]["summary"]["approved_minutes"] += 60
     resign(changed, signing_key())
     assert judged_by_both(changed, keys, origin) == "summary_mismatch"
+
+
+def test_the_example_in_the_doc_is_a_real_one():
+    """docs/EXCHANGE.md's abridged example: its notes verify with the key it shows, its entries' proofs lead to its
+    checkpoint's root and their text to their leaves' hashes (only the record's digest no longer matches)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "EXCHANGE.md").read_text(encoding="utf-8")
+    example = doc[doc.index('```json\n{\n  "format"') + 8:]
+    bundle = json.loads(example[:example.index("```")])
+    key = re.search(r'"note_verifier_key": "([^"]+)"', doc[doc.index("some members left out"):]).group(1)
+    origin, size_text, root_text = open_signed_note(bundle["record"]["checkpoint"], [key])[:-1].split("\n")
+    assert origin == bundle["record"]["issuer"]["origin"] == note_key(key)[0]
+    for item in bundle["record"]["entries"]:
+        leaf_hash = hashlib.sha256(b"\x00" + item["leaf"].encode()).digest()
+        path = [base64.b64decode(p) for p in item["proof"]]
+        assert inclusion_root(leaf_hash, item["leaf_index"], int(size_text), path) == base64.b64decode(root_text)
+        assert json.loads(item["leaf"])["text_sha256"] == hashlib.sha256(canonical(item["text"])).hexdigest()
+    assert open_signed_note(bundle["signature"], [key]).startswith(f"{BUNDLE_FORMAT}\n{origin}\n")
+    with pytest.raises(Refused) as refused:
+        verify(bundle, [key], origin)
+    assert refused.value.code == "signature_invalid"  # abridged
