@@ -195,6 +195,7 @@ def resign(bundle: dict, private_key: Ed25519PrivateKey) -> None:
 from tests.exchange.test_bundle import served  # noqa: E402, F401  (the fixture)
 from tests.ledger.test_ledger import serve, site  # noqa: E402, F401  (the fixtures)
 from volunteer_registry.exchange.bundle import build_bundle, bundle_bytes  # noqa: E402
+from volunteer_registry.exchange.services import create_transfer_code  # noqa: E402
 from volunteer_registry.exchange.verify import BundleError, verify_bundle  # noqa: E402
 from volunteer_registry.extensions import db  # noqa: E402
 from volunteer_registry.ledger.log import signing_key  # noqa: E402
@@ -320,3 +321,18 @@ def test_the_example_in_the_doc_is_a_real_one():
     with pytest.raises(Refused) as refused:
         verify(bundle, [key], origin)
     assert refused.value.code == "signature_invalid"  # abridged
+
+
+def test_the_bundle_behind_a_transfer_code_verifies_independently(app, client, served):  # noqa: F811
+    """What registry B receives from POST /api/v1/exchange/transfers (EXCHANGE.md § The transfer protocol)."""
+    volunteer, _entries = served
+    code, _row = create_transfer_code(volunteer, None)
+    db.session.commit()
+    answer = client.post("/api/v1/exchange/transfers", json={"code": code})
+    assert answer.status_code == 200
+    assert answer.data == canonical(answer.get_json())  # the canonical bytes, as signed
+    keys = published_note_keys(client.get("/.well-known/volunteer-registry/jwks.json").get_json())
+    bundle = answer.get_json()
+    assert judged_by_both(bundle, keys, bundle["record"]["issuer"]["origin"]) == "ok 100"
+    again = client.post("/api/v1/exchange/transfers", json={"code": code})
+    assert (again.status_code, again.get_json()["error"]["code"]) == (409, "code_used")
