@@ -129,6 +129,16 @@ def test_the_sheet_stores_a_new_volunteers_number(make):
         "王芳": "QH20240001", "李强": None}
 
 
+def test_the_person_claiming_an_imported_record_keeps_its_number_when_leaving_the_field_empty(make):
+    org = make.org()
+    data = make.volunteer_data(name="才让", national_number="")
+    sheet = [row(name="才让", gender=data.gender, birth=data.birth_date, id_number=data.id_number,
+                 national_number="QH20240002")]
+    assert import_volunteers(make.org_admin_of(org), org, read_rows("v.csv", to_csv(sheet))).created == 1
+    claimed = save_own_profile(make.user(), data)
+    assert claimed.user_id is not None and claimed.national_number == "QH20240002"
+
+
 @pytest.mark.parametrize(("number", "code"), [
     ("12-34", "national_number_format"),
     ("HELD0001", "national_number_taken"),

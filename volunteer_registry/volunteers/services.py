@@ -285,7 +285,9 @@ def save_own_profile(user, data: VolunteerData) -> Volunteer:
     holder = _find_by_document(clean.id_type, clean.id_number)
     if holder is not None and holder is not own:
         if holder.user_id is None and own is None and holder.name == clean.name:
-            check_national_number_free(clean.national_number or None, holder)
+            if not clean.national_number:  # the new account's empty field never clears what was imported
+                clean.national_number = None
+            check_national_number_free(clean.national_number, holder)
             holder.user_id = user.id
             _apply(holder, clean, "self")
             record_event("volunteer.claimed", actor=user, target=holder, volunteer=holder.volunteer_number)
