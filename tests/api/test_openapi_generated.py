@@ -19,6 +19,7 @@ from volunteer_registry.activities.services import sign_up as sign_up_service
 from volunteer_registry.api.openapi import openapi_path
 from volunteer_registry.certificates.models import Certificate
 from volunteer_registry.checkin.services import ScanRequest, record_scan
+from volunteer_registry.exchange.services import create_transfer_code
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.log import extend_log
 from volunteer_registry.organizations.services import apply_for_membership
@@ -140,6 +141,15 @@ def _scene(key, api, make, certified_site):  # noqa: C901 (one small scene per d
         db.session.commit()
         entry_id = entry.id
         return lambda: {"entries": [entry_id], "decision": "approve"}, "/entries/decisions", coordinator
+    if key == ("post", "/exchange/transfers"):
+        person = _person(make, name="次仁")
+        db.session.commit()
+
+        def fresh_code() -> dict:  # a code works once: each request gets its own
+            code, _row = create_transfer_code(person, None)
+            db.session.commit()
+            return {"code": code}
+        return fresh_code, "/exchange/transfers", make.account_of(person)
     org, admin, volunteer, _coordinator, _activities = certified_site
     period = {"period_start": (dt.date.today() - T(days=30)).isoformat(), "period_end": dt.date.today().isoformat()}
     if key == ("post", "/certificates"):
@@ -235,7 +245,7 @@ def test_every_documented_request_body_is_accepted_when_valid_and_refused_beyond
         validator = jsonschema_rs.Draft202012Validator(_schema_of(document, success))
         assert validator.is_valid(response.get_json()), (key, list(validator.iter_errors(response.get_json()))[:3])
         checked.append(key)
-    assert len(checked) == 10 and refused >= 40, (checked, refused)
+    assert len(checked) == 11 and refused >= 40, (checked, refused)
 
 
 # --- answers --------------------------------------------------------------------------------------------------------

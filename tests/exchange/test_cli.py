@@ -7,20 +7,26 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.exchange.test_transfer import PEER_ORIGIN, PEER_URL, _key, _verifier, exchange  # noqa: F401
+from tests.exchange.test_transfer import PEER_ORIGIN, PEER_URL, YEAR, _key, _verifier, exchange  # noqa: F401
 from tests.ledger.test_ledger import site  # noqa: F401
+from volunteer_registry.certificates.services import issue_certificate
 from volunteer_registry.exchange import services
 from volunteer_registry.exchange.bundle import build_bundle, bundle_bytes
 from volunteer_registry.exchange.models import Peer
 from volunteer_registry.exchange.services import PublishedKeys
+from volunteer_registry.exchange.verify import bundle_note_body
 from volunteer_registry.extensions import db
 from volunteer_registry.keys.services import checkpoint_verifier_keys
+from volunteer_registry.ledger.checkpoint import sign_note
+from volunteer_registry.ledger.log import log_origin, signing_key
 
 
 @pytest.fixture
 def saved(exchange, client, tmp_path):  # noqa: F811
-    """卓玛's bundle and this registry's published jwks.json, as files."""
-    zhuoma = exchange[3]
+    """卓玛's bundle (with a certificate) and this registry's published jwks.json, as files."""
+    activity, _coordinator, admin, zhuoma, _tashi = exchange
+    admin.display_name = "Ma Li"
+    issue_certificate(admin, activity.organization, zhuoma, *YEAR, render=False)
     bundle = build_bundle(zhuoma)
     db.session.commit()
     (tmp_path / "record.json").write_bytes(bundle_bytes(bundle))
@@ -34,10 +40,23 @@ def test_records_verify_offline_with_the_saved_keys(app, saved):
                                                 "--keys", str(folder / "jwks.json")])
     assert result.exit_code == 0, result.output
     assert "VERIFIED" in result.output and "approved service: 1.7 h (100 minutes)" in result.output
+    assert "certificates: 1, each as its signed token says" in result.output
     (folder / "keys.txt").write_text("\n".join(checkpoint_verifier_keys()) + "\n")
     plain = app.test_cli_runner().invoke(args=["records", "verify", str(folder / "record.json"),
                                                "--keys", str(folder / "keys.txt")])
     assert plain.exit_code == 0, plain.output
+    assert "certificates: not checked" in plain.output
+
+
+def test_records_verify_refuses_a_certificate_that_differs_from_its_token(app, saved):
+    """Even re-signed by the issuer's own key, a certificate's minutes must be what its own signed token says."""
+    folder, bundle = saved
+    bundle["record"]["certificates"][0]["minutes"] += 60
+    bundle["signature"] = sign_note(bundle_note_body(log_origin(), bundle["record"]), log_origin(), signing_key())
+    (folder / "changed.json").write_text(json.dumps(bundle))
+    result = app.test_cli_runner().invoke(args=["records", "verify", str(folder / "changed.json"),
+                                                "--keys", str(folder / "jwks.json")])
+    assert result.exit_code == 1 and result.output.startswith("REFUSED certificate_invalid")
 
 
 def test_records_verify_refuses_a_changed_minute_with_its_code(app, saved):

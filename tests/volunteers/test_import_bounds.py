@@ -266,8 +266,8 @@ def test_hostile_markup_is_unreadable(app, sheet):
 def test_a_long_text_in_a_column_that_is_not_read_is_skipped(app):
     """Only the template's columns are read: an extra column's text, however long, is never decoded or kept (and
     a shared string index past the table there is not even looked up)."""
-    data = b'<row r="2">' + inline("A2", "王芳") + b'<c r="M2" t="s"><v>999</v></c>' + b"</row>"
-    data += b'<row r="3">' + inline("A3", "李强") + inline("N3", "x" * 60_000) + b"</row>"
+    data = b'<row r="2">' + inline("A2", "王芳") + b'<c r="N2" t="s"><v>999</v></c>' + b"</row>"
+    data += b'<row r="3">' + inline("A3", "李强") + inline("O3", "x" * 60_000) + b"</row>"
     rows = read_rows("x.xlsx", package(worksheet(header() + data), shared=f'<sst xmlns="{MAIN}"/>'.encode()))
     assert [r["name"] for r in rows] == ["王芳", "李强"]
     long_name = b'<row r="2">' + inline("A2", "x" * 1_001) + b"</row>"
@@ -323,8 +323,9 @@ def test_shared_strings_rich_text_and_phonetic_guides(app):
               f'<xf numFmtId="14"/><xf numFmtId="164"/></cellXfs></styleSheet>').encode()
     head = b'<row r="1">' + b"".join(f'<c r="{letters(i + 1)}1" t="s"><v>{i}</v></c>'.encode()
                                      for i in range(len(COLUMNS))) + b"</row>"
-    data = (b'<row r="2"><c r="A2" t="s"><v>12</v></c><c r="C2" s="1"><v>32940</v></c></row>'
-            b'<row r="3"><c r="A3" t="s"><v>12</v></c><c r="C3" s="2"><v>32941</v></c></row>')
+    rich = len(COLUMNS)  # the rich-text string's index, after the headings'
+    data = (f'<row r="2"><c r="A2" t="s"><v>{rich}</v></c><c r="C2" s="1"><v>32940</v></c></row>'
+            f'<row r="3"><c r="A3" t="s"><v>{rich}</v></c><c r="C3" s="2"><v>32941</v></c></row>').encode()
     content = package(worksheet(head + data), shared=shared, styles=styles)
     rows = read_rows("s.xlsx", content)
     assert [(r["name"], r["birth_date"]) for r in rows] == [("王芳", dt.date(1990, 3, 8)),

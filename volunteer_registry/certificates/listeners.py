@@ -10,11 +10,12 @@ from .queries import pending_request_count
 
 def anonymise_certificates(volunteer, **_facts) -> None:
     """The volunteer's certificates keep only the masked name they were issued with (the token carries it, so
-    each still verifies as issued); the ID number in their content is replaced and their stored PDFs are deleted
+    each still verifies as issued); the ID number and the national number in their content are replaced and their
+    stored PDFs are deleted
     (a download renders again, from the anonymised content)."""
     for certificate in db.session.scalars(db.select(Certificate).where(Certificate.volunteer_id == volunteer.id)):
         certificate.content = {**certificate.content, "volunteer_name": certificate.masked_name,
-                               "id_number_masked": "—"}
+                               "id_number_masked": "—", "national_number": None}
         db.session.execute(db.delete(CertificateDocument).where(CertificateDocument.certificate_id ==
                                                                 certificate.id))
 

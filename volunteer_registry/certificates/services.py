@@ -167,6 +167,9 @@ def _content(volunteer: Volunteer, org: Organization, summary: ServiceSummary, s
                            "last_date": item.last_date.isoformat() if item.last_date else ""})
     return {
         "number": number, "volunteer_name": volunteer.name, "volunteer_number": volunteer.volunteer_number,
+        # the national unified volunteer number, when the record has one (certificates issued before it was kept
+        # have no such key, and print without it)
+        "national_number": volunteer.national_number,
         "id_type": volunteer.id_type, "id_type_zh": id_zh, "id_type_en": id_en,
         "id_number_masked": volunteer.id_number_masked, "minutes": summary.minutes,
         "hours": hours_text(summary.minutes),

@@ -9,11 +9,12 @@ import click
 import requests
 from flask.cli import AppGroup
 
+from ..certificates.cli import token_keys_from_jwks
 from ..extensions import db
 from ..hours import hours_text
 from .models import Peer
 from .services import ExchangeError, add_peer, fetch_published_keys, normalize_url, remove_peer
-from .verify import MAX_BUNDLE_BYTES, BundleError, verify_bundle
+from .verify import MAX_BUNDLE_BYTES, BundleError, check_certificates, verify_bundle
 
 records_cli = AppGroup("records", help="Volunteers' records as signed bundles (docs/EXCHANGE.md).")
 peers_cli = AppGroup("peers", help="The registries this one trusts, with their keys pinned.")
@@ -35,18 +36,21 @@ def verifier_keys_from(document) -> list[str]:
     return keys
 
 
-def _read_keys(source: str) -> list[str]:
+def _read_keys(source: str) -> tuple[list[str], dict | None]:
+    """The checkpoint verifier keys, and the certificate-token keys when the source is a JWK set (else None)."""
     if source.startswith(("https://", "http://")):
         url = source if source.endswith(".json") else source.rstrip("/") + WELL_KNOWN_JWKS
         response = requests.get(url, timeout=20)
         response.raise_for_status()
-        return verifier_keys_from(response.json())
-    with open(source, encoding="utf-8") as file:
-        text = file.read(MAX_BUNDLE_BYTES)
-    try:
-        return verifier_keys_from(json.loads(text))
-    except json.JSONDecodeError:
-        return verifier_keys_from(text)
+        document = response.json()
+    else:
+        with open(source, encoding="utf-8") as file:
+            text = file.read(MAX_BUNDLE_BYTES)
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            return verifier_keys_from(text), None
+    return verifier_keys_from(document), token_keys_from_jwks(document)
 
 
 @records_cli.command("verify")
@@ -59,12 +63,13 @@ def verify_command(file, keys_source: str, origin: str | None):
     """Check a record bundle FILE with the issuer's published keys alone: the signature, the checkpoint, every
     entry's inclusion proof and text, and the totals. Exit status 0 when it verifies, 1 with the refusal's code."""
     try:
-        keys = _read_keys(keys_source)
-    except (OSError, ValueError, requests.RequestException) as error:
+        keys, token_keys = _read_keys(keys_source)
+    except (OSError, ValueError, requests.RequestException) as error:  # token_keys_from_jwks: ValueError
         click.echo(f"Cannot read the keys from {keys_source}: {error}", err=True)
         sys.exit(2)
     try:
         verified = verify_bundle(file.read(MAX_BUNDLE_BYTES + 1), keys, origin=origin)
+        certificates = check_certificates(verified.record, token_keys) if token_keys is not None else None
     except BundleError as error:
         click.echo(f"REFUSED {error.code}: {error.detail}")
         sys.exit(1)
@@ -78,6 +83,10 @@ def verify_command(file, keys_source: str, origin: str | None):
     click.echo(f"  entries: {verified.entries}, each in the log; service entries: {len(verified.services)} "
                + ", ".join(f"{status} {count}" for status, count in sorted(counts.items())))
     click.echo(f"  approved service: {hours_text(verified.approved_minutes)} h ({verified.approved_minutes} minutes)")
+    if certificates is not None:
+        click.echo(f"  certificates: {certificates}, each as its signed token says")
+    else:
+        click.echo("  certificates: not checked (give the issuer's jwks.json to check their signed tokens)")
 
 
 @peers_cli.command("add")

@@ -38,6 +38,7 @@ REFUSALS = {
     "proof_invalid": _l("An entry of the bundle is not in the issuer's log as the bundle says."),
     "entry_mismatch": _l("An entry's details differ from what the issuer's log holds."),
     "summary_mismatch": _l("The bundle's totals differ from its entries."),
+    "certificate_invalid": _l("A certificate in the bundle differs from its own signed token."),
     "identity_mismatch": _l("The record in the bundle is not of the same person as this account's record."),
     "identity_unverifiable": _l("The bundle carries no exchange hash of the ID number, so the person cannot be "
                                 "matched."),

@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..certificates.tokens import TokenError, open_token
 from ..keys.ids import NoteError
 from ..ledger.checkpoint import Checkpoint, open_note, verify_note
 from ..ledger.fold import Fact, fold
@@ -198,6 +199,8 @@ def verify_bundle(data: bytes | str | dict, verifier_keys: Iterable[str], *, ori
     bundle = load_bundle(data)
     record, signature = bundle["record"], bundle["signature"]
     claimed = bundle_origin(bundle)
+    # an origin spelled as the bundle note's first line would let a signed bundle and a checkpoint pass for each other
+    _require(claimed != BUNDLE_NOTE_HEADER, "malformed", "the issuer's origin is the bundle format's name")
     if origin is not None and claimed != origin:
         raise BundleError("untrusted_issuer", f"the bundle is from {claimed!r}, not {origin!r}")
     keys = list(verifier_keys)
@@ -236,3 +239,25 @@ def verify_bundle(data: bytes | str | dict, verifier_keys: Iterable[str], *, ori
                           volunteer=volunteer, services=sorted(services.values(), key=lambda s: s.entry_id),
                           approved_minutes=approved, entries=len(entries), record=record,
                           sha256=hashlib.sha256(canonical_json(bundle)).hexdigest())
+
+
+def check_certificates(record: dict, token_keys: dict) -> int:
+    """Each certificate of a verified bundle's record against its own signed token (COSE_Sign1, the issuer's
+    published certificate-token keys: kid → P-256 key): the token verifies and says the same code, number,
+    minutes and period. Returns how many were checked; raises BundleError("certificate_invalid")."""
+    checked = 0
+    for item in record.get("certificates") or []:
+        _require(isinstance(item, dict) and isinstance(item.get("token"), str), "malformed",
+                 "a certificate carries its token")
+        try:
+            _kid, claims = open_token(base64.b64decode(item["token"], validate=True), token_keys)
+        except (TokenError, binascii.Error) as error:
+            raise BundleError("certificate_invalid", f"certificate {item.get('code')}: {error}") from None
+        said = (claims.code, claims.number, claims.minutes, claims.period_start.isoformat(),
+                claims.period_end.isoformat())
+        given = (item.get("code"), item.get("number"), item.get("minutes"), item.get("period_start"),
+                 item.get("period_end"))
+        _require(said == given, "certificate_invalid",
+                 f"certificate {item.get('code')}: the record says {given}, its signed token {said}")
+        checked += 1
+    return checked

@@ -20,18 +20,20 @@ from ..volunteers.services import (
     names_match,
     register_imported_volunteer,
     volunteers_by_document,
+    volunteers_by_national_number,
 )
 from ..volunteers.sheets import Deadline, ImportFileError, ImportLimits, open_rows
 from .services import add_imported_member, invite_member
 
 COLUMNS = ("name", "gender", "birth_date", "id_type", "id_number", "phone", "region_code", "email", "skills",
-           "consent", "guardian_name", "guardian_consent")
+           "consent", "guardian_name", "guardian_consent", "national_number")
 REQUIRED_COLUMNS = ("name", "gender", "birth_date", "id_number", "phone", "region_code", "consent")
 #: Chinese headings accepted for the same columns
 HEADER_ALIASES = {"姓名": "name", "性别": "gender", "出生日期": "birth_date", "证件类型": "id_type",
                   "证件号码": "id_number", "手机号": "phone", "手机号码": "phone", "地区代码": "region_code",
                   "邮箱": "email", "电子邮箱": "email", "技能": "skills", "同意": "consent",
-                  "监护人姓名": "guardian_name", "监护人同意": "guardian_consent"}
+                  "监护人姓名": "guardian_name", "监护人同意": "guardian_consent",
+                  "全国志愿者编号": "national_number", "全国志愿服务信息系统编号": "national_number"}
 GENDER_ALIASES = {"男": "male", "女": "female", "m": "male", "f": "female"}
 
 
@@ -40,6 +42,7 @@ class ImportRowError(DomainError):
 
     messages = {
         "duplicate_in_file": _l("The same ID document appears on row %(row)s."),
+        "national_number_duplicate_in_file": _l("The same national volunteer number appears on row %(row)s."),
         # says nothing of the record (not its name): only that this document and this name do not go together
         "name_mismatch": _l("This ID document is registered to a volunteer under another name. Check the name as "
                             "it is written on the ID document."),
@@ -159,6 +162,7 @@ def _row_data(row: dict) -> VolunteerData:
             check_plain_text(value, multiline=key == "skills", field=key, error=VolunteerError)
     gender = str(row.get("gender", "")).strip()
     row["gender"] = GENDER_ALIASES.get(gender.lower(), GENDER_ALIASES.get(gender, gender))
+    row.setdefault("national_number", "")  # a sheet without the column: no national number, not "keep"
     return VolunteerData.from_mapping(row)
 
 
@@ -170,7 +174,10 @@ def import_volunteers(actor, org, rows: list[dict], *,
 
     A row whose ID document is already registered is never an enrolment: when its name is the record's name the
     person is invited (see ``invite_member``: they join only by accepting) and their record is left as it is; when
-    it is not, the row is bad (name_mismatch), with a message that reveals nothing of the record. The report lists
+    it is not, the row is bad (name_mismatch), with a message that reveals nothing of the record. A row's national
+    volunteer number (optional) is checked (national_number_format; national_number_taken when a volunteer other
+    than the row's document holder has it; national_number_duplicate_in_file) and stored with a new volunteer; an
+    existing record keeps its own, as it keeps everything else. The report lists
     each bad row with its field and reason; when there is any, nothing is written. Otherwise it gives each row's
     outcome (ROW_OUTCOMES), and nothing more about an existing person. ``progress(items, stage)`` may wrap the two
     passes (stages "check" and "write"), e.g. in a progress bar. Past ``deadline`` it raises import_too_slow
@@ -181,6 +188,7 @@ def import_volunteers(actor, org, rows: list[dict], *,
     report = ImportReport(rows=len(rows))
     cleaned: list[tuple[int, VolunteerData]] = []
     seen: dict[tuple[str, str], int] = {}
+    seen_national: dict[str, int] = {}
     for index, row in enumerate(progress(rows, "check")):
         deadline.check()
         line = index + 2
@@ -195,14 +203,26 @@ def import_volunteers(actor, org, rows: list[dict], *,
             report.problems.append(RowProblem(line, "id_number", error.code, error.message))
             continue
         seen[key] = line
+        if clean.national_number:
+            if clean.national_number in seen_national:
+                error = ImportRowError("national_number_duplicate_in_file", row=seen_national[clean.national_number])
+                report.problems.append(RowProblem(line, "national_number", error.code, error.message))
+                continue
+            seen_national[clean.national_number] = line
         cleaned.append((line, clean))
     registered = volunteers_by_document((clean.id_type, clean.id_number) for _line, clean in cleaned)
+    national_holders = volunteers_by_national_number(clean.national_number for _line, clean in cleaned
+                                                     if clean.national_number)
     deadline.check()
     for line, clean in cleaned:
         holder = registered.get((clean.id_type, clean.id_number))
         if holder is not None and not names_match(clean.name, holder.name):
             error = ImportRowError("name_mismatch")
             report.problems.append(RowProblem(line, "name", error.code, error.message))
+        national_holder = national_holders.get(clean.national_number or "")
+        if national_holder is not None and national_holder is not holder:
+            error = VolunteerError("national_number_taken", field="national_number")
+            report.problems.append(RowProblem(line, "national_number", error.code, error.message))
     if report.problems:
         report.problems.sort(key=lambda problem: problem.row)
         return report
@@ -243,9 +263,11 @@ def template_xlsx() -> bytes:
         ("consent", "yes: the volunteer consented to record keeping / 是：本人已同意"),
         ("guardian_name", "Required under 14 / 未满14周岁必填"),
         ("guardian_consent", "yes, required under 14 / 未满14周岁必填"),
+        ("national_number", "Optional: the volunteer's number in the national volunteer service information system, "
+                            "8 to 32 digits and capital letters / 可选：全国志愿服务信息系统的志愿者编号"),
     ):
         notes.append(list(line))
-    for column in "ABCDEFGHIJKL":
+    for column in "ABCDEFGHIJKLM":
         sheet.column_dimensions[column].width = 18
         sheet[f"{column}1"].number_format = "@"
     buffer = io.BytesIO()

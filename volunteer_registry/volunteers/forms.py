@@ -23,6 +23,12 @@ class VolunteerForm(FlaskForm):
                         render_kw={"inputmode": "tel", "autocomplete": "tel"})
     email = StringField(_l("Email (optional)"), validators=validators_for(VOLUNTEER_PROFILE, "email"),
                         render_kw={"inputmode": "email", "autocomplete": "email"})
+    national_number = StringField(
+        _l("National volunteer number (optional)"), validators=validators_for(VOLUNTEER_PROFILE, "national_number"),
+        description=_l("The volunteer number that the national volunteer service information system "
+                       "(全国志愿服务信息系统的志愿者编号) gave you, if you are registered there. Spaces and hyphens "
+                       "are ignored. It is printed on your certificates."),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"})
     region_code = SelectField(_l("Where you live"), validators=[DataRequired()])
     skills = TextAreaField(_l("Skills (optional)"), validators=validators_for(VOLUNTEER_PROFILE, "skills"),
                            description=_l("For example: first aid, sign language, driving, Tibetan."))

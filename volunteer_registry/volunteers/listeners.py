@@ -13,7 +13,8 @@ def anonymise_profile(user, *, now: dt.datetime, **_facts) -> dict | None:
     """The deleted account's volunteer profile no longer identifies anyone: its name, ID number (ciphertext, hash
     and masked form), phone, email, skills and guardian are replaced, the birth date keeps only its year, and it is
     no longer linked to the account. The new hash lets the same person register again. Then volunteer_anonymised is
-    sent. Returns the volunteer's number for the deletion's audit event (None without a profile)."""
+    sent. Returns the volunteer's number for the deletion's audit event (None without a profile). The national
+    number goes too: it names the person in the national system."""
     volunteer = volunteer_for_user(user)
     if volunteer is None:
         return None
@@ -25,6 +26,7 @@ def anonymise_profile(user, *, now: dt.datetime, **_facts) -> dict | None:
     volunteer.email = None
     volunteer.skills = ""
     volunteer.guardian_name = None
+    volunteer.national_number = None
     volunteer.birth_date = dt.date(volunteer.birth_date.year, 1, 1)
     volunteer.user_id = None
     signals.volunteer_anonymised.send(volunteer, now=now)

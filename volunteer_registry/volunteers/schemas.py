@@ -14,8 +14,12 @@ PHONE_MAX = 20
 EMAIL_MAX = 254
 SKILLS_MAX = 500
 ID_NUMBER_TYPED_MAX = 32
-#: the national volunteer service system's unified volunteer number: its digits and capital letters, as issued
+#: the national volunteer service system's unified volunteer number: its digits and capital letters, as issued.
+#: Its exact format is not published in our sources: the bounds are permissive (services.normalize_national_number)
+NATIONAL_NUMBER_MIN = 8
 NATIONAL_NUMBER_MAX = 32
+#: the form's limit on a national number as typed, with the spaces and hyphens the service removes
+NATIONAL_NUMBER_TYPED_MAX = 48
 
 #: PUT /me/volunteer, and the profile form
 VOLUNTEER_PROFILE = Schema("VolunteerProfile", {
@@ -33,6 +37,12 @@ VOLUNTEER_PROFILE = Schema("VolunteerProfile", {
     "consent": Boolean(required=True, description="Consent to the record-keeping; must be true."),
     "guardian_name": Text(NAME_MAX, description="Required under 14."),
     "guardian_consent": Boolean(description="Required under 14."),
+    "national_number": Text(NATIONAL_NUMBER_TYPED_MAX, plain=False, nullable=True,
+                            description="The national volunteer service information system's unified volunteer "
+                            "number (全国志愿服务信息系统的志愿者编号), when known: 8 to 32 digits and capital letters "
+                            "once spaces and hyphens are removed. Omitted: the stored one is kept; empty or null: "
+                            "it is removed. Refused national_number_format, or national_number_taken (409) when "
+                            "another volunteer holds it."),
 })
 
 #: a volunteer's record as the API answers it (the identity number masked)
@@ -42,4 +52,6 @@ VOLUNTEER_OUT = Schema("Volunteer", {
     "id_number_masked": Text(plain=False, required=True), "phone": Text(plain=False),
     "email": Text(plain=False, nullable=True), "region_code": Text(plain=False), "skills": Text(plain=False),
     "consent_at": DateTime(), "guardian_name": Text(plain=False, nullable=True),
+    "national_number": Text(plain=False, nullable=True,
+                            description="The national unified volunteer number, when known."),
 })

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from ..regions import get_region
 from ..text import check_plain_text, normalize_phone
 from .identity import GENDERS, ID_TYPES, age_on, id_number_problem, mask_id_number, normalize_id_number
 from .models import Volunteer
-from .schemas import NAME_MAX, SKILLS_MAX
+from .schemas import NAME_MAX, NATIONAL_NUMBER_MAX, NATIONAL_NUMBER_MIN, SKILLS_MAX
 from .vault import decrypt_id_number, encrypt_id_number, id_number_hash
 
 GUARDIAN_AGE = 14
@@ -52,10 +53,15 @@ class VolunteerError(DomainError):
         "email_invalid": _l("Enter a valid email address."),
         "guardian_required": _l("A volunteer under 14 needs a guardian's name."),
         "guardian_consent_required": _l("A volunteer under 14 needs a guardian's consent."),
+        "national_number_format": _l("A national volunteer number is %(min)s to %(max)s digits and capital letters "
+                                     "(spaces and hyphens are ignored). Copy it from the national volunteer service "
+                                     "information system."),
+        "national_number_taken": _l("This national volunteer number is already recorded for another volunteer."),
+        "duplicate_in_file": _l("The same ID document or national volunteer number is on line %(line)s."),
         "profile_exists": _l("You already have a volunteer profile."),
         "profile_missing": _l("Complete your volunteer profile first."),
     }
-    statuses = {"id_number_taken": 409, "profile_exists": 409, "profile_missing": 404}
+    statuses = {"id_number_taken": 409, "national_number_taken": 409, "profile_exists": 409, "profile_missing": 404}
 
 
 @dataclass
@@ -72,6 +78,8 @@ class VolunteerData:
     consent: bool = False
     guardian_name: str | None = None
     guardian_consent: bool = False
+    #: the national unified volunteer number as typed: None keeps the stored one (a JSON body without it), "" clears
+    national_number: str | None = None
     # filled in by clean_volunteer_data
     age: int = field(default=0, repr=False)
 
@@ -103,7 +111,50 @@ class VolunteerData:
                    id_type=text("id_type") or "resident_id", id_number=text("id_number"), phone=text("phone"),
                    region_code=text("region_code"), email=text("email") or None, skills=str(skills or "").strip(),
                    consent=flag("consent"), guardian_name=text("guardian_name") or None,
-                   guardian_consent=flag("guardian_consent"))
+                   guardian_consent=flag("guardian_consent"),
+                   # absent keeps the stored number; given, even as null, sets or clears it
+                   national_number=text("national_number") if "national_number" in data else None)
+
+
+_NATIONAL_NUMBER = re.compile(rf"[0-9A-Z]{{{NATIONAL_NUMBER_MIN},{NATIONAL_NUMBER_MAX}}}")
+
+
+def normalize_national_number(text: str | None) -> str | None:
+    """The national unified volunteer number (the number the national volunteer service information system,
+    全国志愿服务信息系统, gives a volunteer) as records keep it: spaces and hyphens removed, letters upper-case.
+    None for an empty value. Raises VolunteerError national_number_format (field national_number) unless what is
+    left is 8 to 32 ASCII digits and capital letters.
+
+    The national system's exact format (length, check character) is not published in the sources this project
+    has, so the rule is permissive on length and strict on characters: it keeps typing noise out of the records
+    without refusing a real number whose shape we do not know (docs/CERTIFICATES.md, "The national volunteer
+    number")."""
+    if text is None:
+        return None
+    number = unicodedata.normalize("NFKC", str(text))  # full-width digits and letters, as Chinese keyboards type
+    number = re.sub(r"[\s\-\u2010-\u2015\u2212]", "", number)
+    if not number:
+        return None
+    # ASCII checked before upper-casing: some letters upper-case to ASCII ones ("ı" to "I")
+    if not number.isascii() or not _NATIONAL_NUMBER.fullmatch(number := number.upper()):
+        raise VolunteerError("national_number_format", field="national_number", min=NATIONAL_NUMBER_MIN,
+                             max=NATIONAL_NUMBER_MAX)
+    return number
+
+
+def national_number_holder(number: str) -> Volunteer | None:
+    """The volunteer whose record holds this (normalised) national number, if any."""
+    return db.session.scalar(db.select(Volunteer).where(Volunteer.national_number == number))
+
+
+def check_national_number_free(number: str | None, volunteer: Volunteer | None) -> None:
+    """Raises national_number_taken (field national_number) when another volunteer than ``volunteer`` (None: a
+    record not yet created) holds ``number``."""
+    if number is None:
+        return
+    holder = national_number_holder(number)
+    if holder is not None and holder is not volunteer:
+        raise VolunteerError("national_number_taken", field="national_number")
 
 
 def normalize_name(name: str) -> str:
@@ -156,6 +207,7 @@ def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -
             raise VolunteerError("too_long", field=key, max=limit)
     if get_region(data.region_code) is None:
         raise VolunteerError("region_unknown", field="region_code")
+    national = None if data.national_number is None else normalize_national_number(data.national_number) or ""
     if not data.consent:
         raise VolunteerError("consent_required", field="consent")
     age = age_on(data.birth_date, today)
@@ -169,7 +221,7 @@ def clean_volunteer_data(data: VolunteerData, *, today: dt.date | None = None) -
     return VolunteerData(name=name, gender=data.gender, birth_date=data.birth_date, id_type=data.id_type,
                          id_number=number, phone=phone, region_code=data.region_code, email=email,
                          skills=skills, consent=True, guardian_name=guardian,
-                         guardian_consent=guardian is not None, age=age)
+                         guardian_consent=guardian is not None, national_number=national, age=age)
 
 
 def _find_by_document(id_type: str, number: str) -> Volunteer | None:
@@ -185,6 +237,8 @@ def _apply(volunteer: Volunteer, clean: VolunteerData, consent_source: str) -> N
     volunteer.email = clean.email
     volunteer.region_code = clean.region_code
     volunteer.skills = clean.skills
+    if clean.national_number is not None:  # None: not given, the stored one stays
+        volunteer.national_number = clean.national_number or None
     if volunteer.id_number_hash != id_number_hash(clean.id_type, clean.id_number):
         volunteer.id_type = clean.id_type
         volunteer.id_number_encrypted = encrypt_id_number(clean.id_number)
@@ -200,6 +254,13 @@ def _apply(volunteer: Volunteer, clean: VolunteerData, consent_source: str) -> N
         volunteer.guardian_consent_at = None
 
 
+def _national_number_held_elsewhere(number: str, volunteer: Volunteer) -> bool:
+    """After a failed flush (the session rolled back to its savepoint): whether a committed record other than
+    ``volunteer`` holds ``number``."""
+    held_by = db.session.scalar(db.select(Volunteer.id).where(Volunteer.national_number == number))
+    return held_by is not None and held_by != volunteer.id
+
+
 def _new_volunteer() -> Volunteer:
     while True:
         number = new_volunteer_number()
@@ -212,7 +273,9 @@ def save_own_profile(user, data: VolunteerData) -> Volunteer:
 
     An existing profile keeps its ID document when ``data.id_number`` is empty. A record that an organization
     imported for the same ID document and name, and that no account holds yet, is taken over by this account.
-    Raises VolunteerError (id_number_taken when another account holds the document).
+    ``data.national_number`` None keeps the stored national number, "" clears it.
+    Raises VolunteerError (id_number_taken when another account holds the document, national_number_taken when
+    another volunteer holds the national number; nothing is saved then).
     """
     own = db.session.scalar(db.select(Volunteer).where(Volunteer.user_id == user.id))
     if own is not None and not data.id_number.strip():
@@ -222,12 +285,16 @@ def save_own_profile(user, data: VolunteerData) -> Volunteer:
     holder = _find_by_document(clean.id_type, clean.id_number)
     if holder is not None and holder is not own:
         if holder.user_id is None and own is None and holder.name == clean.name:
+            if not clean.national_number:  # the new account's empty field never clears what was imported
+                clean.national_number = None
+            check_national_number_free(clean.national_number, holder)
             holder.user_id = user.id
             _apply(holder, clean, "self")
             record_event("volunteer.claimed", actor=user, target=holder, volunteer=holder.volunteer_number)
             db.session.flush()
             return holder
         raise VolunteerError("id_number_taken", field="id_number")
+    check_national_number_free(clean.national_number or None, own)
     created = own is None
     volunteer = own or _new_volunteer()
     volunteer.user_id = user.id
@@ -237,7 +304,9 @@ def save_own_profile(user, data: VolunteerData) -> Volunteer:
     try:
         with db.session.begin_nested():
             db.session.flush()
-    except IntegrityError:  # a concurrent registration of the same document
+    except IntegrityError:  # a concurrent registration of the same document, or of the same national number
+        if clean.national_number and _national_number_held_elsewhere(clean.national_number, volunteer):
+            raise VolunteerError("national_number_taken", field="national_number") from None
         raise VolunteerError("id_number_taken", field="id_number") from None
     record_event("volunteer.registered" if created else "volunteer.updated", actor=user, target=volunteer,
                  volunteer=volunteer.volunteer_number)
@@ -261,13 +330,26 @@ def volunteers_by_document(documents: Iterable[tuple[str, str]]) -> dict[tuple[s
     return found
 
 
+def volunteers_by_national_number(numbers: Iterable[str]) -> dict[str, Volunteer]:
+    """The volunteer records holding these (normalised) national numbers, keyed by number, a batch at a time.
+    Numbers nobody holds are absent."""
+    wanted = list(dict.fromkeys(numbers))
+    found: dict[str, Volunteer] = {}
+    for start in range(0, len(wanted), LOOKUP_BATCH):
+        batch = wanted[start:start + LOOKUP_BATCH]
+        for volunteer in db.session.scalars(db.select(Volunteer).where(Volunteer.national_number.in_(batch))):
+            found[volunteer.national_number] = volunteer
+    return found
+
+
 def register_imported_volunteer(actor, org, clean: VolunteerData) -> Volunteer:
     """A new volunteer record without an account for an already-cleaned import row whose document nobody holds.
     An existing record is never taken or changed by an import (the organization invites its holder instead).
-    Raises id_number_taken when the document is registered (also by someone who registered since the rows were
-    checked)."""
+    Raises id_number_taken when the document is registered, national_number_taken when the row's national number
+    is recorded for someone (also by someone who registered since the rows were checked)."""
     if _find_by_document(clean.id_type, clean.id_number) is not None:
         raise VolunteerError("id_number_taken", field="id_number")
+    check_national_number_free(clean.national_number or None, None)
     volunteer = _new_volunteer()
     _apply(volunteer, clean, f"import:{org.code}")
     db.session.add(volunteer)
@@ -284,3 +366,105 @@ def reveal_id_number(actor, volunteer: Volunteer, *, organization=None, purpose:
                  volunteer=volunteer.volunteer_number, own=(volunteer.user_id == getattr(actor, "id", None)) or None,
                  purpose=purpose or None)
     return number
+
+
+# --- national numbers from the national system ------------------------------------------------------------------------
+
+#: the columns of the national system's list (a header row names them; others are ignored)
+NATIONAL_LIST_COLUMNS = ("id_type", "id_number", "national_number")
+#: the national system's names of the ID document types, taken as ours
+ID_TYPE_ALIASES = {"居民身份证": "resident_id", "身份证": "resident_id", "护照": "passport",
+                   "港澳居民来往内地通行证": "hk_macao_permit", "台湾居民来往大陆通行证": "taiwan_permit",
+                   "外国人永久居留身份证": "foreign_permanent_residence"}
+#: what became of a good row of the list
+MATCH_OUTCOMES = ("matched", "already_set", "not_found", "conflicting")
+
+
+@dataclass
+class NationalListRow:
+    line: int  # the line in the file, the header's is 1
+    id_type: str
+    id_number: str  # normalised
+    national_number: str  # normalised
+
+
+@dataclass
+class NationalMatchReport:
+    #: (line, field, code, message) of each bad row; when there is any, nothing was written
+    problems: list[tuple[int, str, str, str]] = field(default_factory=list)
+    #: (line, outcome) of each good row, outcome one of MATCH_OUTCOMES
+    outcomes: list[tuple[int, str]] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for _line, found in self.outcomes if found == outcome)
+
+
+def read_national_list(records: Iterable[tuple[int, dict]], report: NationalMatchReport) -> list[NationalListRow]:
+    """The good rows of the national system's list, given as (line, {column: text}) pairs; each bad row is added
+    to ``report.problems`` (id_type_unknown, id_number_required, national_number_format, and duplicate_in_file for
+    a document or a national number already on an earlier line)."""
+    rows: list[NationalListRow] = []
+    documents: dict[tuple[str, str], int] = {}
+    numbers: dict[str, int] = {}
+    for line, cells in records:
+        kind = str(cells.get("id_type") or "").strip()
+        kind = ID_TYPE_ALIASES.get(kind, kind.lower()) or "resident_id"
+        number = normalize_id_number(str(cells.get("id_number") or ""))
+        try:
+            if kind not in ID_TYPES:
+                raise VolunteerError("id_type_unknown", field="id_type")
+            if not number:
+                raise VolunteerError("id_number_required", field="id_number")
+            national = normalize_national_number(str(cells.get("national_number") or ""))
+            if national is None:
+                raise VolunteerError("national_number_format", field="national_number", min=NATIONAL_NUMBER_MIN,
+                                     max=NATIONAL_NUMBER_MAX)
+        except VolunteerError as error:
+            report.problems.append((line, error.field or "", error.code, error.message))
+            continue
+        earlier = documents.get((kind, number)) or numbers.get(national)
+        if earlier is not None:
+            error = VolunteerError("duplicate_in_file", line=earlier,
+                                   field="id_number" if (kind, number) in documents else "national_number")
+            report.problems.append((line, error.field or "", error.code, error.message))
+            continue
+        documents[(kind, number)] = numbers[national] = line
+        rows.append(NationalListRow(line, kind, number, national))
+    return rows
+
+
+def match_national_numbers(rows: list[NationalListRow], report: NationalMatchReport, *, dry_run: bool = False,
+                           actor=None, source: str = "") -> NationalMatchReport:
+    """Match the national system's list to the volunteer records by the keyed hash of their ID documents, and
+    record each national number on the volunteer who has none.
+
+    Every good row gets an outcome: matched (the record had no national number and nobody else holds this one:
+    it is set), already_set (the record holds this number), not_found (no record holds the document), conflicting
+    (the record holds another national number, or another record holds this one: both are left as they are, for
+    a person to decide). Nothing is written when ``report`` holds any bad row, nor with ``dry_run``; otherwise the
+    numbers are set and one audit event (volunteer.national_numbers_matched, with the counts) is added, both
+    flushed for the caller to commit."""
+    holders = volunteers_by_document((row.id_type, row.id_number) for row in rows)
+    by_number = volunteers_by_national_number(row.national_number for row in rows)
+    to_set: list[tuple[Volunteer, str]] = []
+    for row in rows:
+        volunteer = holders.get((row.id_type, row.id_number))
+        other = by_number.get(row.national_number)
+        if volunteer is None:
+            outcome = "not_found"
+        elif volunteer.national_number == row.national_number:
+            outcome = "already_set"
+        elif volunteer.national_number or (other is not None and other is not volunteer):
+            outcome = "conflicting"
+        else:
+            outcome = "matched"
+            to_set.append((volunteer, row.national_number))
+        report.outcomes.append((row.line, outcome))
+    if report.problems or dry_run:
+        return report
+    for volunteer, number in to_set:
+        volunteer.national_number = number
+    record_event("volunteer.national_numbers_matched", actor=actor, source=source or None,
+                 **{outcome: report.count(outcome) for outcome in MATCH_OUTCOMES})
+    db.session.flush()
+    return report
