@@ -102,6 +102,8 @@ def events_of_flush(session) -> list[dict]:
         elif isinstance(obj, Certificate):
             if _changed(obj, CERTIFICATE_FIELDS):
                 pending.append(("certificate", "upsert", obj.id, ("org", obj.organization_id)))
+    if not pending and not withdrawals:
+        return []
     connection = session.connection()
     if withdrawals:
         withdrawn = {row.id: row for row in connection.execute(

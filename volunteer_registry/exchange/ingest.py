@@ -62,6 +62,9 @@ def ingest_page(peer: Peer, page) -> IngestResult:
     delivered twice is stored once. Flushes; the caller commits. Raises malformed, format_unknown,
     untrusted_issuer, checkpoint_invalid, checkpoint_inconsistent, peer_unreachable, feed_gap."""
     events = _page_events(page)
+    # one page of a peer at a time (a push and a pull crossing): the second waits, then finds the events held
+    db.session.execute(select(Peer.id).where(Peer.id == peer.id).with_for_update())
+    db.session.refresh(peer)
     if page.get("origin") != peer.origin:
         raise ExchangeError("untrusted_issuer")
     checkpoint = open_peer_checkpoint(peer, page.get("checkpoint") or "")
