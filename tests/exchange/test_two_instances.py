@@ -478,13 +478,15 @@ def test_b_ingests_as_feed_pushed_by_a_killed_mid_push_and_restarted_holding_eve
     worker = a.spawn("exchange", "push", "--every", "1", log=log, **push)
     try:
         wait_for(lambda: held(b, peer_id) > 0, "B to store the first page")
-        with writes_held(b):  # B's next page waits: the push is in the middle of delivering it
+        with writes_held(b):  # B cannot store the next page: the push is in the middle of delivering it
             at_kill = held(b, peer_id)
+            assert 0 < at_kill < len(seqs)
+            # A recorded B's answer to the last page B stored, and goes on with the next (sent within a moment)
+            wait_for(lambda: pushed_cursor() == at_kill, "A to record B's acknowledgement", every=0.05)
             time.sleep(0.5)
             stop_process(worker, signal.SIGKILL)
         assert worker.returncode == -signal.SIGKILL
-        cursor_at_kill = pushed_cursor()
-        assert 0 < at_kill < len(seqs) and cursor_at_kill < len(seqs), (at_kill, cursor_at_kill, len(seqs))
+        assert pushed_cursor() == at_kill
         # the page B was storing when A died finishes there (A never heard the answer); then A starts again
         settled = {"held": -1, "since": time.monotonic()}
 
