@@ -61,7 +61,7 @@ from volunteer_registry.checkin.models import AttendanceSession, ManualEntry, Sc
 from volunteer_registry.checkin.services import ScanRequest, record_manual_entry, record_scan
 from volunteer_registry.corrections.models import CorrectionRequest
 from volunteer_registry.corrections.services import report_omission
-from volunteer_registry.exchange.models import TransferCode
+from volunteer_registry.exchange.models import ReceivedEvent, TransferCode
 from volunteer_registry.exchange.services import create_transfer_code
 from volunteer_registry.extensions import db
 from volunteer_registry.ledger.log import extend_log
@@ -1150,6 +1150,9 @@ WEB_PAGES = [
         LOGIN,     404,       404,       404,       404,       404,       404,       404,       404,       404),
     get("/platform/dashboard",
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
+    # the regional view of what the registries below sent up: civil affairs only, read-only
+    get("/platform/regional",
+        LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),
     # exports: the same people as the dashboards; a volunteer downloads their own record and personal data
     get("/organizations/{A}/exports/members.csv",
         LOGIN,     403,       403,       403,       CSV,       403,       CSV,       403,       403,       CSV),
@@ -1675,8 +1678,25 @@ def complaints_about(w, actor, client):
 
 FOLLOW = Redirect("/complaints/[A-Z0-9]+")
 
+# the upward exchange: exchange tokens (flask exchange token create), never an account's token
+E401_EXCHANGE = Err(401, "token_invalid")
+
+
+def received_events(w, actor, client):
+    return db.session.scalar(db.select(func.count()).select_from(ReceivedEvent))
+
+
+API_CALLS += [
+    get("/api/v1/exchange/records",
+        E401,      *[E401_EXCHANGE] * 9),
+    Row("POST", "/api/v1/exchange/ingest", token_required(no(E401_EXCHANGE)),
+        data=lambda w, actor: {"format": "volunteer-registry/exchange-feed/1", "since": 0, "next": 0, "events": []},
+        state=received_events),
+]
+
 # one row per route, one column per role:
 #       anonymous  no_profile member_a   volunteer  coord_a    coord_b    admin_a    admin_b    admin_p    platform
+
 WEB_PAGES += [
     get(SUPERVISION,
         LOGIN,     403,       403,       403,       403,       403,       403,       403,       403,       200),

@@ -93,10 +93,12 @@ def connect_listeners() -> None:
     from .calendars import listeners as calendars
     from .certificates import listeners as certificates
     from .checkin import listeners as checkin
+    from .exchange import listeners as exchange
     from .ledger import listeners as ledger
     from .notifications import listeners as notifications
     from .organizations import listeners as organizations
     from .volunteers import listeners as volunteers
 
-    for part in (activities, organizations, volunteers, certificates, checkin, ledger, notifications, calendars):
+    for part in (activities, organizations, volunteers, certificates, checkin, ledger, notifications, calendars,
+                 exchange):
         part.connect()

@@ -3,6 +3,7 @@ import time
 import click
 from flask.cli import AppGroup
 
+from ..exchange.feed import backfill_events
 from ..extensions import db
 from .province import SCALES, seed_province
 from .seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
@@ -22,6 +23,7 @@ def seed_command(scale: str, seed: int):
         _seed_province(scale, seed)
         return
     created = seed_demo()
+    backfill_events()  # every row has its exchange event (the seed's own writes have theirs already)
     db.session.commit()
     click.echo("Demo data created." if created else "Demo data already present.")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")

@@ -21,6 +21,7 @@ from ..accounts.models import User
 from ..activities.models import Activity
 from ..codes import ALPHABET, check_character
 from ..errors import DomainError
+from ..exchange.feed import backfill_events
 from ..extensions import db
 from ..ledger.aggregates import rebuild_service_months
 from ..ledger.log import seal_all
@@ -274,6 +275,7 @@ def seed_province(*, scale: float | str = "province", seed: int = 2026,
     _reset_sequences()
     checkpoint = seal_all(chunk=CHUNK * 2, progress=tell("Merkle log", 2 * n_entries))
     done.tree_size = checkpoint.tree_size if checkpoint else 0
+    backfill_events()  # the bulk load bypassed the ORM: the exchange feed's events of every row, as an upgrade does
     db.session.execute(text("ANALYZE"))  # the planner's statistics: a bulk load leaves none
     return done
 

@@ -8,6 +8,6 @@ bp = Blueprint("exchange", __name__)
 
 def blueprint() -> Blueprint:
     """The part's blueprint with every route attached (imported here, when the app is built)."""
-    from . import views  # noqa: F401
+    from . import regional, views  # noqa: F401
 
     return bp

@@ -13,6 +13,7 @@ from ..certificates.models import STATUSES as CERTIFICATE_STATUSES
 from ..certificates.models import Certificate, CertificateRequest
 from ..checkin.models import AttendanceSession
 from ..corrections.models import CorrectionRequest
+from ..exchange.queries import RegionalFigures, regional_totals
 from ..extensions import db
 from ..ledger.aggregates import NO_DATE
 from ..ledger.models import LedgerEntry, LedgerState, ServiceMonth
@@ -174,6 +175,7 @@ class PlatformStats:
     by_prefecture: list[dict]
     by_county: list[dict]
     growth: list[dict]
+    below: RegionalFigures | None = None  #: what the registries below sent up (the regional view)
 
 
 def _region_counts(rows) -> dict[str, int]:
@@ -224,7 +226,8 @@ def platform_stats(*, on: dt.date | None = None) -> PlatformStats:
     return PlatformStats(
         organizations=sum(orgs_by_county.values()), organizations_pending=sum(pending_by_county.values()),
         volunteers=sum(volunteers_by_county.values()), minutes=sum(minutes_by_county.values()),
-        by_prefecture=sorted(prefectures.values(), key=lambda r: r["code"]), by_county=counties, growth=growth)
+        by_prefecture=sorted(prefectures.values(), key=lambda r: r["code"]), by_county=counties, growth=growth,
+        below=regional_totals())
 
 
 # --- a volunteer ---------------------------------------------------------------------------------------------------
