@@ -8,8 +8,7 @@ def register(app: Flask) -> None:
     from .backup.cli import backup_cli
     from .certificates.cli import certificates_cli
     from .demo.cli import demo_cli
-    from .exchange.cli import peers_cli, records_cli
-    from .exchange.feed_cli import exchange_cli
+    from .exchange.cli import exchange_cli, peers_cli, records_cli
     from .keys.cli import keys_cli
     from .ledger.cli import ledger_cli
     from .notifications.cli import notifications_cli

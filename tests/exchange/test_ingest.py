@@ -143,7 +143,7 @@ def test_only_a_push_token_of_a_trusted_peer_may_deliver(app, client, lived, pee
 
 def test_the_regional_view_and_the_dashboard_count_what_came_from_below(app, client, lived, peer, make):  # noqa: F811
     from tests.conftest import login
-    from volunteer_registry.exchange.regional_queries import regional_totals
+    from volunteer_registry.exchange.queries import regional_totals
 
     peer, token = peer
     assert push(client, token, page_of()).status_code == 200

@@ -111,7 +111,9 @@ def exchange_records():
 @bp.route("/exchange/ingest", methods=["POST"])
 @documented("Deliver a page of the sender's exchange feed (a trusted peer's exchange token of scope push); a "
             "page or an event delivered again is stored once",
-            request=FEED_PAGE_OUT,
+            description="The body is one page of the sender's feed exactly as its `GET /exchange/records` answers "
+                        "(ExchangeFeedPage); an exchange token is not an account's, so the body is not declared as "
+                        "an account's request is.",
             responses={200: ok(INGEST_OUT), 401: EXCHANGE_TOKEN,
                        409: error("The page starts after the last event held of the sender (feed_gap)."),
                        422: error("The page is refused: malformed, format_unknown, untrusted_issuer, "

@@ -31,7 +31,8 @@ from .schema import BUNDLE_FORMAT
 from .verify import bundle_note_body, canonical_json
 
 
-def _iso(moment) -> str | None:
+def utc_text(moment) -> str | None:
+    """A moment as the exchange writes it: UTC, to the second, ``YYYY-MM-DDTHH:MM:SSZ`` (None stays None)."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
@@ -54,7 +55,8 @@ def volunteer_identity(volunteer: Volunteer) -> dict:
             "national_number": volunteer.national_number, "region_code": volunteer.region_code}
 
 
-def _record_json(record) -> dict:
+def recorded_json(record) -> dict:
+    """A training course, an award or an evaluation as the exchange carries it (docs/EXCHANGE.md)."""
     return {"kind": record.kind, "organization": record.organization.code, "title": record.title,
               "provider": record.provider, "date": record.date.isoformat(),
               "period_start": record.period_start.isoformat() if record.period_start else None,
@@ -62,7 +64,8 @@ def _record_json(record) -> dict:
               "minutes": record.minutes, "level": record.level, "rating": record.rating, "text": record.text}
 
 
-def _certificate_json(certificate: Certificate) -> dict:
+def certificate_json(certificate: Certificate) -> dict:
+    """A certificate as the exchange carries it, with its signed token (base64) and its verification URL."""
     return {"code": certificate.code, "number": certificate.number,
             "organization": certificate.organization.code, "period_start": certificate.period_start.isoformat(),
             "period_end": certificate.period_end.isoformat(), "minutes": certificate.minutes,
@@ -108,15 +111,15 @@ def build_bundle(volunteer: Volunteer) -> dict:
         db.select(Organization.code, Organization.name).where(Organization.id.in_(organization_ids)))}
     record = {
         "issuer": {"origin": log_origin(), "url": public_base_url()},
-        "issued_at": _iso(utcnow()),
+        "issued_at": utc_text(utcnow()),
         "volunteer": volunteer_identity(volunteer),
         "checkpoint": checkpoint.note,
         "entries": entries,
         "organizations": organizations,
-        "training": [_record_json(r) for r in own.training],
-        "awards": [_record_json(r) for r in own.awards],
-        "evaluations": [_record_json(r) for r in own.evaluations],
-        "certificates": [_certificate_json(c) for c in certificates],
+        "training": [recorded_json(r) for r in own.training],
+        "awards": [recorded_json(r) for r in own.awards],
+        "evaluations": [recorded_json(r) for r in own.evaluations],
+        "certificates": [certificate_json(c) for c in certificates],
     }
     record["summary"] = _summary(entries)
     origin = log_origin()

@@ -23,7 +23,7 @@ from ..models import utcnow
 from ..organizations.models import Organization
 from ..records.models import VolunteerRecord
 from ..volunteers.models import Volunteer
-from .bundle import _certificate_json, _iso, _record_json, volunteer_identity
+from .bundle import certificate_json, recorded_json, utc_text, volunteer_identity
 from .models import ExchangeEvent, ExchangeToken, Peer
 from .schema import FEED_FORMAT
 
@@ -255,13 +255,13 @@ def service_json(entry: LedgerEntry, leaf_index: int | None) -> dict:
     sealed = {"leaf_index": leaf_index, "leaf": canonical_bytes(entry).decode("utf-8") if leaf_index is not None
               else None}
     common = {"volunteer": entry.volunteer.volunteer_number, "organization": entry.organization.code,
-              "recorded_at": _iso(entry.created_at), **sealed}
+              "recorded_at": utc_text(entry.created_at), **sealed}
     if entry.kind == "service":
         return {**common, "activity": entry.activity.code if entry.activity else None,
                 "title": entry.activity_title, "place": entry.place, "content": entry.content,
                 "service_date": entry.service_date.isoformat() if entry.service_date else None,
-                "started_at": _iso(entry.started_at), "ended_at": _iso(entry.ended_at), "minutes": entry.minutes,
-                "source": entry.source, "flags": sorted(entry.flags or [])}
+                "started_at": utc_text(entry.started_at), "ended_at": utc_text(entry.ended_at),
+                "minutes": entry.minutes, "source": entry.source, "flags": sorted(entry.flags or [])}
     return {**common, "kind": entry.kind, "refers_to": str(entry.refers_to_id),
             "minutes": entry.minutes if entry.kind == "correction" else None, "reason": entry.reason}
 
@@ -300,14 +300,14 @@ def render_events(events: list[ExchangeEvent]) -> list[dict]:
             record = service_json(entries[event.subject_id], leaves.get(event.subject_id))
         elif event.category in RECORD_CATEGORIES and event.action == "upsert" and event.subject_id in records:
             row = records[event.subject_id]
-            record = {**_record_json(row), "volunteer": row.volunteer.volunteer_number}
+            record = {**recorded_json(row), "volunteer": row.volunteer.volunteer_number}
         elif event.category == "organization" and event.subject_id in organizations:
             key = organizations[event.subject_id].code
             record = organization_json(organizations[event.subject_id])
         elif event.category == "certificate" and event.subject_id in certificates:
             certificate = certificates[event.subject_id]
             key = certificate.code
-            record = {**_certificate_json(certificate), "volunteer": certificate.volunteer.volunteer_number}
+            record = {**certificate_json(certificate), "volunteer": certificate.volunteer.volunteer_number}
         out.append({"seq": event.seq, "category": event.category, "action": event.action, "key": key,
                     "region": event.region_code, "record": record})
     return out

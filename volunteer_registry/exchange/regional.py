@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from ..accounts.permissions import require
 from . import bp
-from .regional_queries import regional_rows, regional_totals
+from .queries import regional_rows, regional_totals
 
 
 @bp.route("/platform/regional")

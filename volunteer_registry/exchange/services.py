@@ -161,8 +161,6 @@ def add_peer(url: str, *, name: str | None = None, keys: PublishedKeys | None = 
     Raises peer_unreachable."""
     base = normalize_url(url)
     keys = keys or fetch_published_keys(base)
-    if keys.origin == log_origin():
-        raise ExchangeError("own_record", field="url")
     peer = db.session.scalar(db.select(Peer).where((Peer.url == base) | (Peer.origin == keys.origin)))
     if peer is None:
         peer = Peer(url=base, origin=keys.origin, name=name or keys.origin, verifier_keys=keys.verifier_keys,

@@ -13,7 +13,7 @@ from ..certificates.models import STATUSES as CERTIFICATE_STATUSES
 from ..certificates.models import Certificate, CertificateRequest
 from ..checkin.models import AttendanceSession
 from ..corrections.models import CorrectionRequest
-from ..exchange.regional_queries import RegionalFigures, regional_totals
+from ..exchange.queries import RegionalFigures, regional_totals
 from ..extensions import db
 from ..ledger.aggregates import NO_DATE
 from ..ledger.models import LedgerEntry, LedgerState, ServiceMonth
