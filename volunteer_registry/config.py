@@ -79,6 +79,8 @@ class Config:
     #: the superior platform this registry pushes its feed to, and the token it issued for that (both or neither)
     EXCHANGE_PUSH_URL = os.environ.get("EXCHANGE_PUSH_URL")
     EXCHANGE_PUSH_TOKEN = os.environ.get("EXCHANGE_PUSH_TOKEN")
+    #: events a push sends at once (a page of the feed; 1 to 1000)
+    EXCHANGE_PUSH_PAGE = int(os.environ.get("EXCHANGE_PUSH_PAGE", "500"))
     #: transfer codes tried per address: a code is 12 characters of 24, but a guess costs nothing else
     TRANSFER_RATE_LIMIT = "10 per minute"
     VERIFY_RATE_LIMIT = "60 per minute"

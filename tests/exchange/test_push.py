@@ -99,7 +99,7 @@ def state() -> PushState:
 def test_the_feed_is_delivered_in_pages_and_the_cursor_follows_the_acknowledgements(
         app, lived, receiver, monkeypatch):  # noqa: F811
     server, peer = receiver
-    monkeypatch.setattr("volunteer_registry.exchange.push.PUSH_PAGE", 4)
+    app.config["EXCHANGE_PUSH_PAGE"] = 4
     result = push_once()
     total = last_seq()
     assert result.error is None and result.cursor == total and result.delivered == total
@@ -136,7 +136,7 @@ def test_a_failing_receiver_means_back_off_then_retries(app, lived, receiver):  
 
 def test_a_lost_acknowledgement_sends_the_page_again_and_it_is_stored_once(app, lived, receiver, monkeypatch):  # noqa: F811
     server, peer = receiver
-    monkeypatch.setattr("volunteer_registry.exchange.push.PUSH_PAGE", 5)
+    app.config["EXCHANGE_PUSH_PAGE"] = 5
     server.lose_ack = 1
     lost = push_once()
     assert lost.error == "HTTP 502" and lost.cursor == 0

@@ -34,7 +34,7 @@ from volunteer_registry.keys.ids import verifier_key
 from volunteer_registry.keys.services import checkpoint_verifier_keys
 from volunteer_registry.ledger.checkpoint import checkpoint_body, open_note, sign_note
 from volunteer_registry.ledger.log import extend_log, stored_tree
-from volunteer_registry.ledger.models import TransferredService
+from volunteer_registry.ledger.models import LedgerCheckpoint, TransferredService
 from volunteer_registry.ledger.services import decide_entries, hours_of, service_entry_of_session
 from volunteer_registry.models import utcnow
 
@@ -122,6 +122,7 @@ def test_a_later_bundle_brings_the_origins_later_decisions(exchange, monkeypatch
         return {"consistency": [node.hex() for node in stored_tree().consistency_proof(params["first"],
                                                                                        params["second"])]}
     monkeypatch.setattr(services, "_get_json", proof)
+    monkeypatch.setattr(services, "latest_size", lambda peer: stored_tree_size())
     result = import_bundle(zhuoma, as_peers(build_bundle(zhuoma), _key(7)))
     db.session.commit()
     assert asked and asked[0][0] == PEER_URL + "/api/v1/ledger/proof/consistency"
@@ -129,6 +130,11 @@ def test_a_later_bundle_brings_the_origins_later_decisions(exchange, monkeypatch
     assert (result.added, result.updated, result.unchanged) == (0, 1, 1)
     assert _transferred(zhuoma) == [(PEER_ORIGIN, "approved", 100), (PEER_ORIGIN, "approved", 30)]
     assert db.session.scalar(sa.select(Peer.seen_size)) > seen
+
+
+def stored_tree_size() -> int:
+    """The size of our log's latest checkpoint: the peer's, in these tests (its log holds the same leaves)."""
+    return db.session.scalar(sa.select(sa.func.max(LedgerCheckpoint.tree_size)))
 
 
 def _refused(volunteer, bundle, code):
@@ -244,3 +250,20 @@ def test_transferred_service_is_never_certified_here(exchange, make):
     with pytest.raises(CertificateError) as refused:
         issue_certificate(make.org_admin_of(other), other, zhuoma, *YEAR, render=False)
     assert refused.value.code == "no_approved_service"
+
+
+def test_a_checkpoint_larger_than_any_the_peer_signed_is_a_fork(exchange, monkeypatch):
+    """A bundle (a file, say) whose log is ahead of everything the peer has published is not the peer's log."""
+    activity, _coordinator, admin, zhuoma, _tashi = exchange
+    import_bundle(zhuoma, as_peers(build_bundle(zhuoma), _key(7)))
+    db.session.commit()
+    seen = db.session.scalar(sa.select(Peer.seen_size))
+    waiting = db.session.scalar(sa.select(TransferredService.source_entry_id).where(
+        TransferredService.status == "pending"))
+    decide_entries(admin, activity.organization, [waiting], "approve")
+    extend_log()
+    db.session.commit()
+    monkeypatch.setattr(services, "latest_size", lambda peer: seen)  # the peer has signed nothing larger
+    monkeypatch.setattr(services, "_get_json", lambda url, **params: pytest.fail("no proof can be asked for"))
+    _refused(zhuoma, as_peers(build_bundle(zhuoma), _key(7)), "checkpoint_inconsistent")
+    assert db.session.scalar(sa.select(Peer.seen_size)) == seen

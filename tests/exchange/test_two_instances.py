@@ -37,7 +37,6 @@ from volunteer_registry.exchange.models import (
     Transfer,
     TransferCode,
 )
-from volunteer_registry.exchange.push import PUSH_PAGE
 from volunteer_registry.exchange.services import (
     ExchangeError,
     add_peer,
@@ -63,6 +62,8 @@ from .instances import TIMEOUT, stop_process
 pytestmark = pytest.mark.slow
 
 T = dt.timedelta
+#: events a push sends at once here (EXCHANGE_PUSH_PAGE): small, so that a few hundred events make several pages
+PUSH_PAGE = 50
 DAY = 24 * 60
 #: five days of ten hours: 50 hours, half of the first star (STAR_HOURS)
 FIVE_DAYS = [(day * DAY, day * DAY + 600) for day in range(5)]
@@ -453,7 +454,7 @@ def test_b_ingests_as_feed_pushed_by_a_killed_mid_push_and_restarted_holding_eve
     on_a = enrol(a, person)
     served = record_service(a, on_a.volunteer_id, FIVE_DAYS + [(5 * DAY, 5 * DAY + 30)], rejected=1)
     # three pages of the push at least: the kill lands after B stored one and before it stored the last
-    grow_feed(a, on_a, served, 2 * PUSH_PAGE + 100)
+    grow_feed(a, on_a, served, 2 * PUSH_PAGE + 50)
     with a.context():
         sequence_events()
         db.session.commit()
@@ -468,7 +469,7 @@ def test_b_ingests_as_feed_pushed_by_a_killed_mid_push_and_restarted_holding_eve
         token, _row = create_exchange_token("A's push", "push", "all", peer)
         db.session.commit()
         peer_id = peer.id
-    push = {"EXCHANGE_PUSH_URL": b.url, "EXCHANGE_PUSH_TOKEN": token}
+    push = {"EXCHANGE_PUSH_URL": b.url, "EXCHANGE_PUSH_TOKEN": token, "EXCHANGE_PUSH_PAGE": str(PUSH_PAGE)}
     log = a.folder / "push.log"
 
     def pushed_cursor() -> int:

@@ -18,7 +18,6 @@ from ..models import utcnow
 from .feed import feed_page, sequence_events
 from .models import PushState
 
-PUSH_PAGE = 500
 PUSH_TIMEOUT = 30
 BACKOFF_FIRST = 10  #: seconds after the first failure
 BACKOFF_MAX = 3600
@@ -83,7 +82,7 @@ def push_once(*, now: dt.datetime | None = None, force: bool = False) -> PushRes
         return PushResult(0, state.cursor, state.last_error, waiting=True)
     delivered = 0
     while True:
-        page = feed_page(state.cursor, PUSH_PAGE)
+        page = feed_page(state.cursor, current_app.config["EXCHANGE_PUSH_PAGE"])
         db.session.commit()  # the log's first checkpoint, if the page made it
         if not page["events"] and page["next"] == state.cursor:
             break

@@ -197,6 +197,8 @@ def check_consistency(peer: Peer, checkpoint: Checkpoint) -> None:
         consistent = first[1] == second[1]
     elif first[0] == 0:
         consistent = True
+    elif checkpoint.size > peer.seen_size and checkpoint.size > latest_size(peer):
+        consistent = False  # a tree larger than any the peer has signed is not the peer's log: a fork ahead of it
     else:
         data = _get_json(peer.url + "/api/v1/ledger/proof/consistency", first=first[0], second=second[0])
         try:
@@ -210,6 +212,17 @@ def check_consistency(peer: Peer, checkpoint: Checkpoint) -> None:
         raise ExchangeError("checkpoint_inconsistent")
     if checkpoint.size > peer.seen_size:
         _remember(peer, checkpoint)
+
+
+def latest_size(peer: Peer) -> int:
+    """The size of the peer's latest published checkpoint, verified with its pinned keys. Raises peer_unreachable,
+    checkpoint_invalid."""
+    try:
+        response = requests.get(peer.url + WELL_KNOWN + "/checkpoint", timeout=PEER_TIMEOUT, allow_redirects=False)
+        response.raise_for_status()
+    except requests.RequestException:
+        raise ExchangeError("peer_unreachable") from None
+    return open_peer_checkpoint(peer, response.text).size
 
 
 def _remember(peer: Peer, checkpoint: Checkpoint) -> None:
