@@ -109,11 +109,7 @@ def test_a_later_bundle_brings_the_origins_later_decisions(exchange, monkeypatch
     import_bundle(zhuoma, as_peers(build_bundle(zhuoma), _key(7)))
     db.session.commit()
     seen = db.session.scalar(sa.select(Peer.seen_size))
-    waiting = db.session.scalar(sa.select(TransferredService.source_entry_id).where(
-        TransferredService.status == "pending"))
-    decide_entries(admin, activity.organization, [waiting], "approve")
-    extend_log()
-    db.session.commit()
+    approve_the_waiting_entry(activity, admin)
     # the peer proves its larger log extends the one seen before (here: our own log's real proof)
     asked = []
 
@@ -135,6 +131,15 @@ def test_a_later_bundle_brings_the_origins_later_decisions(exchange, monkeypatch
 def stored_tree_size() -> int:
     """The size of our log's latest checkpoint: the peer's, in these tests (its log holds the same leaves)."""
     return db.session.scalar(sa.select(sa.func.max(LedgerCheckpoint.tree_size)))
+
+
+def approve_the_waiting_entry(activity, admin) -> None:
+    """The origin decides later: the entry transferred while waiting is approved there, and sealed in its log."""
+    waiting = db.session.scalar(sa.select(TransferredService.source_entry_id).where(
+        TransferredService.status == "pending"))
+    decide_entries(admin, activity.organization, [waiting], "approve")
+    extend_log()
+    db.session.commit()
 
 
 def _refused(volunteer, bundle, code):
@@ -258,11 +263,7 @@ def test_a_checkpoint_larger_than_any_the_peer_signed_is_a_fork(exchange, monkey
     import_bundle(zhuoma, as_peers(build_bundle(zhuoma), _key(7)))
     db.session.commit()
     seen = db.session.scalar(sa.select(Peer.seen_size))
-    waiting = db.session.scalar(sa.select(TransferredService.source_entry_id).where(
-        TransferredService.status == "pending"))
-    decide_entries(admin, activity.organization, [waiting], "approve")
-    extend_log()
-    db.session.commit()
+    approve_the_waiting_entry(activity, admin)
     monkeypatch.setattr(services, "latest_size", lambda peer: seen)  # the peer has signed nothing larger
     monkeypatch.setattr(services, "_get_json", lambda url, **params: pytest.fail("no proof can be asked for"))
     _refused(zhuoma, as_peers(build_bundle(zhuoma), _key(7)), "checkpoint_inconsistent")
