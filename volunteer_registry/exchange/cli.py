@@ -87,8 +87,9 @@ def verify_command(file, keys_source: str, origin: str | None):
     click.echo(f"VERIFIED: the record of {person.get('name')} ({person.get('id_number_masked')}, volunteer number "
                f"{person.get('volunteer_number')}) issued by {verified.origin}")
     click.echo(f"  checkpoint: tree size {verified.checkpoint.size}, root {verified.checkpoint.root.hex()}")
-    click.echo(f"  entries: {verified.entries}, each in the log; service entries: {len(verified.services)} "
-               + ", ".join(f"{status} {count}" for status, count in sorted(counts.items())))
+    by_status = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
+    click.echo(f"  entries: {verified.entries}, each in the log; service entries: {len(verified.services)}"
+               + (f" ({by_status})" if by_status else ""))
     click.echo(f"  approved service: {hours_text(verified.approved_minutes)} h ({verified.approved_minutes} minutes)")
     if certificates is not None:
         click.echo(f"  certificates: {certificates}, each as its signed token says")
