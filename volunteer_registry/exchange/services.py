@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,7 +30,15 @@ from ..volunteers.vault import decrypt_id_number
 from .bundle import exchange_id_hash
 from .models import Peer, Transfer, TransferCode
 from .schema import REFUSALS, TRANSFER_CODE_HOURS
-from .verify import BundleError, VerifiedBundle, bundle_origin, canonical_json, load_bundle, verify_bundle
+from .verify import (
+    MAX_BUNDLE_BYTES,
+    BundleError,
+    VerifiedBundle,
+    bundle_origin,
+    canonical_json,
+    load_bundle,
+    verify_bundle,
+)
 
 #: seconds a request to a peer may take
 PEER_TIMEOUT = 20
@@ -350,10 +359,13 @@ def fetch_bundle(peer: Peer, code: str) -> dict:
     """Ask the peer for the bundle behind a volunteer's transfer code (it spends the code). Raises code_invalid,
     code_expired, code_used, peer_unreachable."""
     try:
-        response = requests.post(peer.url + "/api/v1/exchange/transfers", json={"code": code},
-                                 timeout=PEER_TIMEOUT, allow_redirects=False)
-        data = response.json()
-    except (requests.RequestException, ValueError):
+        with requests.post(peer.url + "/api/v1/exchange/transfers", json={"code": code}, timeout=PEER_TIMEOUT,
+                           allow_redirects=False, stream=True) as response:
+            body = response.raw.read(MAX_BUNDLE_BYTES + 1, decode_content=True)
+        if len(body) > MAX_BUNDLE_BYTES:
+            raise ValueError("larger than a bundle may be")
+        data = json.loads(body)
+    except (requests.RequestException, ValueError, OSError):
         raise ExchangeError("peer_unreachable") from None
     if response.status_code != 200:
         error = data.get("error") if isinstance(data, dict) else None
